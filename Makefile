@@ -1,0 +1,56 @@
+# Everything a fresh machine with Python 3.10+ and make needs: `make demo`, `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3 || command -v python)
+VENV ?= .venv
+BIN := $(VENV)/bin
+CONSTRAINTS := constraints.txt
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help venv test lint demo local-up airflow bench constraints clean
+
+help:
+	@echo "make demo   - run the main job end to end on the local Redshift stack"
+	@echo "make test   - lint and run the whole test suite"
+	@echo "make bench  - run the benchmarks (not part of make test)"
+	@echo "make constraints - re-resolve and pin every dependency in $(CONSTRAINTS)"
+
+venv: $(STAMP)
+
+# Recreated whenever the package metadata or the pinned versions change.
+$(STAMP): setup.cfg pyproject.toml $(CONSTRAINTS)
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is required, found " + sys.version)'
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[local,test]'
+	@touch $@
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+demo: $(STAMP)
+	$(BIN)/airflow-redshift-s3 demo
+
+local-up: $(STAMP)
+	$(BIN)/airflow-redshift-s3 local up
+
+bench: $(STAMP)
+	@ls bench/*.py >/dev/null 2>&1 || { echo "no benchmark yet"; exit 1; }
+	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# Resolve the newest versions allowed by setup.cfg in a throw-away venv and pin them (Airflow's advice:
+# install with a constraints file). Commit the result after `make test` passes with it.
+constraints:
+	rm -rf .constraints-venv
+	$(PYTHON) -m venv .constraints-venv
+	.constraints-venv/bin/python -m pip install --quiet --upgrade pip
+	.constraints-venv/bin/python -m pip install --quiet -e '.[local,test]'
+	{ echo "# Resolved by 'make constraints' on Python $$(.constraints-venv/bin/python -c 'import platform; print(platform.python_version())')"; \
+	  .constraints-venv/bin/python -m pip freeze --exclude-editable | grep -v '^airflow-provider-redshift-s3' ; } > $(CONSTRAINTS)
+	rm -rf .constraints-venv
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
