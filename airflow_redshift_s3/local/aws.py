@@ -1,0 +1,237 @@
+"""The AWS half of the local Redshift: moto's server with the few extensions this project needs.
+
+``LocalAws`` runs ``moto.server.ThreadedMotoServer`` on a local port, serving S3, IAM, STS and the Redshift
+control plane from moto's usual global backends (account 123456789012), plus, as small extensions of
+moto's own classes (see ``moto_ext``): ``ModifyClusterIamRoles`` with the ``adding``/``removing`` apply
+status, ``DefaultIamRoleArn``, IAM ``SimulatePrincipalPolicy``, and the ``redshift-serverless`` service
+(namespaces, workgroups, ``GetCredentials``). Temporary database passwords issued by
+``GetClusterCredentials`` and ``GetCredentials`` are remembered so a local SQL gateway can check the
+``IAM:<user>`` logins with ``verify_temporary_credentials``.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import time
+from types import TracebackType
+from typing import Any
+
+from moto.core import DEFAULT_ACCOUNT_ID
+
+from .moto_ext import install as install_extensions
+from .moto_ext.state import (
+    IssuedCredential,
+    clear_credentials,
+    clear_endpoint_overrides,
+    find_credential,
+    set_cluster_endpoint_override,
+    set_role_apply_delay,
+    set_workgroup_endpoint_override,
+)
+
+__all__ = [
+    "DEFAULT_ACCOUNT_ID",
+    "IssuedCredential",
+    "LocalAws",
+    "find_temporary_credentials",
+    "install_extensions",
+    "set_cluster_endpoint",
+    "set_workgroup_endpoint",
+    "verify_temporary_credentials",
+]
+
+ACCESS_KEY_ID = "testing"
+SECRET_ACCESS_KEY = "testing"  # moto accepts any key pair; these are the conventional test values
+_START_TIMEOUT = 15.0
+
+
+def verify_temporary_credentials(db_user: str, password: str) -> bool:
+    """Return whether GetClusterCredentials/GetCredentials issued this live password to ``db_user``."""
+    return find_credential(db_user, password) is not None
+
+
+def find_temporary_credentials(db_user: str, password: str) -> IssuedCredential | None:
+    """Return the live credential (cluster or workgroup, expiry) issued for this login, or None."""
+    return find_credential(db_user, password)
+
+
+def set_cluster_endpoint(cluster_identifier: str, address: str, port: int, region: str = "us-east-1") -> None:
+    """Make DescribeClusters report ``address:port`` as the cluster's endpoint (before or after creation)."""
+    set_cluster_endpoint_override(cluster_identifier, address, port, region)
+
+
+def set_workgroup_endpoint(workgroup_name: str, address: str, port: int, region: str = "us-east-1") -> None:
+    """Make GetWorkgroup report ``address:port`` as the workgroup's endpoint (before or after creation)."""
+    set_workgroup_endpoint_override(workgroup_name, address, port, region)
+
+
+def _server_class() -> type:
+    """Return moto's ThreadedMotoServer, made to report a failed bind instead of waiting for ever."""
+    from moto.server import ThreadedMotoServer
+
+    class Server(ThreadedMotoServer):
+        startup_error: BaseException | None = None
+
+        def _server_entry(self) -> None:
+            try:
+                super()._server_entry()
+            except BaseException as err:  # werkzeug exits when the port is taken; moto's start() would hang
+                if not self._server_ready_event.is_set():
+                    self.startup_error = err
+                    self._server_ready_event.set()
+                else:
+                    raise
+
+    return Server
+
+
+class LocalAws:
+    """Run moto's server with this project's extensions on a local port; usable as a context manager."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        role_apply_delay: float = 3.0,
+        *,
+        load_aws_managed_policies: bool = True,
+    ) -> None:
+        if role_apply_delay < 0:
+            raise ValueError(f"role_apply_delay must be >= 0, got {role_apply_delay}")
+        self.host = host
+        self.port = port  # the bound port once started
+        self._requested_port = port
+        self._role_apply_delay = float(role_apply_delay)
+        self._load_aws_managed_policies = load_aws_managed_policies
+        self._server: Any = None
+        self._endpoint_url: str | None = None
+
+    # ------------------------------------------------------------------------------------------ lifecycle
+
+    def start(self) -> str:
+        """Install the extensions, start the server, wait until it answers and return its endpoint URL."""
+        if self._endpoint_url is not None:
+            return self._endpoint_url
+        from moto.core.config import default_user_config
+
+        install_extensions()
+        if self._load_aws_managed_policies:
+            # Real accounts have the AWS managed policies (arn:aws:iam::aws:policy/...); moto skips them
+            # unless asked. Loading them costs ~0.1 s per account backend.
+            default_user_config.setdefault("iam", {})["load_aws_managed_policies"] = True
+        werkzeug_logger = logging.getLogger("werkzeug")
+        if werkzeug_logger.level == logging.NOTSET:
+            werkzeug_logger.setLevel(logging.WARNING)  # one access-log line per AWS call drowns test output
+        server = _server_class()(ip_address=self.host, port=self._requested_port, verbose=False)
+        server.start()
+        if server.startup_error is not None:
+            server.stop()
+            raise OSError(
+                f"cannot serve AWS on {self.host}:{self._requested_port} (is the port in use?): "
+                f"{server.startup_error!r}"
+            )
+        # One delay for the whole process: moto's backends (and so the clusters) are process-global too.
+        set_role_apply_delay(self._role_apply_delay)
+        bound_host, bound_port = server.get_host_and_port()
+        url_host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(bound_host, bound_host)
+        if ":" in url_host:
+            url_host = f"[{url_host}]"
+        self._server = server
+        self.port = bound_port
+        self._endpoint_url = f"http://{url_host}:{bound_port}"
+        try:
+            self._wait_until_ready(url_host.strip("[]"), bound_port)
+        except BaseException:
+            self.stop()
+            raise
+        return self._endpoint_url
+
+    def stop(self) -> None:
+        """Stop the server (moto's state stays in its global backends until reset)."""
+        server, self._server, self._endpoint_url = self._server, None, None
+        if server is not None:
+            server.stop()
+
+    def reset(self, clear_endpoints: bool = False) -> None:
+        """Forget all AWS state (moto's reset) and issued passwords; keep local endpoints unless asked."""
+        from moto.moto_api._internal.models import moto_api_backend
+
+        moto_api_backend.reset()
+        clear_credentials()
+        if clear_endpoints:
+            clear_endpoint_overrides()
+
+    def __enter__(self) -> LocalAws:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @staticmethod
+    def _wait_until_ready(host: str, port: int) -> None:
+        deadline = time.monotonic() + _START_TIMEOUT
+        while True:
+            connection = http.client.HTTPConnection(host, port, timeout=2)
+            try:
+                connection.request("GET", "/moto-api/config")
+                connection.getresponse().read()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+            finally:
+                connection.close()
+
+    # ------------------------------------------------------------------------------------------ settings
+
+    @property
+    def endpoint_url(self) -> str:
+        """Return ``http://host:port`` of the running server."""
+        if self._endpoint_url is None:
+            raise RuntimeError("LocalAws is not running: call start() first")
+        return self._endpoint_url
+
+    @property
+    def role_apply_delay(self) -> float:
+        """Return the seconds an added/removed IAM role stays ``adding``/``removing``."""
+        return self._role_apply_delay
+
+    @role_apply_delay.setter
+    def role_apply_delay(self, seconds: float) -> None:
+        set_role_apply_delay(seconds)  # validates; applies to later role changes of every LocalAws
+        self._role_apply_delay = float(seconds)
+
+    @property
+    def account_id(self) -> str:
+        """Return the AWS account every resource lives in."""
+        return DEFAULT_ACCOUNT_ID
+
+    # ------------------------------------------------------------------------------------------- helpers
+
+    def environment(self, region: str = "us-east-1") -> dict[str, str]:
+        """Return environment variables pointing boto3/botocore (and Airflow's AWS hooks) at this server."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_REGION": region,
+        }
+
+    def client(self, service_name: str, region_name: str = "us-east-1", **kwargs: Any) -> Any:
+        """Return a boto3 client for ``service_name`` talking to this server."""
+        import boto3
+
+        return boto3.client(
+            service_name,
+            endpoint_url=self.endpoint_url,
+            region_name=region_name,
+            aws_access_key_id=kwargs.pop("aws_access_key_id", ACCESS_KEY_ID),
+            aws_secret_access_key=kwargs.pop("aws_secret_access_key", SECRET_ACCESS_KEY),
+            **kwargs,
+        )

@@ -1,0 +1,172 @@
+"""Redshift control-plane extensions to moto: ModifyClusterIamRoles, default role, apply status, endpoints.
+
+moto 5 models a cluster's IAM roles as a plain list that is always ``in-sync`` and has no
+``ModifyClusterIamRoles`` at all. These patches add what is missing onto moto's own ``Cluster``,
+``RedshiftBackend`` and ``RedshiftResponse`` classes, so the usual ``redshift_backends`` keep all state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.core.responses import ActionResult
+from moto.redshift.exceptions import InvalidParameterValueError
+from moto.redshift.models import Cluster, RedshiftBackend
+from moto.redshift.responses import RedshiftResponse
+
+from .state import (
+    IssuedCredential,
+    RoleAssociations,
+    cluster_endpoint_override,
+    find_role,
+    record_credential,
+    role_trusts_service,
+)
+
+# The service principal Redshift assumes a cluster's roles as.
+REDSHIFT_PRINCIPALS = ("redshift.amazonaws.com",)
+DEFAULT_ROLE_NOT_LISTED = (
+    "The list of Amazon Resource Names (ARNs) for customer roles should contain the ARN of the default "
+    "IAM role when a default is specified."
+)
+
+
+def _validate_role(backend: RedshiftBackend, arn: str) -> None:
+    """Raise InvalidParameterValue unless ``arn`` is an IAM role Redshift may assume, like AWS does."""
+    role = find_role(backend.account_id, backend.region_name, arn)
+    if role is None or not role_trusts_service(role, REDSHIFT_PRINCIPALS):
+        raise InvalidParameterValueError(
+            f"The IAM role {arn} is not valid. "
+            "The IAM role must delegate access to an Amazon Redshift account."
+        )
+
+
+def _associations(cluster: Cluster) -> RoleAssociations:
+    """Return the cluster's role associations, seeding them from moto's ``iam_roles_arn`` (in-sync)."""
+    associations = cluster.__dict__.get("_role_associations")
+    if associations is None:
+        associations = RoleAssociations(list(cluster.iam_roles_arn))
+        cluster._role_associations = associations  # type: ignore[attr-defined]
+    return associations
+
+
+def _cluster_iam_roles(self: Cluster) -> list[dict[str, str]]:
+    """Return ClusterIamRole entries with their lazily computed ApplyStatus."""
+    associations = _associations(self)
+    statuses = associations.statuses()
+    # Keep moto's list (snapshots copy it) equal to the roles associated right now.
+    self.iam_roles_arn = [arn for arn, status in statuses if status != "removing"]
+    if self.default_iam_role_arn and self.default_iam_role_arn not in self.iam_roles_arn:
+        self.default_iam_role_arn = None
+    return [{"IamRoleArn": arn, "ApplyStatus": status} for arn, status in statuses]
+
+
+def _cluster_endpoint(self: Cluster) -> dict[str, str | int]:
+    """Return the cluster endpoint, or the local one set with set_cluster_endpoint."""
+    override = cluster_endpoint_override(self.account_id, self.region, self.cluster_identifier)
+    if override is not None:
+        return {"Address": override.address, "Port": override.port}
+    return {"Address": self.address, "Port": self.port}
+
+
+def modify_cluster_iam_roles(
+    self: RedshiftBackend,
+    cluster_identifier: str,
+    add_iam_roles: list[str] | None = None,
+    remove_iam_roles: list[str] | None = None,
+    default_iam_role_arn: str | None = None,
+) -> Cluster:
+    """Add and remove cluster IAM roles and set the default role, as ModifyClusterIamRoles does."""
+    cluster = self.describe_clusters(cluster_identifier)[0]
+    add = list(dict.fromkeys(add_iam_roles or []))
+    remove = list(dict.fromkeys(remove_iam_roles or []))
+    for arn in add:
+        _validate_role(self, arn)
+    associations = _associations(cluster)
+    if default_iam_role_arn:
+        # AWS wants the default among the roles this request adds when it also changes the role list
+        # (aws/aws-sdk-go#4462), and otherwise among the roles the cluster already has.
+        candidates = add if (add or remove) else associations.associated()
+        if default_iam_role_arn not in candidates:
+            raise InvalidParameterValueError(DEFAULT_ROLE_NOT_LISTED)
+    for arn in remove:
+        associations.remove(arn)
+    for arn in add:
+        associations.add(arn)
+    if default_iam_role_arn:
+        cluster.default_iam_role_arn = default_iam_role_arn
+    elif cluster.default_iam_role_arn in remove:
+        cluster.default_iam_role_arn = None
+    cluster.iam_roles_arn = associations.associated()
+    return cluster
+
+
+def _response_modify_cluster_iam_roles(self: RedshiftResponse) -> ActionResult:
+    """Handle the ModifyClusterIamRoles action."""
+    cluster = self.redshift_backend.modify_cluster_iam_roles(
+        cluster_identifier=self._get_param("ClusterIdentifier"),
+        add_iam_roles=self._get_param("AddIamRoles", []),
+        remove_iam_roles=self._get_param("RemoveIamRoles", []),
+        default_iam_role_arn=self._get_param("DefaultIamRoleArn"),
+    )
+    return ActionResult({"Cluster": cluster})
+
+
+def _wrap_create_cluster(original: Any) -> Any:
+    def create_cluster(self: RedshiftResponse) -> ActionResult:
+        """Validate IamRoles like AWS, create the cluster with moto, then record DefaultIamRoleArn."""
+        roles = self._get_param("IamRoles", []) or []
+        default_role = self._get_param("DefaultIamRoleArn")
+        for arn in roles:
+            _validate_role(self.redshift_backend, arn)
+        if default_role and default_role not in roles:
+            raise InvalidParameterValueError(DEFAULT_ROLE_NOT_LISTED)
+        result = original(self)
+        cluster = result.result["Cluster"]
+        cluster.default_iam_role_arn = default_role or None
+        return result
+
+    create_cluster.__wrapped__ = original  # type: ignore[attr-defined]
+    return create_cluster
+
+
+def _wrap_get_cluster_credentials(original: Any) -> Any:
+    def get_cluster_credentials(
+        self: RedshiftBackend, cluster_identifier: str, db_user: str, auto_create: bool, duration_seconds: int
+    ) -> dict[str, Any]:
+        """Issue credentials with moto and remember the password for the local SQL gateway."""
+        credentials = original(self, cluster_identifier, db_user, auto_create, duration_seconds)
+        record_credential(
+            IssuedCredential(
+                db_user=credentials["DbUser"],
+                password=credentials["DbPassword"],
+                expiration=credentials["Expiration"],
+                service="redshift",
+                resource=cluster_identifier,
+                region=self.region_name,
+                account_id=self.account_id,
+            )
+        )
+        return credentials
+
+    get_cluster_credentials.__wrapped__ = original  # type: ignore[attr-defined]
+    return get_cluster_credentials
+
+
+def install() -> None:
+    """Patch moto's Redshift classes (idempotent)."""
+    if getattr(RedshiftBackend, "_airflow_redshift_s3_patched", False):
+        return
+    # Cluster: DefaultIamRoleArn is serialised from this attribute; IamRoles/Endpoint become lazy views.
+    Cluster.default_iam_role_arn = None  # type: ignore[attr-defined]
+    Cluster.iam_roles = property(_cluster_iam_roles)  # type: ignore[assignment,method-assign]
+    Cluster.endpoint = property(_cluster_endpoint)  # type: ignore[assignment,method-assign]
+    # Backend: the new operation, and GetClusterCredentials remembering what it issued.
+    RedshiftBackend.modify_cluster_iam_roles = modify_cluster_iam_roles  # type: ignore[attr-defined]
+    RedshiftBackend.get_cluster_credentials = _wrap_get_cluster_credentials(  # type: ignore[method-assign]
+        RedshiftBackend.get_cluster_credentials
+    )
+    # Response: moto dispatches an action to the method of the same (snake_case) name.
+    RedshiftResponse.modify_cluster_iam_roles = _response_modify_cluster_iam_roles  # type: ignore[attr-defined]
+    RedshiftResponse.create_cluster = _wrap_create_cluster(RedshiftResponse.create_cluster)  # type: ignore[method-assign]
+    RedshiftBackend._airflow_redshift_s3_patched = True  # type: ignore[attr-defined]

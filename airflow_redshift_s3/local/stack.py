@@ -1,0 +1,286 @@
+"""``LocalRedshift``: PostgreSQL, the gateway and moto started together, with Airflow connections for them."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from airflow_redshift_s3.local.catalog import SYSTEM_TABLES_SQL, slices_sql
+from airflow_redshift_s3.local.copy_access import AwsAccess, Owner
+from airflow_redshift_s3.local.gateway import GatewayConfig, GatewayThread
+from airflow_redshift_s3.local.postgres import SUPERUSER, LocalPostgres
+from airflow_redshift_s3.local.sqltext import quote_ident, quote_literal
+
+CLUSTER_IDENTIFIER = "local-cluster"
+NAMESPACE_NAME = "local-namespace"
+WORKGROUP_NAME = "local-workgroup"
+DATABASE = "dev"
+MASTER_USER = "awsuser"
+# A local-only password for a database that listens on 127.0.0.1 and dies with the stack.
+MASTER_PASSWORD = "Local-Redshift-1"
+REGION = "us-east-1"
+HOST = "127.0.0.1"
+
+
+class LocalRedshift:
+    """S3, IAM, STS, Redshift and Redshift Serverless control planes, and a Redshift-speaking database.
+
+    :param redshift_port: the gateway port of the provisioned cluster (0: a free port).
+    :param serverless_port: the gateway port of the Serverless workgroup (0: a free port).
+    :param aws_port: the port of the AWS endpoint (0: a free port).
+    :param data_dir: keep the database there (default: a temporary directory removed on stop).
+    :param role_apply_delay: seconds an attached IAM role stays ``adding`` before ``in-sync``.
+    :param slices: how many slices ``stv_slices`` reports.
+    """
+
+    def __init__(
+        self,
+        redshift_port: int = 0,
+        serverless_port: int = 0,
+        aws_port: int = 0,
+        data_dir: str | Path | None = None,
+        role_apply_delay: float = 3.0,
+        slices: int = 2,
+    ):
+        self._requested = (redshift_port, serverless_port, aws_port)
+        self._data_dir = Path(data_dir) if data_dir else None
+        self._role_apply_delay = role_apply_delay
+        self._slices = slices
+        self.postgres: LocalPostgres | None = None
+        self.aws: Any = None
+        self.gateway_thread: GatewayThread | None = None
+        self.redshift_port = 0
+        self.serverless_port = 0
+        self.aws_endpoint_url = ""
+        self.startup_seconds = 0.0
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    def start(self) -> LocalRedshift:
+        """Start everything and return once both endpoints accept connections."""
+        from airflow_redshift_s3.local.aws import LocalAws, set_cluster_endpoint, set_workgroup_endpoint
+
+        began = time.monotonic()
+        try:
+            self.postgres = LocalPostgres(
+                data_dir=self._data_dir,
+                hba_lines=[
+                    # the gateway's own connection and IAM logins (already checked by the gateway)
+                    f"host all {SUPERUSER} 127.0.0.1/32 trust",
+                    "host all /^IAM[AR]?: 127.0.0.1/32 trust",
+                    "host all all 127.0.0.1/32 md5",
+                ],
+                settings={"password_encryption": "md5", "max_prepared_transactions": "0"},
+            ).start()
+            redshift_port, serverless_port, aws_port = self._requested
+            self.aws = LocalAws(host=HOST, port=aws_port, role_apply_delay=self._role_apply_delay)
+            self.aws_endpoint_url = self.aws.start()
+            access = AwsAccess(self.aws_endpoint_url, REGION)
+            from airflow_redshift_s3.local.aws import verify_temporary_credentials
+
+            config = GatewayConfig(
+                upstream_host=self.postgres.host,
+                upstream_port=self.postgres.port,
+                admin_user=SUPERUSER,
+                listeners=[
+                    (HOST, redshift_port, Owner("cluster", CLUSTER_IDENTIFIER, REGION)),
+                    (HOST, serverless_port, Owner("namespace", NAMESPACE_NAME, REGION)),
+                ],
+                aws=access,
+                verify_temporary_credentials=verify_temporary_credentials,
+            )
+            self.gateway_thread = GatewayThread(config)
+            self.redshift_port, self.serverless_port = self.gateway_thread.start()
+            self.gateway_thread.call(self._bootstrap_database())
+            set_cluster_endpoint(CLUSTER_IDENTIFIER, HOST, self.redshift_port, REGION)
+            set_workgroup_endpoint(WORKGROUP_NAME, HOST, self.serverless_port, REGION)
+            self._create_control_plane(access)
+            self._wait_accepting()
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_seconds = time.monotonic() - began
+        return self
+
+    def stop(self) -> None:
+        """Stop the gateway, the AWS endpoint and PostgreSQL; safe to call more than once."""
+        if self.gateway_thread is not None:
+            self.gateway_thread.stop()
+            self.gateway_thread = None
+        if self.aws is not None:
+            self.aws.stop()
+            self.aws.reset(
+                clear_endpoints=True
+            )  # moto's state is process-global: the next stack starts clean
+            self.aws = None
+        if self.postgres is not None:
+            self.postgres.stop()
+            self.postgres = None
+
+    def __enter__(self) -> LocalRedshift:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    async def _bootstrap_database(self) -> None:
+        assert self.gateway_thread is not None
+        gateway = self.gateway_thread.gateway
+        existing = await gateway.admin("postgres").query(
+            f"SELECT 1 FROM pg_database WHERE datname = {quote_literal(DATABASE)}"
+        )
+        if not existing:
+            await gateway.admin("template1").query(SYSTEM_TABLES_SQL + slices_sql(self._slices))
+            await gateway.admin("template1").close()
+            password = quote_literal(MASTER_PASSWORD)
+            await gateway.admin("postgres").query(
+                f"CREATE ROLE {quote_ident(MASTER_USER)} LOGIN SUPERUSER PASSWORD {password}"
+            )
+            await gateway.admin("postgres").query(
+                f"CREATE DATABASE {quote_ident(DATABASE)} OWNER {quote_ident(MASTER_USER)}"
+            )
+
+    def _create_control_plane(self, access: AwsAccess) -> None:
+        redshift = access.client("redshift")
+        existing = {c["ClusterIdentifier"] for c in redshift.describe_clusters()["Clusters"]}
+        if CLUSTER_IDENTIFIER not in existing:
+            redshift.create_cluster(
+                ClusterIdentifier=CLUSTER_IDENTIFIER,
+                NodeType="ra3.large",
+                ClusterType="single-node",
+                MasterUsername=MASTER_USER,
+                MasterUserPassword=MASTER_PASSWORD,
+                DBName=DATABASE,
+                Port=self.redshift_port,
+            )
+        serverless = access.client("redshift-serverless")
+        try:
+            serverless.get_namespace(namespaceName=NAMESPACE_NAME)
+        except serverless.exceptions.ResourceNotFoundException:
+            serverless.create_namespace(
+                namespaceName=NAMESPACE_NAME, dbName=DATABASE, adminUsername=MASTER_USER
+            )
+            serverless.create_workgroup(workgroupName=WORKGROUP_NAME, namespaceName=NAMESPACE_NAME)
+
+    def _wait_accepting(self, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        for port in (self.redshift_port, self.serverless_port, int(self.aws_endpoint_url.rsplit(":", 1)[1])):
+            while True:
+                try:
+                    with socket.create_connection((HOST, port), timeout=1):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+
+    # -- what clients need --------------------------------------------------------------------------
+
+    @property
+    def gateway(self) -> Any:
+        """Return the running Gateway (for fault injection in tests)."""
+        assert self.gateway_thread is not None
+        return self.gateway_thread.gateway
+
+    def aws_client(self, service: str, region: str = REGION) -> Any:
+        """Return a boto3 client for ``service`` at the local AWS endpoint."""
+        return self.aws.client(service, region_name=region)
+
+    def create_copy_role(self, name: str, resources: list[str], attach: bool = True) -> str:
+        """Create (or adopt) a role Redshift trusts that may read ``resources``; attach it if asked."""
+        import json
+
+        from airflow_redshift_s3.local.pytest_plugin import REDSHIFT_TRUST_POLICY
+
+        iam = self.aws_client("iam")
+        try:
+            arn = iam.get_role(RoleName=name)["Role"]["Arn"]
+        except iam.exceptions.NoSuchEntityException:
+            arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(REDSHIFT_TRUST_POLICY))[
+                "Role"
+            ]["Arn"]
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"],
+                    "Resource": resources,
+                }
+            ],
+        }
+        iam.put_role_policy(RoleName=name, PolicyName=f"{name}-read", PolicyDocument=json.dumps(policy))
+        if attach:
+            self.attach_role(arn)
+        return arn
+
+    def attach_role(self, arn: str, wait: bool = True, timeout: float = 30.0) -> None:
+        """Attach ``arn`` to local-cluster and local-namespace, and wait until both report it in-sync."""
+        redshift = self.aws_client("redshift")
+        serverless = self.aws_client("redshift-serverless")
+        access = AwsAccess(self.aws_endpoint_url, REGION)
+        cluster_roles, _ = access.attached_roles(Owner("cluster", CLUSTER_IDENTIFIER))
+        if arn not in cluster_roles:
+            redshift.modify_cluster_iam_roles(ClusterIdentifier=CLUSTER_IDENTIFIER, AddIamRoles=[arn])
+        namespace_roles, _ = access.attached_roles(Owner("namespace", NAMESPACE_NAME))
+        if arn not in namespace_roles:
+            serverless.update_namespace(namespaceName=NAMESPACE_NAME, iamRoles=[*namespace_roles, arn])
+        deadline = time.monotonic() + timeout
+        while wait:
+            statuses = [
+                access.attached_roles(Owner(kind, name))[0].get(arn)
+                for kind, name in (("cluster", CLUSTER_IDENTIFIER), ("namespace", NAMESPACE_NAME))
+            ]
+            if statuses == ["in-sync", "in-sync"]:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"role {arn} still {statuses} after {timeout} s")
+            time.sleep(0.1)
+
+    def aws_conn_uri(self) -> str:
+        """Return an Airflow connection URI for the local AWS endpoint (moto's dummy credentials)."""
+        extra = urlencode({"region_name": REGION, "endpoint_url": self.aws_endpoint_url})
+        return f"aws://testing:testing@/?{extra}"
+
+    def redshift_conn_uri(self, serverless: bool = False, **extra: Any) -> str:
+        """Return an Airflow connection (JSON form) for the cluster's (or the workgroup's) gateway endpoint.
+
+        JSON rather than a URI because the gateway has no TLS and ``ssl`` must reach redshift_connector as a
+        boolean ``false``; a URI query would pass the string "false".
+        """
+        import json
+
+        port = self.serverless_port if serverless else self.redshift_port
+        return json.dumps(
+            {
+                "conn_type": "redshift",
+                "host": HOST,
+                "port": port,
+                "schema": DATABASE,
+                "login": MASTER_USER,
+                "password": MASTER_PASSWORD,
+                "extra": {"ssl": False, **extra},
+            }
+        )
+
+    def connect_kwargs(self, serverless: bool = False) -> dict[str, Any]:
+        """Return keyword arguments for ``redshift_connector.connect``."""
+        return {
+            "host": HOST,
+            "port": self.serverless_port if serverless else self.redshift_port,
+            "database": DATABASE,
+            "user": MASTER_USER,
+            "password": MASTER_PASSWORD,
+            "ssl": False,
+        }
+
+    def environment(self) -> dict[str, str]:
+        """Return the environment variables that point Airflow and boto3 at this stack."""
+        return {
+            "AIRFLOW_CONN_AWS_DEFAULT": self.aws_conn_uri(),
+            "AIRFLOW_CONN_REDSHIFT_DEFAULT": self.redshift_conn_uri(),
+            "AWS_ENDPOINT_URL": self.aws_endpoint_url,
+        }
