@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import struct
 import threading
 import time
@@ -59,6 +60,7 @@ class GatewayConfig:
     listeners: list[tuple[str, int, Owner]]
     aws: AwsAccess | None = None
     verify_temporary_credentials: Callable[[str, str], bool] | None = None
+    ssl_context: ssl.SSLContext | None = None
 
 
 class LocalStatementError(Exception):
@@ -210,6 +212,12 @@ class Session:
     async def _read_startup(self) -> dict[str, str] | None:
         while True:
             code, body = await pgwire.read_startup(self.client_r)
+            context = self.gateway.config.ssl_context
+            if code == pgwire.SSL_REQUEST and context is not None and hasattr(self.client_w, "start_tls"):
+                self.client_w.write(b"S")
+                await self.client_w.drain()
+                await self.client_w.start_tls(context)  # Python 3.11+; without it the gateway offers no TLS
+                continue
             if code in (pgwire.SSL_REQUEST, pgwire.GSSENC_REQUEST):
                 self.client_w.write(b"N")
                 await self.client_w.drain()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from airflow_redshift_s3.local.copy_access import AwsAccess, Owner
 from airflow_redshift_s3.local.gateway import GatewayConfig, GatewayThread
 from airflow_redshift_s3.local.postgres import SUPERUSER, LocalPostgres
 from airflow_redshift_s3.local.sqltext import quote_ident, quote_literal
+from airflow_redshift_s3.local.tls import LocalTls, create_local_tls
 
 CLUSTER_IDENTIFIER = "local-cluster"
 NAMESPACE_NAME = "local-namespace"
@@ -56,6 +59,8 @@ class LocalRedshift:
         self.serverless_port = 0
         self.aws_endpoint_url = ""
         self.startup_seconds = 0.0
+        self._tls_dir: Path | None = None
+        self.tls: LocalTls | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -81,6 +86,9 @@ class LocalRedshift:
             access = AwsAccess(self.aws_endpoint_url, REGION)
             from airflow_redshift_s3.local.aws import verify_temporary_credentials
 
+            self._tls_dir = Path(tempfile.mkdtemp(prefix="local-redshift-tls-"))
+            self.tls = create_local_tls(self._tls_dir)
+
             config = GatewayConfig(
                 upstream_host=self.postgres.host,
                 upstream_port=self.postgres.port,
@@ -91,6 +99,7 @@ class LocalRedshift:
                 ],
                 aws=access,
                 verify_temporary_credentials=verify_temporary_credentials,
+                ssl_context=self.tls.server_context(),
             )
             self.gateway_thread = GatewayThread(config)
             self.redshift_port, self.serverless_port = self.gateway_thread.start()
@@ -119,6 +128,9 @@ class LocalRedshift:
         if self.postgres is not None:
             self.postgres.stop()
             self.postgres = None
+        if self._tls_dir is not None:
+            shutil.rmtree(self._tls_dir, ignore_errors=True)
+            self._tls_dir = None
 
     def __enter__(self) -> LocalRedshift:
         return self.start()
@@ -279,8 +291,12 @@ class LocalRedshift:
 
     def environment(self) -> dict[str, str]:
         """Return the environment variables that point Airflow and boto3 at this stack."""
-        return {
+        env = {
             "AIRFLOW_CONN_AWS_DEFAULT": self.aws_conn_uri(),
             "AIRFLOW_CONN_REDSHIFT_DEFAULT": self.redshift_conn_uri(),
             "AWS_ENDPOINT_URL": self.aws_endpoint_url,
         }
+        if self.tls is not None:
+            # lets redshift_connector verify the gateway's TLS (required with IAM logins)
+            env["SSL_CERT_FILE"] = str(self.tls.bundle)
+        return env

@@ -157,21 +157,29 @@ def test_redshift_sql_hook_with_iam_for_cluster_and_serverless(local_redshift_en
     from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
 
     stack = local_redshift_env
+    # IAM logins need TLS (redshift_connector refuses otherwise); the stack's SSL_CERT_FILE trusts its CA
     iam = {"conn_type": "redshift", "host": "127.0.0.1", "schema": "dev", "login": "alice"}
     cluster = dict(
         iam,
         port=stack.redshift_port,
-        extra={"iam": True, "cluster_identifier": "local-cluster", "ssl": False},
+        extra={"iam": True, "cluster_identifier": "local-cluster", "db_user": "alice", "region": "us-east-1"},
     )
     serverless = dict(
         iam,
         port=stack.serverless_port,
-        extra={"iam": True, "is_serverless": True, "serverless_work_group": "local-workgroup", "ssl": False},
+        extra={
+            "iam": True,
+            "is_serverless": True,
+            "serverless_work_group": "local-workgroup",
+            "db_user": "alice",
+            "region": "us-east-1",
+        },
     )
     monkeypatch.setenv("AIRFLOW_CONN_REDSHIFT_IAM", json.dumps(cluster))
     monkeypatch.setenv("AIRFLOW_CONN_REDSHIFT_SERVERLESS", json.dumps(serverless))
     for conn_id in ("redshift_iam", "redshift_serverless"):
         hook = RedshiftSQLHook(redshift_conn_id=conn_id, aws_conn_id="aws_default")
-        assert hook.get_first("select 1 + 1") == [2]
+        (user,) = hook.get_first("select current_user")
+        assert user.startswith("IAM"), f"{conn_id} did not log in with temporary IAM credentials: {user}"
     hook = RedshiftSQLHook(redshift_conn_id="redshift_default")
     assert hook.get_first("select current_user") == ["awsuser"]
