@@ -1,0 +1,65 @@
+"""The Amazon provider's S3ToRedshiftOperator, unchanged, against the local stack."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def amazon_env(local_redshift_env, monkeypatch, copy_role_arn):
+    # The operator reads the role for its CREDENTIALS clause from the AWS connection's role_arn extra.
+    extra = {
+        "endpoint_url": local_redshift_env.aws_endpoint_url,
+        "region_name": "us-east-1",
+        "role_arn": copy_role_arn,
+    }
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AWS_COPY_ROLE",
+        json.dumps({"conn_type": "aws", "login": "testing", "password": "testing", "extra": extra}),
+    )
+    return local_redshift_env
+
+
+def _run(method, schema, bucket, key, **kwargs):
+    from airflow.providers.amazon.aws.transfers.s3_to_redshift import S3ToRedshiftOperator
+
+    op = S3ToRedshiftOperator(
+        task_id=f"load_{method.lower()}",
+        schema=schema,
+        table="items",
+        s3_bucket=bucket,
+        s3_key=key,
+        redshift_conn_id="redshift_default",
+        aws_conn_id="aws_copy_role",
+        method=method,
+        copy_options=["CSV", "IGNOREHEADER 1"],
+        **kwargs,
+    )
+    op.execute(context={})
+
+
+def test_append_replace_upsert(amazon_env, redshift_connection, redshift_schema, s3_bucket):
+    s3 = amazon_env.aws_client("s3")
+    s3.put_object(Bucket=s3_bucket, Key="v1/items.csv", Body=b"id,name\n1,one\n2,two\n")
+    s3.put_object(Bucket=s3_bucket, Key="v2/items.csv", Body=b"id,name\n2,TWO\n3,three\n")
+    cur = redshift_connection.cursor()
+    cur.execute(f"create table {redshift_schema}.items (id int, name varchar(10))")
+    redshift_connection.commit()
+
+    def rows():
+        cur.execute(f"select id, name from {redshift_schema}.items order by id, name")
+        result = [tuple(r) for r in cur.fetchall()]
+        redshift_connection.rollback()
+        return result
+
+    _run("APPEND", redshift_schema, s3_bucket, "v1/")
+    _run("APPEND", redshift_schema, s3_bucket, "v1/")
+    assert rows() == [(1, "one"), (1, "one"), (2, "two"), (2, "two")]
+    _run("REPLACE", redshift_schema, s3_bucket, "v1/")
+    assert rows() == [(1, "one"), (2, "two")]
+    _run("UPSERT", redshift_schema, s3_bucket, "v2/", upsert_keys=["id"])
+    assert rows() == [(1, "one"), (2, "TWO"), (3, "three")]
