@@ -114,8 +114,10 @@ class LocalPostgres:
         """Return a libpq URI for the superuser on ``database``."""
         return f"postgresql://{SUPERUSER}@{self.host}:{self.port}/{database}"
 
-    def start(self, timeout: float = 30.0) -> LocalPostgres:
-        """Initialise the cluster if needed, start the server and wait until it accepts connections."""
+    def prepare(self) -> LocalPostgres:
+        """Create the working directory and initialise the cluster (initdb) without starting it."""
+        if self._workdir is not None:
+            return self
         self._workdir = Path(tempfile.mkdtemp(prefix="local-redshift-pg-"))
         self._run_as = self._unprivileged_account()
         self._give_away(self._workdir)
@@ -144,6 +146,14 @@ class LocalPostgres:
             hba.write_text("\n".join(self._hba_lines) + "\n")
             self._give_away(hba)
         self._bin = bin_dir
+        return self
+
+    def start(self, timeout: float = 30.0) -> LocalPostgres:
+        """Initialise the cluster if needed, start the server and wait until it accepts connections.
+
+        Call it from a thread that outlives the server: the server gets SIGTERM when that thread ends.
+        """
+        self.prepare()
         self._launch(timeout)
         return self
 

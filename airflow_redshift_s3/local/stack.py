@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import shutil
 import socket
 import tempfile
@@ -66,7 +67,12 @@ class LocalRedshift:
 
     def start(self) -> LocalRedshift:
         """Start everything and return once both endpoints accept connections."""
-        from airflow_redshift_s3.local.aws import LocalAws, set_cluster_endpoint, set_workgroup_endpoint
+        from airflow_redshift_s3.local.aws import (
+            LocalAws,
+            set_cluster_endpoint,
+            set_workgroup_endpoint,
+            verify_temporary_credentials,
+        )
 
         began = time.monotonic()
         try:
@@ -79,34 +85,37 @@ class LocalRedshift:
                     "host all all 127.0.0.1/32 md5",
                 ],
                 settings={"password_encryption": "md5", "max_prepared_transactions": "0"},
-            ).start()
-            redshift_port, serverless_port, aws_port = self._requested
-            self.aws = LocalAws(host=HOST, port=aws_port, role_apply_delay=self._role_apply_delay)
-            self.aws_endpoint_url = self.aws.start()
-            access = AwsAccess(self.aws_endpoint_url, REGION)
-            from airflow_redshift_s3.local.aws import verify_temporary_credentials
-
-            self._tls_dir = Path(tempfile.mkdtemp(prefix="local-redshift-tls-"))
-            self.tls = create_local_tls(self._tls_dir)
-
-            config = GatewayConfig(
-                upstream_host=self.postgres.host,
-                upstream_port=self.postgres.port,
-                admin_user=SUPERUSER,
-                listeners=[
-                    (HOST, redshift_port, Owner("cluster", CLUSTER_IDENTIFIER, REGION)),
-                    (HOST, serverless_port, Owner("namespace", NAMESPACE_NAME, REGION)),
-                ],
-                aws=access,
-                verify_temporary_credentials=verify_temporary_credentials,
-                ssl_context=self.tls.server_context(),
             )
-            self.gateway_thread = GatewayThread(config)
-            self.redshift_port, self.serverless_port = self.gateway_thread.start()
+            # initdb runs in another process while this one starts moto; the server itself is started
+            # from this thread, whose end is what its parent-death signal watches.
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                initdb = pool.submit(self.postgres.prepare)
+                redshift_port, serverless_port, aws_port = self._requested
+                self.aws = LocalAws(host=HOST, port=aws_port, role_apply_delay=self._role_apply_delay)
+                self.aws_endpoint_url = self.aws.start()
+                access = AwsAccess(self.aws_endpoint_url, REGION)
+                self._tls_dir = Path(tempfile.mkdtemp(prefix="local-redshift-tls-"))
+                self.tls = create_local_tls(self._tls_dir)
+                config = GatewayConfig(
+                    upstream_host=self.postgres.host,
+                    upstream_port=self.postgres.port,
+                    admin_user=SUPERUSER,
+                    listeners=[
+                        (HOST, redshift_port, Owner("cluster", CLUSTER_IDENTIFIER, REGION)),
+                        (HOST, serverless_port, Owner("namespace", NAMESPACE_NAME, REGION)),
+                    ],
+                    aws=access,
+                    verify_temporary_credentials=verify_temporary_credentials,
+                    ssl_context=self.tls.server_context(),
+                )
+                self.gateway_thread = GatewayThread(config)
+                self.redshift_port, self.serverless_port = self.gateway_thread.start()
+                set_cluster_endpoint(CLUSTER_IDENTIFIER, HOST, self.redshift_port, REGION)
+                set_workgroup_endpoint(WORKGROUP_NAME, HOST, self.serverless_port, REGION)
+                self._create_control_plane(access)
+                initdb.result()
+            self.postgres.start()
             self.gateway_thread.call(self._bootstrap_database())
-            set_cluster_endpoint(CLUSTER_IDENTIFIER, HOST, self.redshift_port, REGION)
-            set_workgroup_endpoint(WORKGROUP_NAME, HOST, self.serverless_port, REGION)
-            self._create_control_plane(access)
             self._wait_accepting()
         except BaseException:
             self.stop()
