@@ -38,6 +38,8 @@ class LocalRedshift:
     :param data_dir: keep the database there (default: a temporary directory removed on stop).
     :param role_apply_delay: seconds an attached IAM role stays ``adding`` before ``in-sync``.
     :param slices: how many slices ``stv_slices`` reports.
+
+    moto keeps its state in process-wide globals: run one stack per process at a time.
     """
 
     def __init__(

@@ -661,17 +661,39 @@ def test_get_cluster_credentials_are_verifiable(redshift, auto_create, prefix):
     assert (issued.service, issued.resource) == ("redshift", identifier)
 
 
-def test_reset_forgets_aws_state_and_passwords_but_keeps_endpoints(local_aws, redshift):
-    identifier = make_cluster(redshift)
-    set_cluster_endpoint(identifier, "127.0.0.1", 15440)
-    credentials = redshift.get_cluster_credentials(ClusterIdentifier=identifier, DbUser="alice")
-    local_aws.reset()
+_RESET_SCRIPT = """
+from airflow_redshift_s3.local.aws import LocalAws, set_cluster_endpoint, verify_temporary_credentials
+
+with LocalAws(role_apply_delay=0) as aws:
+    redshift = aws.client("redshift")
+    kwargs = dict(NodeType="ra3.large", MasterUsername="awsuser", MasterUserPassword="Password1")
+    redshift.create_cluster(ClusterIdentifier="to-reset", **kwargs)
+    set_cluster_endpoint("to-reset", "127.0.0.1", 15440)
+    credentials = redshift.get_cluster_credentials(ClusterIdentifier="to-reset", DbUser="alice")
+    aws.reset()
     assert not verify_temporary_credentials(credentials["DbUser"], credentials["DbPassword"])
-    with pytest.raises(redshift.exceptions.ClusterNotFoundFault):
-        redshift.describe_clusters(ClusterIdentifier=identifier)
-    make_cluster(redshift, identifier)
-    endpoint = redshift.describe_clusters(ClusterIdentifier=identifier)["Clusters"][0]["Endpoint"]
-    assert endpoint == {"Address": "127.0.0.1", "Port": 15440}
+    try:
+        redshift.describe_clusters(ClusterIdentifier="to-reset")
+        raise SystemExit("the cluster survived the reset")
+    except redshift.exceptions.ClusterNotFoundFault:
+        pass
+    redshift.create_cluster(ClusterIdentifier="to-reset", **kwargs)
+    endpoint = redshift.describe_clusters(ClusterIdentifier="to-reset")["Clusters"][0]["Endpoint"]
+    assert endpoint == {"Address": "127.0.0.1", "Port": 15440}, endpoint
+print("reset-ok")
+"""
+
+
+def test_reset_forgets_aws_state_and_passwords_but_keeps_endpoints():
+    # moto's state is process-wide: reset it in a process of its own, not under the session's stack
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", _RESET_SCRIPT], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("reset-ok")
 
 
 # ------------------------------------------------------------------------------------------------------ s3
