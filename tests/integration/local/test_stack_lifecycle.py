@@ -1,0 +1,103 @@
+"""`airflow-redshift-s3 local up` and the stack's clean stop, each in a process of its own."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def _start_local_up(tmp_path: Path) -> tuple[subprocess.Popen[str], Path, list[str]]:
+    env_file = tmp_path / "local.env"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "airflow_redshift_s3.cli",
+            "local",
+            "up",
+            "--redshift-port",
+            "0",
+            "--aws-port",
+            "0",
+            "--env-file",
+            str(env_file),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    deadline = time.monotonic() + 60
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip())
+        if line.strip() == "READY":
+            return process, env_file, lines
+    process.kill()
+    raise AssertionError("local up never printed READY:\n" + "\n".join(lines))
+
+
+def _postgres_children(pid: int) -> list[psutil.Process]:
+    return [p for p in psutil.Process(pid).children(recursive=True) if p.name() == "postgres"]
+
+
+def _env(env_file: Path) -> dict[str, str]:
+    values = {}
+    for line in env_file.read_text().splitlines():
+        key, _, value = line.partition("=")
+        values[key] = shlex.split(value)[0]
+    return values
+
+
+def test_local_up_serves_writes_env_file_and_stops_on_sigterm(tmp_path):
+    import redshift_connector
+
+    process, env_file, _ = _start_local_up(tmp_path)
+    try:
+        env = _env(env_file)
+        assert set(env) >= {"AIRFLOW_CONN_AWS_DEFAULT", "AIRFLOW_CONN_REDSHIFT_DEFAULT", "AWS_ENDPOINT_URL"}
+        import json
+
+        conn_info = json.loads(env["AIRFLOW_CONN_REDSHIFT_DEFAULT"])
+        conn = redshift_connector.connect(
+            host=conn_info["host"],
+            port=conn_info["port"],
+            database=conn_info["schema"],
+            user=conn_info["login"],
+            password=conn_info["password"],
+            ssl=False,
+        )
+        cur = conn.cursor()
+        cur.execute("select current_database()")
+        assert cur.fetchall()[0][0] == "dev"
+        conn.close()
+        postgres = _postgres_children(process.pid)
+        assert postgres, "the stack runs no PostgreSQL"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
+    _, alive = psutil.wait_procs(postgres, timeout=10)
+    assert not alive, f"PostgreSQL outlived the stack: {alive}"
+
+
+def test_no_server_outlives_a_killed_stack(tmp_path):
+    process, _, _ = _start_local_up(tmp_path)
+    postgres = _postgres_children(process.pid)
+    assert postgres
+    os.kill(process.pid, signal.SIGKILL)  # no cleanup code runs: the parent-death signal must do it
+    process.wait(10)
+    _, alive = psutil.wait_procs(postgres, timeout=15)
+    assert not alive, f"PostgreSQL outlived a killed stack: {alive}"
