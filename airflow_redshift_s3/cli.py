@@ -23,6 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--serverless-port", type=int, default=0, help="gateway port of local-workgroup (default: a free one)"
     )
     up.add_argument("--aws-port", type=int, default=5000, help="port of the AWS endpoint (5000)")
+    up.add_argument("--bind", default="127.0.0.1", help="address to listen on (0.0.0.0 in a container)")
+    up.add_argument("--advertise-host", help="host name clients use (default: the bind address)")
     up.add_argument("--data-dir", type=Path, help="keep the database here across runs (default: temporary)")
     up.add_argument("--env-file", type=Path, help="write AIRFLOW_CONN_* and AWS_ENDPOINT_URL lines here")
     up.add_argument("--role-apply-delay", type=float, default=3.0, help="seconds a new role stays 'adding'")
@@ -41,13 +43,19 @@ def _local_up(args: argparse.Namespace) -> int:
         aws_port=args.aws_port,
         data_dir=args.data_dir,
         role_apply_delay=args.role_apply_delay,
+        bind_host=args.bind,
+        advertise_host=args.advertise_host,
     )
     with stack:
         env = stack.environment()
         if args.env_file:
             args.env_file.write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in env.items()))
-        print(f"local-cluster    redshift://127.0.0.1:{stack.redshift_port}/dev (user awsuser)", flush=True)
-        print(f"local-workgroup  redshift://127.0.0.1:{stack.serverless_port}/dev (user awsuser)", flush=True)
+        print(
+            f"local-cluster    redshift://{stack.host}:{stack.redshift_port}/dev (user awsuser)", flush=True
+        )
+        print(
+            f"local-workgroup  redshift://{stack.host}:{stack.serverless_port}/dev (user awsuser)", flush=True
+        )
         print(f"AWS endpoint     {stack.aws_endpoint_url} (region us-east-1)", flush=True)
         print(f"started in {stack.startup_seconds:.2f} s", flush=True)
         print("READY", flush=True)

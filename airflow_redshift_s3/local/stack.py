@@ -38,6 +38,9 @@ class LocalRedshift:
     :param data_dir: keep the database there (default: a temporary directory removed on stop).
     :param role_apply_delay: seconds an attached IAM role stays ``adding`` before ``in-sync``.
     :param slices: how many slices ``stv_slices`` reports.
+    :param bind_host: the address every endpoint listens on (``0.0.0.0`` inside a container).
+    :param advertise_host: the host name clients use, in URIs, cluster endpoints and the TLS certificate
+        (default: ``bind_host``, or 127.0.0.1 when binding every address).
 
     moto keeps its state in process-wide globals: run one stack per process at a time.
     """
@@ -50,11 +53,15 @@ class LocalRedshift:
         data_dir: str | Path | None = None,
         role_apply_delay: float = 3.0,
         slices: int = 2,
+        bind_host: str = HOST,
+        advertise_host: str | None = None,
     ):
         self._requested = (redshift_port, serverless_port, aws_port)
         self._data_dir = Path(data_dir) if data_dir else None
         self._role_apply_delay = role_apply_delay
         self._slices = slices
+        self.bind_host = bind_host
+        self.host = advertise_host or (HOST if bind_host in ("0.0.0.0", "") else bind_host)
         self.postgres: LocalPostgres | None = None
         self.aws: Any = None
         self.gateway_thread: GatewayThread | None = None
@@ -93,18 +100,22 @@ class LocalRedshift:
             with concurrent.futures.ThreadPoolExecutor(1) as pool:
                 initdb = pool.submit(self.postgres.prepare)
                 redshift_port, serverless_port, aws_port = self._requested
-                self.aws = LocalAws(host=HOST, port=aws_port, role_apply_delay=self._role_apply_delay)
-                self.aws_endpoint_url = self.aws.start()
-                access = AwsAccess(self.aws_endpoint_url, REGION)
+                self.aws = LocalAws(
+                    host=self.bind_host, port=aws_port, role_apply_delay=self._role_apply_delay
+                )
+                local_endpoint = self.aws.start()
+                self.aws_endpoint_url = f"http://{self.host}:{self.aws.port}"
+                access = AwsAccess(local_endpoint, REGION)
                 self._tls_dir = Path(tempfile.mkdtemp(prefix="local-redshift-tls-"))
-                self.tls = create_local_tls(self._tls_dir)
+                tls_hosts = tuple(dict.fromkeys((self.host, HOST, "localhost")))
+                self.tls = create_local_tls(self._tls_dir, hosts=tls_hosts)
                 config = GatewayConfig(
                     upstream_host=self.postgres.host,
                     upstream_port=self.postgres.port,
                     admin_user=SUPERUSER,
                     listeners=[
-                        (HOST, redshift_port, Owner("cluster", CLUSTER_IDENTIFIER, REGION)),
-                        (HOST, serverless_port, Owner("namespace", NAMESPACE_NAME, REGION)),
+                        (self.bind_host, redshift_port, Owner("cluster", CLUSTER_IDENTIFIER, REGION)),
+                        (self.bind_host, serverless_port, Owner("namespace", NAMESPACE_NAME, REGION)),
                     ],
                     aws=access,
                     verify_temporary_credentials=verify_temporary_credentials,
@@ -112,8 +123,8 @@ class LocalRedshift:
                 )
                 self.gateway_thread = GatewayThread(config)
                 self.redshift_port, self.serverless_port = self.gateway_thread.start()
-                set_cluster_endpoint(CLUSTER_IDENTIFIER, HOST, self.redshift_port, REGION)
-                set_workgroup_endpoint(WORKGROUP_NAME, HOST, self.serverless_port, REGION)
+                set_cluster_endpoint(CLUSTER_IDENTIFIER, self.host, self.redshift_port, REGION)
+                set_workgroup_endpoint(WORKGROUP_NAME, self.host, self.serverless_port, REGION)
                 self._create_control_plane(access)
                 initdb.result()
             self.postgres.start()
@@ -193,7 +204,7 @@ class LocalRedshift:
         for port in (self.redshift_port, self.serverless_port, int(self.aws_endpoint_url.rsplit(":", 1)[1])):
             while True:
                 try:
-                    with socket.create_connection((HOST, port), timeout=1):
+                    with socket.create_connection((self._probe_host, port), timeout=1):
                         break
                 except OSError:
                     if time.monotonic() > deadline:
@@ -207,6 +218,10 @@ class LocalRedshift:
         """Return the running Gateway (for fault injection in tests)."""
         assert self.gateway_thread is not None
         return self.gateway_thread.gateway
+
+    @property
+    def _probe_host(self) -> str:
+        return HOST if self.bind_host in ("0.0.0.0", "") else self.bind_host
 
     def aws_client(self, service: str, region: str = REGION) -> Any:
         """Return a boto3 client for ``service`` at the local AWS endpoint."""
@@ -244,7 +259,7 @@ class LocalRedshift:
         """Attach ``arn`` to local-cluster and local-namespace, and wait until both report it in-sync."""
         redshift = self.aws_client("redshift")
         serverless = self.aws_client("redshift-serverless")
-        access = AwsAccess(self.aws_endpoint_url, REGION)
+        access = AwsAccess(self.aws.endpoint_url, REGION)
         cluster_roles, _ = access.attached_roles(Owner("cluster", CLUSTER_IDENTIFIER))
         if arn not in cluster_roles:
             redshift.modify_cluster_iam_roles(ClusterIdentifier=CLUSTER_IDENTIFIER, AddIamRoles=[arn])
@@ -280,7 +295,7 @@ class LocalRedshift:
         return json.dumps(
             {
                 "conn_type": "redshift",
-                "host": HOST,
+                "host": self.host,
                 "port": port,
                 "schema": DATABASE,
                 "login": MASTER_USER,
@@ -292,7 +307,7 @@ class LocalRedshift:
     def connect_kwargs(self, serverless: bool = False) -> dict[str, Any]:
         """Return keyword arguments for ``redshift_connector.connect``."""
         return {
-            "host": HOST,
+            "host": self.host,
             "port": self.serverless_port if serverless else self.redshift_port,
             "database": DATABASE,
             "user": MASTER_USER,
