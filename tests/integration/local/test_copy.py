@@ -331,3 +331,27 @@ def test_two_sessions_loading_one_table_serialise_with_lock(local_redshift, peop
     conn = redshift_connector.connect(**local_redshift.connect_kwargs())
     assert _rows(conn, f"select count(*) from {people}") == [(2000,)]
     conn.close()
+
+
+def test_serverless_endpoint_checks_the_namespace_roles(local_redshift, people, s3_bucket, copy_role_arn):
+    import redshift_connector
+
+    _put(local_redshift, s3_bucket, "sl/1.csv", b"1,ann,\n")
+    cluster_only = local_redshift.create_copy_role(
+        unique_name("cluster-only-"), resources=["*"], attach=False
+    )
+    redshift = local_redshift.aws_client("redshift")
+    redshift.modify_cluster_iam_roles(ClusterIdentifier="local-cluster", AddIamRoles=[cluster_only])
+    conn = redshift_connector.connect(**local_redshift.connect_kwargs(serverless=True))
+    try:
+        cur = conn.cursor()
+        cur.execute(f"copy {people} from 's3://{s3_bucket}/sl/' iam_role '{copy_role_arn}' csv")
+        assert _rows(conn, f"select count(*) from {people}") == [(1,)]
+        conn.rollback()
+        with pytest.raises(
+            redshift_connector.error.ProgrammingError, match="Not authorized to get credentials"
+        ):
+            cur.execute(f"copy {people} from 's3://{s3_bucket}/sl/' iam_role '{cluster_only}' csv")
+        conn.rollback()
+    finally:
+        conn.close()
