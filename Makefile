@@ -18,11 +18,14 @@ help:
 venv: $(STAMP)
 
 # Recreated whenever the package metadata or the pinned versions change.
-$(STAMP): setup.cfg pyproject.toml $(CONSTRAINTS)
+$(STAMP): setup.cfg pyproject.toml $(CONSTRAINTS) Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is required, found " + sys.version)'
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[local,test]'
+	@# The Compose Specification's JSON schema, for the docker-compose.yaml test (shipped in this wheel).
+	$(BIN)/python -m pip download --quiet --no-deps --dest $(VENV)/downloads docker-compose==1.29.2
+	$(BIN)/python -c 'import glob, zipfile; z = zipfile.ZipFile(glob.glob("$(VENV)/downloads/docker_compose-1.29.2-*.whl")[0]); open("$(VENV)/compose_spec.json", "wb").write(z.read("compose/config/compose_spec.json"))'
 	@touch $@
 
 lint: $(STAMP)
