@@ -9,10 +9,23 @@ from airflow_redshift_s3 import __version__
 _INTEGRATION = "Amazon Redshift from S3"
 
 # Each list names the modules of that role; a unit test fails when a module exists and is not listed here.
-HOOK_MODULES: list[str] = []
-OPERATOR_MODULES: list[str] = []
-SENSOR_MODULES: list[str] = []
-TRIGGER_MODULES: list[str] = []
+HOOK_MODULES: list[str] = [
+    "airflow_redshift_s3.hooks.iam_role",
+    "airflow_redshift_s3.hooks.redshift_iam",
+    "airflow_redshift_s3.hooks.s3_inspect",
+]
+OPERATOR_MODULES: list[str] = [
+    "airflow_redshift_s3.operators.redshift_iam",
+    "airflow_redshift_s3.operators.s3_verify",
+]
+SENSOR_MODULES: list[str] = [
+    "airflow_redshift_s3.sensors.redshift_iam",
+    "airflow_redshift_s3.sensors.s3_prefix",
+]
+TRIGGER_MODULES: list[str] = [
+    "airflow_redshift_s3.triggers.redshift_iam",
+    "airflow_redshift_s3.triggers.s3_prefix",
+]
 TRANSFER_MODULES: list[str] = []
 
 

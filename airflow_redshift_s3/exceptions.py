@@ -1,0 +1,98 @@
+"""Domain exceptions: each message names the resource, what was expected, what was found, and the fix.
+
+Two families, so that Airflow does the right thing with a failed task:
+
+- ``RedshiftS3Error`` (an ``AirflowException``): retrying may help (a busy cluster, a role still settling).
+- ``RedshiftS3FailError`` (also an ``AirflowFailException``): a permission, region, format or configuration
+  problem that no retry can fix; the task fails at once instead of burning its retries.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from airflow_redshift_s3.checks.result import CheckResult
+
+
+class RedshiftS3Error(AirflowException):
+    """An error of this provider that a retry may cure."""
+
+
+class RoleApplyTimeoutError(RedshiftS3Error):
+    """An IAM role did not reach the expected apply status in time."""
+
+
+class SimulationUnavailableError(RedshiftS3Error):
+    """The caller may not run IAM SimulatePrincipalPolicy (or the principal cannot be simulated)."""
+
+
+class RedshiftS3FailError(RedshiftS3Error, AirflowFailException):
+    """An error that retrying cannot fix: the task fails without retrying.
+
+    :param message: what is wrong and how to fix it.
+    :param category: "permission" | "region" | "format" | "config".
+    :param fix: the action that fixes it (also part of ``message``).
+    :param results: the failed checks this error reports, when it comes from the check library.
+    """
+
+    category = "config"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        fix: str | None = None,
+        category: str | None = None,
+        results: Sequence[CheckResult] = (),
+    ) -> None:
+        super().__init__(message)
+        self.fix = fix
+        self.results = list(results)
+        if category is not None:
+            self.category = category
+
+
+class PermissionCheckError(RedshiftS3FailError):
+    """An IAM role, trust policy or policy does not allow what COPY or the task needs."""
+
+    category = "permission"
+
+
+class RegionCheckError(RedshiftS3FailError):
+    """The bucket is not where Redshift will look for it."""
+
+    category = "region"
+
+
+class FormatCheckError(RedshiftS3FailError):
+    """The files do not match what COPY was told."""
+
+    category = "format"
+
+
+class ConfigCheckError(RedshiftS3FailError):
+    """A resource is missing or an argument is malformed."""
+
+    category = "config"
+
+
+class ResourceNotFoundError(ConfigCheckError):
+    """A cluster, workgroup, namespace, bucket or role does not exist (or is not visible)."""
+
+
+_BY_CATEGORY: dict[str, type[RedshiftS3FailError]] = {
+    "permission": PermissionCheckError,
+    "region": RegionCheckError,
+    "format": FormatCheckError,
+    "config": ConfigCheckError,
+}
+
+
+def error_for_category(category: str) -> type[RedshiftS3FailError]:
+    """Return the exception class for a check category."""
+    return _BY_CATEGORY.get(category, ConfigCheckError)

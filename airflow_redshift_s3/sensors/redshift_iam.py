@@ -1,0 +1,132 @@
+"""Wait until an IAM role is attached to a Redshift cluster or Serverless namespace and in-sync."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_redshift_s3.hooks.redshift_iam import RedshiftIamRoleHook
+
+
+class RedshiftIamRoleSensor(BaseSensorOperator):
+    """Wait until ``iam_role_arn`` is attached and in-sync, i.e. usable by COPY; its XCom is the role ARN.
+
+    A role that is not attached yet is waited for (someone else attaches it); a missing cluster or
+    namespace fails at once.
+
+    :param iam_role_arn: the role to wait for. (templated)
+    :param cluster_identifier: a provisioned cluster. (templated)
+    :param workgroup_name: a Serverless workgroup. (templated)
+    :param namespace_name: a Serverless namespace, instead of the workgroup. (templated)
+    :param deferrable: wait in the triggerer instead of a worker slot.
+    :param aws_conn_id: the Airflow AWS connection. (templated)
+    :param region_name: AWS region, else the connection's. (templated)
+    :param verify: SSL verification for the AWS clients.
+    :param botocore_config: botocore client configuration.
+    """
+
+    template_fields: Sequence[str] = (
+        "iam_role_arn",
+        "cluster_identifier",
+        "workgroup_name",
+        "namespace_name",
+        "aws_conn_id",
+        "region_name",
+    )
+
+    def __init__(
+        self,
+        *,
+        iam_role_arn: str,
+        cluster_identifier: str | None = None,
+        workgroup_name: str | None = None,
+        namespace_name: str | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        aws_conn_id: str | None = "aws_default",
+        region_name: str | None = None,
+        verify: bool | str | None = None,
+        botocore_config: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.iam_role_arn = iam_role_arn
+        self.cluster_identifier = cluster_identifier
+        self.workgroup_name = workgroup_name
+        self.namespace_name = namespace_name
+        self.deferrable = deferrable
+        self.aws_conn_id = aws_conn_id
+        self.region_name = region_name
+        self.verify = verify
+        self.botocore_config = botocore_config
+
+    @cached_property
+    def hook(self) -> RedshiftIamRoleHook:
+        """Return the hook of the cluster or namespace."""
+        from airflow_redshift_s3.hooks.redshift_iam import RedshiftIamRoleHook
+
+        return RedshiftIamRoleHook(
+            cluster_identifier=self.cluster_identifier,
+            workgroup_name=self.workgroup_name,
+            namespace_name=self.namespace_name,
+            aws_conn_id=self.aws_conn_id,
+            region_name=self.region_name,
+            verify=self.verify,
+            config=self.botocore_config,
+        )
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        """Return done when the role is in-sync (one DescribeClusters or GetNamespace call)."""
+        from airflow_redshift_s3.hooks.redshift_iam import IN_SYNC
+
+        roles = self.hook.get_roles()
+        status = roles.status(self.iam_role_arn)
+        if status == IN_SYNC:
+            self.log.info("IAM role %s is in-sync on %s", self.iam_role_arn, roles.target)
+            return PokeReturnValue(True, self.iam_role_arn)
+        self.log.info("Waiting: %s", roles.describe(self.iam_role_arn))
+        return PokeReturnValue(False)
+
+    def execute(self, context: Context) -> Any:
+        """Poke once; if not done, wait by poking, or in the triggerer when deferrable."""
+        if not self.deferrable:
+            return super().execute(context)
+        done = self.poke(context)
+        if done:
+            return done.xcom_value
+        from airflow_redshift_s3.triggers.redshift_iam import RedshiftIamRoleTrigger
+
+        self.defer(
+            trigger=RedshiftIamRoleTrigger(
+                iam_role_arn=self.iam_role_arn,
+                cluster_identifier=self.cluster_identifier,
+                workgroup_name=self.workgroup_name,
+                namespace_name=self.namespace_name,
+                poll_interval=float(self.poke_interval),
+                deadline=time.time() + float(self.timeout),
+                fail_if_absent=False,
+                aws_conn_id=self.aws_conn_id,
+                region_name=self.region_name,
+                verify=self.verify,
+                botocore_config=self.botocore_config,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=float(self.timeout) + max(60.0, 2 * float(self.poke_interval))),
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> str:
+        """Return the role ARN on success; a timeout event becomes AirflowSensorTimeout."""
+        from airflow.sdk.exceptions import AirflowSensorTimeout
+
+        from airflow_redshift_s3.triggers.redshift_iam import validate_role_event
+
+        if event and event.get("status") == "timeout":
+            raise AirflowSensorTimeout(event.get("message"))
+        return validate_role_event(event, self.iam_role_arn)

@@ -1,0 +1,204 @@
+"""Wait until an S3 prefix holds the data COPY should load."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
+
+from airflow_redshift_s3.triggers.s3_prefix import PrefixReadiness, S3PrefixTrigger, marker_key, summary_xcom
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_redshift_s3.hooks.s3_inspect import S3InspectHook
+
+
+class S3PrefixSensor(BaseSensorOperator):
+    """Wait until ``s3://bucket/prefix`` holds at least ``min_objects`` matching objects.
+
+    With ``success_marker`` (e.g. ``_SUCCESS``, relative to the prefix) that object must exist too; it is
+    checked first with one HeadObject, so the prefix is listed only once the writer says it is done, and it
+    is not counted. With ``quiet_period`` no counted object may have been modified within that many seconds
+    and the listing must not have changed for that long while this sensor watched it (this catches
+    deletions and late writes). The listing is read page by page and never kept: the XCom value is a
+    bounded dict (``object_count``, ``total_bytes``, ``first_key``, ``last_key``, ``last_modified``,
+    ``fingerprint``, ``success_marker``) whatever the number of objects. A malformed prefix (leading '/',
+    s3:// inside, a wildcard) fails at once instead of waiting for ever.
+
+    :param bucket: the bucket name. (templated)
+    :param prefix: the key prefix. (templated)
+    :param min_objects: matching objects needed.
+    :param success_marker: key relative to the prefix that must exist, e.g. "_SUCCESS". (templated)
+    :param key_pattern: glob the part of each key after the prefix must match (``fnmatch``, case-sensitive,
+        ``*`` also matches '/'), e.g. "*.parquet". (templated)
+    :param quiet_period: seconds (or a timedelta) without any change, or None.
+    :param deferrable: wait in the triggerer instead of a worker slot.
+    :param aws_conn_id: the Airflow AWS connection. (templated)
+    :param region_name: AWS region, else the connection's. (templated)
+    :param verify: SSL verification for the AWS clients.
+    :param botocore_config: botocore client configuration.
+    """
+
+    template_fields: Sequence[str] = (
+        "bucket",
+        "prefix",
+        "success_marker",
+        "key_pattern",
+        "aws_conn_id",
+        "region_name",
+    )
+
+    def __init__(
+        self,
+        *,
+        bucket: str,
+        prefix: str,
+        min_objects: int = 1,
+        success_marker: str | None = None,
+        key_pattern: str | None = None,
+        quiet_period: float | timedelta | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        aws_conn_id: str | None = "aws_default",
+        region_name: str | None = None,
+        verify: bool | str | None = None,
+        botocore_config: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.bucket = bucket
+        self.prefix = prefix
+        self.min_objects = min_objects
+        self.success_marker = success_marker
+        self.key_pattern = key_pattern
+        self.quiet_period = quiet_period
+        self.deferrable = deferrable
+        self.aws_conn_id = aws_conn_id
+        self.region_name = region_name
+        self.verify = verify
+        self.botocore_config = botocore_config
+
+    @property
+    def _quiet_seconds(self) -> float | None:
+        if isinstance(self.quiet_period, timedelta):
+            return self.quiet_period.total_seconds()
+        return float(self.quiet_period) if self.quiet_period else None
+
+    @cached_property
+    def hook(self) -> S3InspectHook:
+        """Return the S3 hook."""
+        from airflow_redshift_s3.hooks.s3_inspect import S3InspectHook
+
+        return S3InspectHook(
+            aws_conn_id=self.aws_conn_id,
+            region_name=self.region_name,
+            verify=self.verify,
+            config=self.botocore_config,
+        )
+
+    @cached_property
+    def _readiness(self) -> PrefixReadiness:
+        # kept on the instance: in poke mode it remembers when the listing last changed
+        return PrefixReadiness(self.min_objects, self._quiet_seconds)
+
+    def _validate(self) -> None:
+        """Fail at once on arguments no amount of waiting can fix."""
+        from airflow_redshift_s3.checks import (
+            check_bucket_name,
+            check_prefix,
+            log_results,
+            raise_for_failures,
+        )
+        from airflow_redshift_s3.checks.result import CheckResult
+
+        results = [check_bucket_name(self.bucket), *check_prefix(self.prefix, self.bucket)]
+        if not isinstance(self.min_objects, int) or self.min_objects < 0:
+            results.append(
+                CheckResult.failure(
+                    "min_objects",
+                    "config",
+                    f"min_objects is {self.min_objects!r}: expected an integer >= 0.",
+                    "pass min_objects=1 (or more)",
+                )
+            )
+        if self.success_marker is not None and (
+            not self.success_marker or self.success_marker.startswith(("/", "s3://"))
+        ):
+            results.append(
+                CheckResult.failure(
+                    "success_marker",
+                    "config",
+                    f"success_marker is {self.success_marker!r}: expected a key relative to the prefix, such "
+                    "as '_SUCCESS'.",
+                    "pass success_marker='_SUCCESS' (it is looked up as <prefix>/_SUCCESS)",
+                )
+            )
+        log_results([r for r in results if r.status.value != "ok"], self.log)
+        raise_for_failures(results)
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        """Check the marker (one HeadObject), then list the prefix page by page and decide."""
+        marker = marker_key(self.prefix, self.success_marker)
+        if marker and not self.hook.object_exists(self.bucket, marker):
+            self.log.info("Waiting: success marker s3://%s/%s does not exist yet", self.bucket, marker)
+            return PokeReturnValue(False)
+        summary = self.hook.summarize_prefix(
+            self.bucket, self.prefix, key_pattern=self.key_pattern, exclude_keys=[marker] if marker else []
+        )
+        ready, why = self._readiness.evaluate(summary)
+        if not ready:
+            self.log.info("Waiting: %s", why)
+            return PokeReturnValue(False)
+        self.log.info("Done: %s", why)
+        return PokeReturnValue(True, summary_xcom(summary, marker))
+
+    def execute(self, context: Context) -> Any:
+        """Validate the arguments, poke once, then wait by poking or in the triggerer when deferrable."""
+        self._validate()
+        if not self.deferrable:
+            return super().execute(context)
+        done = self.poke(context)
+        if done:
+            return done.xcom_value
+        self.defer(
+            trigger=S3PrefixTrigger(
+                bucket=self.bucket,
+                prefix=self.prefix,
+                min_objects=self.min_objects,
+                success_marker=self.success_marker,
+                key_pattern=self.key_pattern,
+                quiet_period=self._quiet_seconds,
+                poll_interval=float(self.poke_interval),
+                deadline=time.time() + float(self.timeout),
+                aws_conn_id=self.aws_conn_id,
+                region_name=self.region_name,
+                verify=self.verify,
+                botocore_config=self.botocore_config,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=float(self.timeout) + max(60.0, 2 * float(self.poke_interval))),
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Return the trigger's summary on success; raise AirflowSensorTimeout or the error otherwise."""
+        from airflow.sdk.exceptions import AirflowSensorTimeout
+
+        from airflow_redshift_s3.exceptions import ConfigCheckError, RedshiftS3Error
+
+        if not event:
+            raise RedshiftS3Error(
+                f"Waiting for s3://{self.bucket}/{self.prefix} ended without a trigger event."
+            )
+        status = event.get("status")
+        message = event.get("message") or f"no message (event: {event})"
+        if status == "success" and isinstance(event.get("summary"), dict):
+            return event["summary"]
+        if status == "timeout":
+            raise AirflowSensorTimeout(message)
+        if status == "error" and not event.get("retryable", True):
+            raise ConfigCheckError(message)
+        raise RedshiftS3Error(message)
