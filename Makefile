@@ -30,6 +30,7 @@ $(STAMP): setup.cfg pyproject.toml $(CONSTRAINTS) Makefile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

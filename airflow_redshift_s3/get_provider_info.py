@@ -26,7 +26,7 @@ TRIGGER_MODULES: list[str] = [
     "airflow_redshift_s3.triggers.redshift_iam",
     "airflow_redshift_s3.triggers.s3_prefix",
 ]
-TRANSFER_MODULES: list[str] = []
+TRANSFER_MODULES: list[str] = ["airflow_redshift_s3.transfers.s3_to_redshift_copy"]
 
 
 def get_provider_info() -> dict[str, Any]:

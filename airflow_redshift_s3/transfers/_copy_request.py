@@ -1,0 +1,287 @@
+"""The operator's arguments checked without any network or SQL: hostile input stops here.
+
+``build_request`` turns the (rendered) operator arguments into a ``LoadRequest`` of checked names and
+typed options, or raises an ``AirflowFailException`` subclass that names the argument, what was expected,
+what was found and the fix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_redshift_s3 import ledger as ledger_sql
+from airflow_redshift_s3.copy_format import CopyFormat, parse_copy_options, parse_format
+from airflow_redshift_s3.exceptions import ConfigCheckError
+from airflow_redshift_s3.sql import SqlInputError, TableName, check_identifier, parse_table_name
+from airflow_redshift_s3.transfers import _copy_sql as copy_sql
+
+PREFLIGHT_CHECKS = ("role", "region", "access", "format")
+REGION_POLICIES = ("set_region", "fail")
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_MANIFEST_PREFIX = re.compile(r"[A-Za-z0-9!_.*()=/-]*")
+_PARTITION_VALUE = re.compile(r"[\w\-.:+/@ ]{1,256}")
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """An object to load: key, size and ETag (without quotes)."""
+
+    key: str
+    size: int
+    etag: str | None
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    """The operator's arguments after every check that needs no network."""
+
+    bucket: str
+    prefix: str | None
+    keys: tuple[str, ...] | None
+    key_pattern: str | None
+    target: TableName
+    columns: tuple[str, ...] | None
+    iam_role: str | None
+    data_format: CopyFormat
+    extra_options: tuple[str, ...]
+    mode: str
+    upsert_keys: tuple[str, ...] | None
+    upsert_strategy: str
+    partition_column: str | None
+    partition_value: str | None
+    skip_loaded: bool
+    ledger: TableName | None
+    manifest_bucket: str
+    manifest_prefix: str
+    checks: frozenset[str]
+    region_policy: str
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def source_prefix(self) -> str:
+        """Return the prefix, or the longest prefix the keys share."""
+        if self.prefix is not None:
+            return self.prefix
+        keys = list(self.keys or ())
+        return os.path.commonprefix(keys)  # noqa: RUF071 (a string prefix is wanted, not a path)
+
+
+def check_bucket(value: object, what: str = "bucket") -> str:
+    """Return a bucket name, or raise for anything else (an s3:// URL, a path, upper case)."""
+    from airflow_redshift_s3.checks.prefix import check_bucket_name
+    from airflow_redshift_s3.checks.result import raise_for_failures
+
+    if isinstance(value, str):
+        raise_for_failures([check_bucket_name(value)])
+    if not isinstance(value, str) or not _BUCKET.fullmatch(value):
+        raise SqlInputError(
+            f"{what} is {value!r}: expected an S3 bucket name (3-63 lower-case letters, digits, '.' and "
+            "'-'). "
+            "Fix: pass the bucket name alone."
+        )
+    return value
+
+
+def check_key(key: object, what: str = "key") -> str:
+    """Return an S3 key, or raise for an empty key, a URL, a leading '/' or a control character."""
+    if not isinstance(key, str) or not key:
+        raise SqlInputError(
+            f"The {what} is {key!r}: expected a non-empty S3 key. Fix: pass the object's key."
+        )
+    if not key.isprintable() or len(key.encode("utf-8")) > 1024:
+        raise SqlInputError(
+            f"The {what} {key[:80]!r} contains a control character or is longer than 1024 bytes: expected an "
+            "S3 key. Fix: correct the key."
+        )
+    if key.lower().startswith(("s3://", "s3a://")) or key.startswith("/"):
+        raise SqlInputError(
+            f"The {what} {key!r} is a URL or starts with '/': expected the key inside the bucket. Fix: pass "
+            "the key without s3://bucket/ and without a leading '/'."
+        )
+    return key
+
+
+def check_prefix_value(prefix: object, bucket: str) -> tuple[str, list[str]]:
+    """Return the prefix and the warnings about it, or raise for a prefix COPY would misread."""
+    from airflow_redshift_s3.checks.prefix import check_prefix
+    from airflow_redshift_s3.checks.result import failures, raise_for_failures, warnings
+
+    if not isinstance(prefix, str) or not prefix.isprintable() or len(prefix.encode("utf-8")) > 1024:
+        raise SqlInputError(
+            f"prefix is {str(prefix)[:80]!r}: expected a key prefix of printable characters, at most 1024 "
+            "bytes. Fix: correct the prefix."
+        )
+    results = check_prefix(prefix, bucket)
+    if failures(results):
+        raise_for_failures(results)
+    # COPY's prefix-matching quirk does not apply: the files are listed and loaded through a manifest.
+    return prefix, [r.text() for r in warnings(results) if r.name != "prefix.boundary"]
+
+
+def check_partition_value(value: object) -> str:
+    """Return the text of a partition value, or raise for a value that is not a plain scalar.
+
+    Strings are limited to letters, digits, space and ``- _ . : + / @`` (dates, timestamps, codes). The
+    value is bound as a parameter anyway; anything else coming from a trigger form is refused before any SQL.
+    """
+    if isinstance(value, bool) or value is None:
+        raise SqlInputError(
+            f"partition_value is {value!r}: expected a date, number or short text such as '2026-11-27'. "
+            "Fix: pass the value of the partition to replace, e.g. '{{ ds }}'."
+        )
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str) and _PARTITION_VALUE.fullmatch(value) and value.strip() == value:
+        return value
+    raise SqlInputError(
+        f"partition_value is {str(value)[:80]!r}: expected at most 256 letters, digits, spaces or '-_.:+/@' "
+        "(a date, a number, a code), without leading or trailing blanks. Fix: pass the partition's value, "
+        "e.g. '{{ ds }}'."
+    )
+
+
+def _names(values: object, what: str, strict: bool) -> tuple[str, ...] | None:
+    if values is None:
+        return None
+    if isinstance(values, str) or not isinstance(values, Sequence) or not values:
+        raise ConfigCheckError(
+            f"{what} is {values!r}: expected a non-empty list of column names. Fix: pass e.g. ['id', 'name']."
+        )
+    names = tuple(check_identifier(v, f"column of {what}", strict=strict) for v in values)
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigCheckError(f"{what} names {duplicates[0]} twice. Fix: list each column once.")
+    return names
+
+
+def _choice(value: object, what: str, choices: Sequence[str]) -> str:
+    if not isinstance(value, str) or value.lower() not in choices:
+        raise ConfigCheckError(f"{what} is {value!r}: expected one of {', '.join(choices)}. Fix: pass one.")
+    return value.lower()
+
+
+def _source(op: Any, bucket: str) -> tuple[str | None, tuple[str, ...] | None, list[str]]:
+    if (op.prefix is None) == (op.keys is None):
+        raise ConfigCheckError(
+            "Expected exactly one of prefix and keys, found "
+            f"{'both' if op.prefix is not None else 'neither'}. "
+            "Fix: pass prefix='folder/' to load a folder, or keys=[...] to load exact files."
+        )
+    if op.prefix is not None:
+        prefix, notes = check_prefix_value(op.prefix, bucket)
+        return prefix, None, notes
+    if isinstance(op.keys, str) or not isinstance(op.keys, Sequence) or not op.keys:
+        raise ConfigCheckError(
+            f"keys is {op.keys!r}: expected a non-empty list of S3 keys. Fix: pass keys=['a.csv', ...]."
+        )
+    return None, tuple(dict.fromkeys(check_key(k) for k in op.keys)), []
+
+
+def _partition(op: Any, mode: str, strict: bool) -> tuple[str | None, str | None]:
+    if mode != "replace_partition":
+        if op.partition_column is not None or op.partition_value is not None:
+            raise ConfigCheckError(
+                f"partition_column/partition_value are set but mode is {mode!r}: expected them with "
+                "mode='replace_partition' only. Fix: set the mode or remove them."
+            )
+        return None, None
+    if op.partition_column is None:
+        raise ConfigCheckError(
+            "mode 'replace_partition' needs partition_column: expected the column naming the partition, "
+            "found "
+            "none. Fix: pass partition_column='load_date' and partition_value='{{ ds }}'."
+        )
+    column = check_identifier(op.partition_column, "partition_column", strict=strict)
+    return column, check_partition_value(op.partition_value)
+
+
+def _ledger(op: Any, target: TableName, mode: str, strict: bool) -> tuple[TableName | None, bool]:
+    skip = op.skip_loaded_files if op.skip_loaded_files is not None else mode == "append"
+    if not op.use_ledger:
+        if op.skip_loaded_files:
+            raise ConfigCheckError("skip_loaded_files=True needs the ledger. Fix: keep use_ledger=True.")
+        return None, False
+    if op.ledger_table:
+        return parse_table_name(op.ledger_table, strict=strict), bool(skip)
+    return TableName(ledger_sql.DEFAULT_LEDGER_NAME, target.schema), bool(skip)
+
+
+def _manifest_location(op: Any) -> tuple[str, str]:
+    bucket = check_bucket(op.manifest_bucket or op.bucket, "manifest_bucket")
+    prefix = op.manifest_prefix or ""
+    if not isinstance(prefix, str) or not _MANIFEST_PREFIX.fullmatch(prefix) or prefix.startswith("/"):
+        raise SqlInputError(
+            f"manifest_prefix is {prefix!r}: expected letters, digits and !_.*()=/- without a leading '/'. "
+            "Fix: e.g. '_manifests/'."
+        )
+    return bucket, prefix if not prefix or prefix.endswith("/") else prefix + "/"
+
+
+def _checks(op: Any) -> frozenset[str]:
+    checks = frozenset(op.preflight_checks or ())
+    unknown = sorted(checks - set(PREFLIGHT_CHECKS))
+    if unknown:
+        raise ConfigCheckError(
+            f"preflight_checks has {', '.join(unknown)}: expected some of {', '.join(PREFLIGHT_CHECKS)}. "
+            "Fix: remove the unknown names (pass () to skip every check)."
+        )
+    return checks
+
+
+def build_request(op: Any) -> LoadRequest:
+    """Return the checked request of an ``S3ToRedshiftCopyOperator`` (after its templates are rendered)."""
+    strict = bool(op.strict_identifiers)
+    bucket = check_bucket(op.bucket)
+    prefix, keys, notes = _source(op, bucket)
+    if op.key_pattern is not None and (
+        not isinstance(op.key_pattern, str) or not op.key_pattern.isprintable()
+    ):
+        raise SqlInputError(
+            f"key_pattern is {op.key_pattern!r}: expected a glob such as '*.csv'. Fix: pass one."
+        )
+    target = parse_table_name(op.table, op.schema, strict=strict)
+    mode = _choice(op.mode, "mode", copy_sql.MODES)
+    partition_column, partition_value = _partition(op, mode, strict)
+    iam_role = None
+    if op.iam_role_arn is not None:
+        iam_role = copy_sql.check_role(op.iam_role_arn)
+    elif not op.allow_key_based_credentials:
+        raise ConfigCheckError(
+            "iam_role_arn is not set: expected the ARN of an IAM role attached to the cluster (or "
+            "'default'), "
+            "because COPY authorizes with IAM_ROLE only. Fix: pass iam_role_arn (key-based credentials need "
+            "allow_key_based_credentials=True and are discouraged)."
+        )
+    data_format = parse_format(op.input_format)
+    ledger, skip = _ledger(op, target, mode, strict)
+    manifest_bucket, manifest_prefix = _manifest_location(op)
+    return LoadRequest(
+        bucket=bucket,
+        prefix=prefix,
+        keys=keys,
+        key_pattern=op.key_pattern,
+        target=target,
+        columns=_names(op.column_list, "column_list", strict),
+        iam_role=iam_role,
+        data_format=data_format,
+        extra_options=tuple(parse_copy_options(op.copy_options, data_format)),
+        mode=mode,
+        upsert_keys=_names(op.upsert_keys, "upsert_keys", strict),
+        upsert_strategy=_choice(op.upsert_strategy, "upsert_strategy", copy_sql.UPSERT_STRATEGIES),
+        partition_column=partition_column,
+        partition_value=partition_value,
+        skip_loaded=skip,
+        ledger=ledger,
+        manifest_bucket=manifest_bucket,
+        manifest_prefix=manifest_prefix,
+        checks=_checks(op),
+        region_policy=_choice(op.bucket_region_policy, "bucket_region_policy", REGION_POLICIES),
+        warnings=tuple(notes),
+    )
