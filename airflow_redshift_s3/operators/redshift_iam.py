@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, conf
 
+from airflow_redshift_s3.hooks._aws_mixin import AwsHookFactoryMixin
+
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
     from airflow_redshift_s3.hooks.redshift_iam import RedshiftIamRoleHook
 
 
-class RedshiftEnsureIamRoleOperator(BaseOperator):
+class RedshiftEnsureIamRoleOperator(AwsHookFactoryMixin, BaseOperator):
     """Attach an IAM role to a Redshift cluster or Serverless namespace (idempotent) and wait until in-sync.
 
     A role already attached and in-sync (and already the default, if asked) is left alone. Otherwise it is
@@ -83,33 +85,15 @@ class RedshiftEnsureIamRoleOperator(BaseOperator):
         self.verify = verify
         self.botocore_config = botocore_config
 
-    @property
-    def _aws_kwargs(self) -> dict[str, Any]:
-        return {
-            "aws_conn_id": self.aws_conn_id,
-            "region_name": self.region_name,
-            "verify": self.verify,
-            "config": self.botocore_config,
-        }
-
     @cached_property
     def redshift_hook(self) -> RedshiftIamRoleHook:
         """Return the hook of the cluster or namespace."""
-        from airflow_redshift_s3.hooks.redshift_iam import RedshiftIamRoleHook
-
-        return RedshiftIamRoleHook(
-            cluster_identifier=self.cluster_identifier,
-            workgroup_name=self.workgroup_name,
-            namespace_name=self.namespace_name,
-            **self._aws_kwargs,
-        )
+        return self._new_redshift_hook()
 
     @cached_property
     def iam_hook(self) -> IamRoleHook:
         """Return the IAM hook that reads the role and simulates the caller's PassRole."""
-        from airflow_redshift_s3.hooks.iam_role import IamRoleHook
-
-        return IamRoleHook(**self._aws_kwargs)
+        return self._new_iam_hook()
 
     def execute(self, context: Context) -> str:
         """Check the role, attach it if needed, wait until in-sync; return its ARN."""

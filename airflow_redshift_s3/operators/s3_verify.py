@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from airflow_redshift_s3.hooks._aws_mixin import AwsHookFactoryMixin
+
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
@@ -16,7 +18,7 @@ if TYPE_CHECKING:
     from airflow_redshift_s3.hooks.s3_inspect import S3InspectHook
 
 
-class S3VerifyBucketOperator(BaseOperator):
+class S3VerifyBucketOperator(AwsHookFactoryMixin, BaseOperator):
     """Verify an S3 bucket and prefix for COPY into a Redshift cluster or Serverless workgroup.
 
     Checks that the bucket exists and is reachable; its region against Redshift's; that the prefix is
@@ -96,40 +98,20 @@ class S3VerifyBucketOperator(BaseOperator):
         self.verify = verify
         self.botocore_config = botocore_config
 
-    @property
-    def _aws_kwargs(self) -> dict[str, Any]:
-        return {
-            "aws_conn_id": self.aws_conn_id,
-            "region_name": self.region_name,
-            "verify": self.verify,
-            "config": self.botocore_config,
-        }
-
     @cached_property
     def s3_hook(self) -> S3InspectHook:
         """Return the hook that probes the bucket and lists the prefix."""
-        from airflow_redshift_s3.hooks.s3_inspect import S3InspectHook
-
-        return S3InspectHook(**self._aws_kwargs)
+        return self._new_s3_hook()
 
     @cached_property
     def redshift_hook(self) -> RedshiftIamRoleHook:
         """Return the hook of the cluster or namespace (its region and roles)."""
-        from airflow_redshift_s3.hooks.redshift_iam import RedshiftIamRoleHook
-
-        return RedshiftIamRoleHook(
-            cluster_identifier=self.cluster_identifier,
-            workgroup_name=self.workgroup_name,
-            namespace_name=self.namespace_name,
-            **self._aws_kwargs,
-        )
+        return self._new_redshift_hook()
 
     @cached_property
     def iam_hook(self) -> IamRoleHook:
         """Return the hook that reads the role and simulates its policies."""
-        from airflow_redshift_s3.hooks.iam_role import IamRoleHook
-
-        return IamRoleHook(**self._aws_kwargs)
+        return self._new_iam_hook()
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Run the checks, log each result, fail on any failure; return what COPY needs to know."""

@@ -10,13 +10,15 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 
+from airflow_redshift_s3.hooks._aws_mixin import AwsHookFactoryMixin
+
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_redshift_s3.hooks.redshift_iam import RedshiftIamRoleHook
 
 
-class RedshiftIamRoleSensor(BaseSensorOperator):
+class RedshiftIamRoleSensor(AwsHookFactoryMixin, BaseSensorOperator):
     """Wait until ``iam_role_arn`` is attached and in-sync, i.e. usable by COPY; its XCom is the role ARN.
 
     A role that is not attached yet is waited for (someone else attaches it); a missing cluster or
@@ -70,17 +72,7 @@ class RedshiftIamRoleSensor(BaseSensorOperator):
     @cached_property
     def hook(self) -> RedshiftIamRoleHook:
         """Return the hook of the cluster or namespace."""
-        from airflow_redshift_s3.hooks.redshift_iam import RedshiftIamRoleHook
-
-        return RedshiftIamRoleHook(
-            cluster_identifier=self.cluster_identifier,
-            workgroup_name=self.workgroup_name,
-            namespace_name=self.namespace_name,
-            aws_conn_id=self.aws_conn_id,
-            region_name=self.region_name,
-            verify=self.verify,
-            config=self.botocore_config,
-        )
+        return self._new_redshift_hook()
 
     def poke(self, context: Context) -> PokeReturnValue:
         """Return done when the role is in-sync (one DescribeClusters or GetNamespace call)."""

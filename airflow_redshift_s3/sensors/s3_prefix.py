@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 
+from airflow_redshift_s3.hooks._aws_mixin import AwsHookFactoryMixin
 from airflow_redshift_s3.triggers.s3_prefix import PrefixReadiness, S3PrefixTrigger, marker_key, summary_xcom
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from airflow_redshift_s3.hooks.s3_inspect import S3InspectHook
 
 
-class S3PrefixSensor(BaseSensorOperator):
+class S3PrefixSensor(AwsHookFactoryMixin, BaseSensorOperator):
     """Wait until ``s3://bucket/prefix`` holds at least ``min_objects`` matching objects.
 
     With ``success_marker`` (e.g. ``_SUCCESS``, relative to the prefix) that object must exist too; it is
@@ -91,14 +92,7 @@ class S3PrefixSensor(BaseSensorOperator):
     @cached_property
     def hook(self) -> S3InspectHook:
         """Return the S3 hook."""
-        from airflow_redshift_s3.hooks.s3_inspect import S3InspectHook
-
-        return S3InspectHook(
-            aws_conn_id=self.aws_conn_id,
-            region_name=self.region_name,
-            verify=self.verify,
-            config=self.botocore_config,
-        )
+        return self._new_s3_hook()
 
     @cached_property
     def _readiness(self) -> PrefixReadiness:

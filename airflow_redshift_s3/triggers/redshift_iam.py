@@ -15,9 +15,10 @@ from airflow_redshift_s3.exceptions import (
     RedshiftS3FailError,
     RoleApplyTimeoutError,
 )
+from airflow_redshift_s3.hooks._aws_mixin import AwsHookFactoryMixin
 
 
-class RedshiftIamRoleTrigger(BaseTrigger):
+class RedshiftIamRoleTrigger(AwsHookFactoryMixin, BaseTrigger):
     """Fire when ``iam_role_arn`` is attached and in-sync (async Redshift calls only).
 
     The event is ``{"status": "success" | "timeout" | "error", "message": str, "iam_role_arn": str,
@@ -100,19 +101,11 @@ class RedshiftIamRoleTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll the role's apply status until in-sync, the deadline, or an error; yield one event."""
-        from airflow_redshift_s3.hooks.redshift_iam import IN_SYNC, RedshiftIamRoleHook, role_timeout
+        from airflow_redshift_s3.hooks.redshift_iam import IN_SYNC, role_timeout
 
         status: str | None = None
         try:
-            hook = RedshiftIamRoleHook(
-                cluster_identifier=self.cluster_identifier,
-                workgroup_name=self.workgroup_name,
-                namespace_name=self.namespace_name,
-                aws_conn_id=self.aws_conn_id,
-                region_name=self.region_name,
-                verify=self.verify,
-                config=self.botocore_config,
-            )
+            hook = self._new_redshift_hook()
             async with await hook.get_async_conn() as client:
                 while True:
                     roles = await hook.get_roles_async(client)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_redshift_s3.exceptions import RedshiftS3FailError
+from airflow_redshift_s3.hooks._aws_mixin import AwsHookFactoryMixin
 
 if TYPE_CHECKING:
     # the hook pulls in boto3: only the triggerer (in run) and the sensor's worker need it
@@ -78,7 +79,7 @@ def summary_xcom(summary: PrefixSummary, success_marker_key: str | None) -> dict
     return {**summary.to_dict(), "success_marker": success_marker_key}
 
 
-class S3PrefixTrigger(BaseTrigger):
+class S3PrefixTrigger(AwsHookFactoryMixin, BaseTrigger):
     """Fire when an S3 prefix holds at least ``min_objects`` matching objects (and its marker, quiet period).
 
     Every S3 call is async (aiobotocore through the Amazon provider's ``get_async_conn``). The event is
@@ -151,14 +152,7 @@ class S3PrefixTrigger(BaseTrigger):
         )
 
     def _hook(self) -> S3InspectHook:
-        from airflow_redshift_s3.hooks.s3_inspect import S3InspectHook
-
-        return S3InspectHook(
-            aws_conn_id=self.aws_conn_id,
-            region_name=self.region_name,
-            verify=self.verify,
-            config=self.botocore_config,
-        )
+        return self._new_s3_hook()
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll the prefix until it is ready, the deadline passes or an error occurs; yield one event."""
