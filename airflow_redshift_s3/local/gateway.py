@@ -18,7 +18,6 @@ import logging
 import ssl
 import struct
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -681,9 +680,4 @@ class GatewayThread:
             self._loop.close()
 
 
-def now_ms() -> int:
-    """Return a monotonic clock in milliseconds."""
-    return int(time.monotonic() * 1000)
-
-
-__all__ = ["Gateway", "GatewayConfig", "GatewayThread", "Session", "quote_ident"]
+__all__ = ["Gateway", "GatewayConfig", "GatewayThread", "Session"]
