@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import signal
 import sys
@@ -28,7 +29,150 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--data-dir", type=Path, help="keep the database here across runs (default: temporary)")
     up.add_argument("--env-file", type=Path, help="write AIRFLOW_CONN_* and AWS_ENDPOINT_URL lines here")
     up.add_argument("--role-apply-delay", type=float, default=3.0, help="seconds a new role stays 'adding'")
+    _add_policy_parser(sub)
+    _add_doctor_parser(sub)
     return parser
+
+
+def _add_policy_parser(sub: argparse._SubParsersAction) -> None:
+    policy = sub.add_parser(
+        "policy",
+        help="print the least-privilege IAM policy and trust policy of a COPY role",
+        description="Print the role's permissions policy and trust policy as two labelled JSON documents; "
+        "with --write DIR, write them to DIR/copy-policy.json and DIR/trust-policy.json instead.",
+    )
+    policy.add_argument("--bucket", required=True, help="the bucket COPY reads")
+    policy.add_argument("--prefix", default="", help="the key prefix COPY reads (default: the whole bucket)")
+    policy.add_argument(
+        "--kms-key", dest="kms_key", help="ARN of the bucket's SSE-KMS key (adds kms:Decrypt)"
+    )
+    policy.add_argument(
+        "--serverless", action="store_true", help="the role is for Redshift Serverless (trusts both services)"
+    )
+    policy.add_argument(
+        "--write", type=Path, metavar="DIR", help="write the two files here instead of printing"
+    )
+
+
+def _add_doctor_parser(sub: argparse._SubParsersAction) -> None:
+    doctor = sub.add_parser(
+        "doctor",
+        help="run every preflight check of a COPY from S3 and print a report",
+        description="Run the checks the operators run (bucket, region, role attached and trusted, role S3 "
+        "access, and a sniff of the first file with --format). Exit 0 when no check fails, 1 otherwise.",
+    )
+    target = doctor.add_mutually_exclusive_group(required=True)
+    target.add_argument("--cluster-identifier", help="a provisioned cluster")
+    target.add_argument("--workgroup", help="a Redshift Serverless workgroup")
+    doctor.add_argument("--bucket", required=True, help="the bucket COPY reads")
+    doctor.add_argument("--prefix", required=True, help="the key prefix COPY reads")
+    doctor.add_argument("--iam-role-arn", required=True, help="the role COPY uses")
+    doctor.add_argument(
+        "--aws-conn-id", default="aws_default", help="the Airflow AWS connection (aws_default)"
+    )
+    doctor.add_argument("--format", choices=("csv", "json", "parquet"), help="sniff the first file as this")
+    doctor.add_argument("--columns", help="comma-separated columns COPY fills, in file order (for the sniff)")
+    doctor.add_argument(
+        "--header-rows", type=int, default=0, help="CSV header lines (IGNOREHEADER, default 0)"
+    )
+
+
+def _policy(args: argparse.Namespace) -> int:
+    from airflow_redshift_s3.checks.prefix import check_bucket_name, check_prefix
+    from airflow_redshift_s3.policies import copy_read_policy, copy_trust_policy
+
+    problems = [
+        r for r in (check_bucket_name(args.bucket), *check_prefix(args.prefix, args.bucket)) if r.failed
+    ]
+    if problems:
+        for result in problems:
+            print(result.text(), file=sys.stderr)
+        return 1
+    documents = {
+        "copy-policy.json": (
+            "IAM permissions policy",
+            copy_read_policy(args.bucket, args.prefix, args.kms_key),
+        ),
+        "trust-policy.json": ("Trust policy", copy_trust_policy(args.serverless)),
+    }
+    for file_name, (label, document) in documents.items():
+        text = json.dumps(document, indent=2)
+        if args.write:
+            args.write.mkdir(parents=True, exist_ok=True)
+            (args.write / file_name).write_text(text + "\n")
+            print(f"wrote {label.lower()} to {args.write / file_name}")
+        else:
+            print(f"# {label} ({file_name})")
+            print(text)
+    return 0
+
+
+_CATEGORY_LABELS = {
+    "permission": "permission (Access Denied / not authorized)",
+    "region": "region (bucket in another region)",
+    "format": "format (files do not match COPY's format)",
+    "config": "config",
+}
+
+
+def _doctor_checks(args: argparse.Namespace) -> list:
+    from airflow_redshift_s3.checks import CheckResult, verify_bucket
+    from airflow_redshift_s3.checks.format_sniff import sniff_object
+    from airflow_redshift_s3.copy_format import parse_format
+    from airflow_redshift_s3.exceptions import RedshiftS3FailError
+    from airflow_redshift_s3.hooks.iam_role import IamRoleHook
+    from airflow_redshift_s3.hooks.redshift_iam import RedshiftIamRoleHook
+    from airflow_redshift_s3.hooks.s3_inspect import S3InspectHook
+
+    try:
+        redshift = RedshiftIamRoleHook(
+            cluster_identifier=args.cluster_identifier,
+            workgroup_name=args.workgroup,
+            aws_conn_id=args.aws_conn_id,
+        )
+    except RedshiftS3FailError as error:
+        return [CheckResult.failure("redshift.target", "config", str(error), error.fix or "")]
+    s3 = S3InspectHook(aws_conn_id=args.aws_conn_id)
+    iam = IamRoleHook(aws_conn_id=args.aws_conn_id)
+    report = verify_bucket(
+        s3=s3,
+        redshift=redshift,
+        iam=iam,
+        bucket=args.bucket,
+        prefix=args.prefix,
+        iam_role_arn=args.iam_role_arn,
+        require_objects=True,
+        data_format=args.format,
+    )
+    results = list(report.results)
+    first_key = report.summary.first_key if report.summary else None
+    if args.format and first_key and not any(r.failed and r.category == "format" for r in results):
+        options: dict[str, object] = {"type": args.format}
+        if args.format == "csv":
+            options["header_rows"] = args.header_rows
+        columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
+        size = s3.conn.head_object(Bucket=args.bucket, Key=first_key)["ContentLength"]
+        results.extend(sniff_object(s3.conn, args.bucket, first_key, size, parse_format(options), columns))
+    return results
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from airflow_redshift_s3.checks import failures, warnings
+
+    target = (
+        f"cluster {args.cluster_identifier}" if args.cluster_identifier else f"workgroup {args.workgroup}"
+    )
+    print(f"Checking COPY from s3://{args.bucket}/{args.prefix} into {target} with {args.iam_role_arn}")
+    results = _doctor_checks(args)
+    for result in results:
+        status = result.status.value.upper()
+        print(f"{status:<8} [{_CATEGORY_LABELS[result.category]}] {result.name}: {result.message}")
+        if result.fix:
+            print(f"{'':<9}fix: {result.fix}")
+    failed, warned = len(failures(results)), len(warnings(results))
+    passed = len(results) - failed - warned
+    print(f"{len(results)} checks: {passed} ok, {warned} warning(s), {failed} failure(s)")
+    return 1 if failed else 0
 
 
 def _local_up(args: argparse.Namespace) -> int:
@@ -72,6 +216,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo()
     if args.command == "local" and args.local_command == "up":
         return _local_up(args)
+    if args.command == "policy":
+        return _policy(args)
+    if args.command == "doctor":
+        return _doctor(args)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 

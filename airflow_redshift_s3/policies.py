@@ -1,0 +1,55 @@
+"""IAM documents for a COPY role: the least-privilege read policy and the trust policy.
+
+The trust statement comes from ``checks.iam.trust_policy`` (the one the trust check asks users to paste),
+so the ``policy`` command and the checks can never disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from airflow_redshift_s3.checks.iam import trust_policy
+
+POLICY_VERSION = "2012-10-17"
+
+
+def copy_read_policy(bucket: str, prefix: str, kms_key_arn: str | None = None) -> dict[str, Any]:
+    """Return the least-privilege permissions policy COPY needs to read ``s3://bucket/prefix``.
+
+    :param bucket: the bucket name.
+    :param prefix: the key prefix COPY reads (with or without a trailing '/'; '' for the whole bucket).
+    :param kms_key_arn: the bucket's SSE-KMS key; adds kms:Decrypt on it.
+    """
+    bucket_arn = f"arn:aws:s3:::{bucket}"
+    list_statement: dict[str, Any] = {
+        "Sid": "ListThePrefix",
+        "Effect": "Allow",
+        "Action": "s3:ListBucket",
+        "Resource": bucket_arn,
+    }
+    if prefix:
+        list_statement["Condition"] = {"StringLike": {"s3:prefix": [f"{prefix}*"]}}
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "ReadTheObjects",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"{bucket_arn}/{prefix}*",
+        },
+        list_statement,
+        {"Sid": "FindTheRegion", "Effect": "Allow", "Action": "s3:GetBucketLocation", "Resource": bucket_arn},
+    ]
+    if kms_key_arn:
+        statements.append(
+            {"Sid": "DecryptTheObjects", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": kms_key_arn}
+        )
+    return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+def copy_trust_policy(serverless: bool = False) -> dict[str, Any]:
+    """Return the role's trust policy document: Redshift (and Redshift Serverless) may assume the role.
+
+    :param serverless: the role is for a Redshift Serverless namespace.
+    """
+    return {"Version": POLICY_VERSION, "Statement": [json.loads(trust_policy(serverless))]}

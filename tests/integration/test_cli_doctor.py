@@ -1,0 +1,115 @@
+"""The ``doctor`` command against the local stack: one line per check, exit 1 on any failure."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_redshift_s3.cli import main
+from airflow_redshift_s3.local.pytest_plugin import create_role, unique_name
+
+pytestmark = pytest.mark.integration
+
+READ_ALL = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"],
+            "Resource": ["*"],
+        }
+    ],
+}
+
+
+def doctor(capsys: pytest.CaptureFixture[str], bucket: str, role: str, *extra: str) -> tuple[int, list[str]]:
+    """Run ``doctor`` on local-cluster; return the exit code and the report's lines."""
+    args = ["doctor", "--cluster-identifier", "local-cluster", "--bucket", bucket, "--prefix", "in/"]
+    code = main([*args, "--iam-role-arn", role, *extra])
+    return code, capsys.readouterr().out.splitlines()
+
+
+def lines_of(lines: list[str], status: str, check: str) -> list[str]:
+    return [line for line in lines if line.startswith(status) and f"] {check}" in line]
+
+
+def fix_after(lines: list[str], line: str) -> str:
+    following = lines[lines.index(line) + 1]
+    assert following.lstrip().startswith("fix: ")
+    return following
+
+
+def test_a_healthy_setup_exits_0(local_redshift_env, s3_bucket, copy_role_arn, put_objects, capsys):
+    put_objects(s3_bucket, ["in/a.csv"], b"1,a\n2,b\n")
+    code, lines = doctor(capsys, s3_bucket, copy_role_arn, "--format", "csv", "--columns", "id,name")
+    assert code == 0, "\n".join(lines)
+    assert not [line for line in lines if line.startswith("FAILURE")]
+    for check in (
+        "bucket.exists",
+        "bucket.region",
+        "iam_role.attached",
+        "iam_role.trust",
+        "format.csv.columns",
+    ):
+        assert lines_of(lines, "OK", check), check
+    assert lines_of(lines, "OK", "iam_role.s3_access.s3:GetObject")
+    assert "0 failure(s)" in lines[-1]
+
+
+def test_a_role_not_attached_is_a_permission_failure(local_redshift_env, s3_bucket, put_objects, capsys):
+    put_objects(s3_bucket, ["in/a.csv"])
+    role = create_role(local_redshift_env, unique_name("role-"), READ_ALL)
+    code, lines = doctor(capsys, s3_bucket, role)
+    assert code == 1
+    (line,) = lines_of(lines, "FAILURE", "iam_role.attached")
+    assert "[permission" in line
+    assert role in line
+    assert "modify-cluster-iam-roles" in fix_after(lines, line)
+    assert "1 failure(s)" in lines[-1]
+
+
+def test_a_bucket_in_another_region_is_reported(
+    local_redshift_env, eu_bucket, copy_role_arn, put_objects, capsys
+):
+    put_objects(eu_bucket, ["in/a.csv"])
+    code, lines = doctor(capsys, eu_bucket, copy_role_arn)
+    assert code == 0, "\n".join(lines)
+    (line,) = lines_of(lines, "WARNING", "bucket.region")
+    assert "[region" in line
+    assert "eu-west-1" in line and "us-east-1" in line
+    assert "REGION 'eu-west-1'" in line
+    assert "fix: " in fix_after(lines, line)
+
+
+def test_parquet_from_another_region_is_a_region_failure(
+    local_redshift_env, eu_bucket, copy_role_arn, put_objects, capsys
+):
+    put_objects(eu_bucket, ["in/a.parquet"])
+    code, lines = doctor(capsys, eu_bucket, copy_role_arn, "--format", "parquet")
+    assert code == 1
+    (line,) = lines_of(lines, "FAILURE", "bucket.region")
+    assert "[region" in line
+    assert "a bucket in us-east-1" in fix_after(lines, line)
+
+
+def test_a_csv_with_the_wrong_column_count_is_a_format_failure(
+    local_redshift_env, s3_bucket, copy_role_arn, put_objects, capsys
+):
+    put_objects(s3_bucket, ["in/a.csv"], b"1,a,extra\n2,b,extra\n")
+    code, lines = doctor(capsys, s3_bucket, copy_role_arn, "--format", "csv", "--columns", "id,name")
+    assert code == 1
+    (line,) = lines_of(lines, "FAILURE", "format.csv.columns")
+    assert "[format" in line
+    assert "has 3 fields" in line and "expected 2" in line
+    assert "column_list" in fix_after(lines, line)
+
+
+def test_a_csv_file_read_as_parquet_is_a_format_failure(
+    local_redshift_env, s3_bucket, copy_role_arn, put_objects, capsys
+):
+    put_objects(s3_bucket, ["in/a.csv"], b"1,a\n")
+    code, lines = doctor(capsys, s3_bucket, copy_role_arn, "--format", "parquet")
+    assert code == 1
+    (line,) = lines_of(lines, "FAILURE", "format.parquet.magic")
+    assert "[format" in line
+    assert "is not a PARQUET file" in line
+    assert "input_format" in fix_after(lines, line)

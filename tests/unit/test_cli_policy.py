@@ -1,0 +1,84 @@
+"""The ``policy`` command: the least-privilege read policy and the trust policy of a COPY role."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from airflow_redshift_s3.checks.iam import REDSHIFT_SERVICE, SERVERLESS_SERVICE
+from airflow_redshift_s3.cli import main
+from airflow_redshift_s3.policies import copy_read_policy
+
+KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def run_policy(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, dict]:
+    """Run ``policy`` and return its documents by label file name."""
+    assert main(["policy", *args]) == 0
+    out = capsys.readouterr().out
+    documents: dict[str, dict] = {}
+    for block in out.split("# ")[1:]:
+        label, _, body = block.partition("\n")
+        name = label[label.index("(") + 1 : label.index(")")]
+        documents[name] = json.loads(body)
+    return documents
+
+
+def by_action(policy: dict) -> dict[str, dict]:
+    return {statement["Action"]: statement for statement in policy["Statement"]}
+
+
+@pytest.mark.parametrize(("prefix", "objects"), [("in/", "in/*"), ("in", "in*"), ("", "*")])
+def test_read_policy_scopes_objects_and_listing_to_the_prefix(capsys, prefix, objects):
+    docs = run_policy(capsys, "--bucket", "data", "--prefix", prefix)
+    assert set(docs) == {"copy-policy.json", "trust-policy.json"}
+    policy = docs["copy-policy.json"]
+    assert policy["Version"] == "2012-10-17"
+    statements = by_action(policy)
+    assert set(statements) == {"s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"}
+    assert all(s["Effect"] == "Allow" for s in statements.values())
+    assert statements["s3:GetObject"]["Resource"] == f"arn:aws:s3:::data/{objects}"
+    assert statements["s3:ListBucket"]["Resource"] == "arn:aws:s3:::data"
+    assert statements["s3:GetBucketLocation"]["Resource"] == "arn:aws:s3:::data"
+    if prefix:
+        assert statements["s3:ListBucket"]["Condition"] == {"StringLike": {"s3:prefix": [f"{prefix}*"]}}
+    else:
+        assert "Condition" not in statements["s3:ListBucket"]
+
+
+def test_kms_statement_only_with_a_kms_key(capsys):
+    without = by_action(run_policy(capsys, "--bucket", "data", "--prefix", "in/")["copy-policy.json"])
+    assert "kms:Decrypt" not in without
+    with_key = by_action(
+        run_policy(capsys, "--bucket", "data", "--prefix", "in/", "--kms-key", KMS_KEY)["copy-policy.json"]
+    )
+    assert with_key["kms:Decrypt"]["Resource"] == KMS_KEY
+
+
+def test_trust_policy_names_redshift_and_for_serverless_both_services(capsys):
+    (cluster,) = run_policy(capsys, "--bucket", "data", "--prefix", "in/")["trust-policy.json"]["Statement"]
+    assert cluster == {
+        "Effect": "Allow",
+        "Principal": {"Service": REDSHIFT_SERVICE},
+        "Action": "sts:AssumeRole",
+    }
+    docs = run_policy(capsys, "--bucket", "data", "--prefix", "in/", "--serverless")
+    (serverless,) = docs["trust-policy.json"]["Statement"]
+    assert set(serverless["Principal"]["Service"]) == {REDSHIFT_SERVICE, SERVERLESS_SERVICE}
+    assert serverless["Action"] == "sts:AssumeRole"
+
+
+def test_write_puts_both_documents_in_the_directory(capsys, tmp_path):
+    target = tmp_path / "iam"
+    assert main(["policy", "--bucket", "data", "--prefix", "in/", "--write", str(target)]) == 0
+    out = capsys.readouterr().out
+    assert str(target / "copy-policy.json") in out
+    assert json.loads((target / "copy-policy.json").read_text()) == copy_read_policy("data", "in/")
+    trust = json.loads((target / "trust-policy.json").read_text())
+    assert trust["Statement"][0]["Principal"]["Service"] == REDSHIFT_SERVICE
+
+
+def test_a_bad_bucket_name_fails_with_the_check_fix(capsys):
+    assert main(["policy", "--bucket", "s3://data/in", "--prefix", "in/"]) == 1
+    assert "FAILURE [config]" in capsys.readouterr().err
