@@ -17,7 +17,7 @@ def test_dags_folder_exists():
 def test_dag_file_loads_with_tags_and_owner(dag_file):
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(dag_folder=str(dag_file), include_examples=False)
+    bag = DagBag(dag_folder=str(dag_file))
     assert bag.import_errors == {}, f"{dag_file.name} failed to import: {bag.import_errors}"
     assert bag.dags, f"{dag_file.name} defines no DAG"
     for dag_id, dag in bag.dags.items():

@@ -1,0 +1,57 @@
+"""``redshift_s3_setup``: the role is created, attached in-sync and verified; a second run changes nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def _report(run):
+    from airflow import settings
+    from airflow.models.xcom import XComModel
+
+    with settings.Session() as session:
+        row = session.scalars(
+            XComModel.get_many(run_id=run.run_id, dag_ids=run.dag_id, task_ids="report", key="return_value")
+        ).first()
+        return XComModel.deserialize_value(row)
+
+
+def test_setup_twice(load_dag, local_redshift_env, s3_bucket, task_states):
+    from airflow_redshift_s3.local.pytest_plugin import unique_name
+
+    role_name = unique_name("setup-role-")
+    conf = {
+        "role_name": role_name,
+        "bucket": s3_bucket,
+        "prefix": "sales/",
+        "cluster_identifier": "local-cluster",
+    }
+    dag = load_dag("redshift_s3_setup")
+    redshift = local_redshift_env.aws_client("redshift")
+    iam = local_redshift_env.aws_client("iam")
+
+    def cluster_roles():
+        (cluster,) = redshift.describe_clusters(ClusterIdentifier="local-cluster")["Clusters"]
+        return {r["IamRoleArn"]: r["ApplyStatus"] for r in cluster["IamRoles"]}
+
+    first = dag.test(run_conf=conf)
+    assert str(first.state) == "success", task_states(first)
+    arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
+    assert cluster_roles()[arn] == "in-sync"
+    report = _report(first)
+    assert report["role_arn"] == arn
+    assert report["changes"] == ["created the role", f"put the read policy {role_name}-copy-read"]
+    policy = iam.get_role_policy(RoleName=role_name, PolicyName=f"{role_name}-copy-read")["PolicyDocument"]
+    roles_before = cluster_roles()
+
+    second = dag.test(run_conf=conf)
+    assert str(second.state) == "success", task_states(second)
+    assert _report(second)["changes"] == []
+    assert cluster_roles() == roles_before
+    assert (
+        iam.get_role_policy(RoleName=role_name, PolicyName=f"{role_name}-copy-read")["PolicyDocument"]
+        == policy
+    )
+    assert iam.list_role_policies(RoleName=role_name)["PolicyNames"] == [f"{role_name}-copy-read"]

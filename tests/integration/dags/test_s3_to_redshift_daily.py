@@ -1,0 +1,55 @@
+"""``s3_to_redshift_daily`` end to end: two days load into their partitions; rerunning a day is idempotent."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+DAYS = {
+    "2026-11-26": b"id,name\n1,a\n2,b\n",
+    "2026-11-27": b"id,name\n3,c\n4,d\n5,e\n",
+}
+
+
+def test_two_days_and_a_rerun(
+    load_dag, local_redshift_env, s3_bucket, redshift_schema, copy_role_arn, query, task_states
+):
+    s3 = local_redshift_env.aws_client("s3")
+    for day, body in DAYS.items():
+        s3.put_object(Bucket=s3_bucket, Key=f"sales/{day}/part-0.csv", Body=body)
+        s3.put_object(Bucket=s3_bucket, Key=f"sales/{day}/_SUCCESS", Body=b"")
+    table = f"{redshift_schema}.sales"
+    query(f"create table {table} (id int, name varchar(5), load_date date)")
+    dag = load_dag("s3_to_redshift_daily")
+    conf = {"bucket": s3_bucket, "prefix": "sales/", "table": table, "iam_role_arn": copy_role_arn}
+
+    def run(day: str) -> dict[str, str]:
+        logical_date = datetime.datetime.fromisoformat(day).replace(tzinfo=datetime.timezone.utc)
+        dag_run = dag.test(logical_date=logical_date, run_conf=conf)
+        states = task_states(dag_run)
+        assert str(dag_run.state) == "success", states
+        return states
+
+    def rows():
+        return query(f"select id, name, load_date::text from {table} order by id")
+
+    run("2026-11-26")
+    run("2026-11-27")
+    expected = [
+        (1, "a", "2026-11-26"),
+        (2, "b", "2026-11-26"),
+        (3, "c", "2026-11-27"),
+        (4, "d", "2026-11-27"),
+        (5, "e", "2026-11-27"),
+    ]
+    assert rows() == expected
+    # New files for the 26th: the rerun replaces that partition only.
+    s3.put_object(Bucket=s3_bucket, Key="sales/2026-11-26/part-0.csv", Body=b"id,name\n1,a\n2,b\n6,f\n")
+    run("2026-11-26")
+    assert rows() == [*expected, (6, "f", "2026-11-26")]
+    # Same files again: nothing changes.
+    run("2026-11-26")
+    assert rows() == [*expected, (6, "f", "2026-11-26")]

@@ -1,0 +1,49 @@
+"""``s3_to_redshift_manual``: a valid form loads, a dry run loads nothing, invalid values are refused."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def setup(load_dag, local_redshift_env, s3_bucket, redshift_schema, copy_role_arn, query):
+    s3 = local_redshift_env.aws_client("s3")
+    s3.put_object(Bucket=s3_bucket, Key="in/a.csv", Body=b"id,name\n1,a\n2,b\n")
+    table = f"{redshift_schema}.items"
+    query(f"create table {table} (id int, name varchar(5))")
+    conf = {"bucket": s3_bucket, "prefix": "in/", "table": table, "iam_role_arn": copy_role_arn}
+    return load_dag("s3_to_redshift_manual"), conf, table
+
+
+def test_dry_run_then_load(setup, query, task_states):
+    dag, conf, table = setup
+    run = dag.test(run_conf={**conf, "dry_run": True})
+    states = task_states(run)
+    assert str(run.state) == "success", states
+    assert states["verify_bucket"] == "success"
+    assert states["load"] == "skipped"
+    assert query(f"select count(*) from {table}") == [(0,)]
+
+    run = dag.test(run_conf={**conf, "dry_run": False, "mode": "upsert", "upsert_keys": ["id"]})
+    assert str(run.state) == "success", task_states(run)
+    assert query(f"select id, name from {table} order by id") == [(1, "a"), (2, "b")]
+
+
+def test_invalid_param_refused(setup, query):
+    from airflow.sdk.definitions.param import ParamValidationError
+
+    dag, conf, table = setup
+    with pytest.raises(ParamValidationError, match="format"):
+        dag.test(run_conf={**conf, "format": "xml"})
+    assert query(f"select count(*) from {table}") == [(0,)]
+
+
+def test_inconsistent_params_fail_in_first_task(setup, query, task_states):
+    dag, conf, table = setup
+    run = dag.test(run_conf={**conf, "mode": "upsert"})
+    states = task_states(run)
+    assert states["validate_request"] == "failed"
+    assert states["load"] != "success"
+    assert query(f"select count(*) from {table}") == [(0,)]
