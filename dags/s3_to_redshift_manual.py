@@ -8,97 +8,27 @@ the checks (bucket, region, the role's access) and skips the COPY.
 from __future__ import annotations
 
 import datetime
-import logging
-import os
-from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import DAG, Param, task
 
+from airflow_redshift_s3.example_dag_defaults import (
+    AWS_CONN_ID,
+    BUCKET,
+    BUCKET_PATTERN,
+    CLUSTER,
+    COLUMN_PATTERN,
+    PREFIX,
+    PREFIX_PATTERN,
+    REDSHIFT_CONN_ID,
+    ROLE_ARN,
+    ROLE_ARN_PATTERN,
+    TABLE,
+    TABLE_PATTERN,
+    default_args,
+)
 from airflow_redshift_s3.operators.s3_verify import S3VerifyBucketOperator
 from airflow_redshift_s3.transfers.s3_to_redshift_copy import S3ToRedshiftCopyOperator
-
-# Defaults point at the local stack; override them with REDSHIFT_S3_<NAME> environment variables
-# (read when the file is parsed, no I/O) or per run through the Params.
-log = logging.getLogger(__name__)
-
-OWNER = os.environ.get("REDSHIFT_S3_OWNER", "data-platform")
-CLUSTER = os.environ.get("REDSHIFT_S3_CLUSTER", "local-cluster")
-REGION = os.environ.get("REDSHIFT_S3_REGION", "us-east-1")
-BUCKET = os.environ.get("REDSHIFT_S3_BUCKET", "demo-bucket")
-PREFIX = os.environ.get("REDSHIFT_S3_PREFIX", "sales")
-TABLE = os.environ.get("REDSHIFT_S3_TABLE", "public.sales")
-ROLE_NAME = os.environ.get("REDSHIFT_S3_ROLE_NAME", "redshift-copy-role")
-ROLE_ARN = os.environ.get("REDSHIFT_S3_ROLE_ARN", f"arn:aws:iam::123456789012:role/{ROLE_NAME}")
-AWS_CONN_ID = os.environ.get("REDSHIFT_S3_AWS_CONN_ID", "aws_default")
-REDSHIFT_CONN_ID = os.environ.get("REDSHIFT_S3_REDSHIFT_CONN_ID", "redshift_default")
-# How often to poll while a role is being attached; the local stack applies a role in under a second.
-WAITER_DELAY = float(os.environ.get("REDSHIFT_S3_WAITER_DELAY", "15"))
-
-# JSON-schema patterns the trigger forms enforce before a run is created.
-BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
-PREFIX_PATTERN = r"^(?!/)(?!s3://)[^*?\[\]\x00-\x1f]*$"
-TABLE_PATTERN = r"^([A-Za-z_][A-Za-z0-9_$]{0,126}\.)?[A-Za-z_][A-Za-z0-9_$]{0,126}$"
-COLUMN_PATTERN = r"^[A-Za-z_][A-Za-z0-9_$]{0,126}$"
-ROLE_ARN_PATTERN = r"^(default|arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512})$"
-ROLE_NAME_PATTERN = r"^[A-Za-z0-9+=,.@_-]{1,64}$"
-
-
-def default_args(**extra: Any) -> dict[str, Any]:
-    """Return the default_args every DAG here uses: an owner and retries for transient failures only.
-
-    The package's permission, region, format and configuration errors are ``AirflowFailException``: they
-    fail the task at once whatever ``retries`` says.
-    """
-    args: dict[str, Any] = {
-        "owner": OWNER,
-        "retries": 3,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": True,
-        "max_retry_delay": timedelta(minutes=10),
-        "on_failure_callback": log_failure,
-    }
-    args.update(extra)
-    return args
-
-
-def log_failure(context: Any) -> None:
-    """Log what failed: the task, the run, the error and the load summary if any (never credentials)."""
-    ti = context.get("ti") or context.get("task_instance")
-    error = context.get("exception")
-    summary = None
-    if ti is not None:
-        try:
-            summary = ti.xcom_pull(task_ids="load")
-        except Exception:  # a callback must never raise
-            summary = None
-    log.error(
-        "Task %s of DAG %s, run %s failed: %s. Load summary: %s",
-        getattr(ti, "task_id", "?"),
-        getattr(ti, "dag_id", "?"),
-        getattr(ti, "run_id", "?"),
-        error,
-        _safe_summary(summary),
-    )
-
-
-def _safe_summary(summary: Any) -> Any:
-    if not isinstance(summary, dict):
-        return summary
-    keep = (
-        "table",
-        "mode",
-        "files_found",
-        "files_loaded",
-        "files_skipped",
-        "rows_loaded",
-        "rows_deleted",
-        "rows_inserted",
-        "copy_query_id",
-        "warnings",
-    )
-    return {key: summary.get(key) for key in keep}
-
 
 with DAG(
     dag_id="s3_to_redshift_manual",
