@@ -128,40 +128,28 @@ def read_load_errors(conn: Any, limit: int) -> tuple[list[LoadErrorRow], str]:
     stl = _query(conn, _STL_QUERY.format(limit=limit))
     raw = {(r[0], r[1], r[2]): (r[8], r[9]) for r in stl or []}
     if detail:
-        rows = [
-            LoadErrorRow(
-                file=r[0],
-                line=r[1],
-                column=r[2] or None,
-                column_type=r[3] or None,
-                code=r[4],
-                reason=r[5],
-                position=r[6],
-                query_id=r[7],
-                raw_value=raw.get((r[0], r[1], r[2]), (None, None))[0],
-                raw_line=raw.get((r[0], r[1], r[2]), (None, None))[1],
-            )
-            for r in detail
-        ]
+        no_raw = (None, None)
+        rows = [_row(r, *raw.get((r[0], r[1], r[2]), no_raw)) for r in detail]
         return rows, "sys_load_error_detail" + (" and stl_load_errors" if raw else "")
     if stl:
-        rows = [
-            LoadErrorRow(
-                file=r[0],
-                line=r[1],
-                column=r[2] or None,
-                column_type=r[3] or None,
-                code=r[4],
-                reason=r[5],
-                position=r[6],
-                query_id=r[7],
-                raw_value=r[8],
-                raw_line=r[9],
-            )
-            for r in stl
-        ]
-        return rows, "stl_load_errors"
+        return [_row(r, r[8], r[9]) for r in stl], "stl_load_errors"
     return [], ""
+
+
+def _row(r: Any, raw_value: Any, raw_line: Any) -> LoadErrorRow:
+    """Build a LoadErrorRow from the first eight columns both system-table queries select."""
+    return LoadErrorRow(
+        file=r[0],
+        line=r[1],
+        column=r[2] or None,
+        column_type=r[3] or None,
+        code=r[4],
+        reason=r[5],
+        position=r[6],
+        query_id=r[7],
+        raw_value=raw_value,
+        raw_line=raw_line,
+    )
 
 
 @dataclass(frozen=True)
