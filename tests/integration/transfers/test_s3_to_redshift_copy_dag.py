@@ -61,14 +61,6 @@ DAG_FILE = textwrap.dedent(
 )
 
 
-@pytest.fixture(scope="session")
-def airflow_db():
-    """Create Airflow's metadata database once (dag.test() needs it; about 4 s on SQLite)."""
-    from airflow.utils import db
-
-    db.initdb()
-
-
 @pytest.fixture
 def dag_under_test(
     airflow_db, local_redshift_env, redshift_schema, s3_bucket, copy_role_arn, tmp_path, monkeypatch
