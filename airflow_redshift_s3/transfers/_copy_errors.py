@@ -269,11 +269,41 @@ def translate(error: BaseException, context: CopyContext) -> Exception | None:
             f"{message.splitlines()[0]}. Fix: {fix}.",
             fix=fix,
         )
+    state = sqlstate(error)
+    if state == "42501":
+        fix = (
+            f"GRANT the database user the privileges the load needs on {context.table} (INSERT; DELETE for "
+            "replace modes; CREATE on the schema for the ledger), or use a user that has them"
+        )
+        return PermissionCheckError(
+            f"COPY into {context.table} failed: the database user may not do it (Redshift said: "
+            f"{message.splitlines()[0]}). Nothing was loaded. Fix: {fix}.",
+            fix=fix,
+        )
+    if state and state.startswith("42"):
+        # Syntax errors and unsupported options are deterministic: a retry would fail the same way.
+        fix = (
+            "check input_format and copy_options against the COPY parameters this file format accepts "
+            "(Parquet and ORC accept only a few), or report the statement as a bug if they are right"
+        )
+        return ConfigCheckError(
+            f"COPY into {context.table} failed: Redshift refused the statement (SQLSTATE {state}: "
+            f"{message.splitlines()[0]}). Nothing was loaded. Fix: {fix}.",
+            fix=fix,
+        )
     if _SERIALIZABLE in lowered:
         return RedshiftS3Error(
             f"COPY into {context.table} was aborted by a concurrent transaction ({message.splitlines()[0]}). "
             "Nothing was loaded; a retry will load the files."
         )
+    return None
+
+
+def sqlstate(error: BaseException) -> str | None:
+    """Return the SQLSTATE of a redshift_connector server error, if any."""
+    args = getattr(error, "args", ())
+    if args and isinstance(args[0], dict):
+        return str(args[0].get("C") or "") or None
     return None
 
 

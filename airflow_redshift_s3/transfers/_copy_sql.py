@@ -114,7 +114,8 @@ def copy_statement(
     :param into: the quoted target (``TableName.sql`` or a quoted temporary table).
     :param columns: checked column names in file order, or None for every column of the table.
     :param source: manifest, authorization, format and options.
-    :param staging: a temporary staging table: add COMPUPDATE OFF STATUPDATE OFF (and drop the user's).
+    :param staging: a temporary staging table: add COMPUPDATE OFF (not for Parquet/ORC) and STATUPDATE OFF,
+        dropping the user's.
     """
     authorization, secrets = _authorization(source)
     parts = [f"COPY {into}"]
@@ -129,7 +130,8 @@ def copy_statement(
     extra = list(source.extra_options)
     if staging:
         extra = [o for o in extra if not o.startswith(("COMPUPDATE", "STATUPDATE"))]
-        extra += ["COMPUPDATE OFF", "STATUPDATE OFF"]
+        # A columnar COPY accepts STATUPDATE but no COMPUPDATE (it never applies encodings anyway).
+        extra += ["STATUPDATE OFF"] if source.data_format.columnar else ["COMPUPDATE OFF", "STATUPDATE OFF"]
     parts.extend(extra)
     return Statement(" ".join(parts), None, secrets)
 

@@ -207,6 +207,30 @@ def test_parquet_with_content_length_in_the_manifest(env):
     assert env.rows(f"select count(*) from {env.table()}") == [(3,)]
 
 
+@pytest.mark.parametrize(
+    "mode",
+    [{"mode": "replace_partition", "partition_column": "load_date", "partition_value": "2026-11-27"},
+     {"mode": "upsert", "upsert_keys": ["id"]}],
+    ids=["replace_partition", "upsert"],
+)  # fmt: skip
+def test_parquet_through_a_staging_table(env, mode):
+    # The staging COPY must not carry COMPUPDATE, which a Parquet COPY refuses (42601).
+    import pyarrow as pa
+
+    t = env.table()
+    env.sql(f"create table {t} (id int, name varchar(10), load_date date)")
+    env.sql(f"insert into {t} values (1, 'old', '2026-11-27'), (9, 'keep', '2026-11-26')")
+    env.put("pq/0.parquet", _parquet({"id": pa.array([1, 2], pa.int32()), "name": ["a", "b"]}))
+    columns = ["id", "name"] if mode["mode"] == "upsert" else None
+    summary = env.load(prefix="pq/", input_format=ParquetFormat(), column_list=columns, **mode)
+    assert summary["rows_loaded"] == 2
+    rows = env.rows(f"select id, name, load_date::text from {t} order by id")
+    if mode["mode"] == "upsert":
+        assert rows == [(1, "a", "2026-11-27"), (2, "b", None), (9, "keep", "2026-11-26")]
+    else:
+        assert rows == [(1, "a", "2026-11-27"), (2, "b", "2026-11-27"), (9, "keep", "2026-11-26")]
+
+
 def test_format_preflight_stops_before_any_write(env):
     env.sql(ITEMS.format(t=env.table()))
     env.put("h/a.csv", "id,name\n1,one\n")

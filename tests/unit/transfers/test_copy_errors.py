@@ -33,8 +33,27 @@ class _DriverError(Exception):
     """Shaped like redshift_connector.ProgrammingError: args[0] is the server's error fields."""
 
 
-def _error(message: str, detail: str = "") -> Exception:
-    return _DriverError({"S": "ERROR", "C": "XX000", "M": message, "D": detail})
+def _error(message: str, detail: str = "", state: str = "XX000") -> Exception:
+    return _DriverError({"S": "ERROR", "C": state, "M": message, "D": detail})
+
+
+def test_a_refused_statement_fails_without_retry_and_names_the_options():
+    error = copy_errors.translate(
+        _error("COMPUPDATE argument is not supported for PARQUET based COPY", state="42601"), CONTEXT
+    )
+    assert isinstance(error, ConfigCheckError) and isinstance(error, AirflowFailException)
+    assert "SQLSTATE 42601" in str(error) and "COMPUPDATE argument" in str(error)
+    assert "input_format and copy_options" in error.fix
+
+
+def test_missing_privilege_is_a_permission_failure():
+    error = copy_errors.translate(_error("permission denied for relation orders", state="42501"), CONTEXT)
+    assert isinstance(error, PermissionCheckError)
+    assert "GRANT" in error.fix and "sales.orders" in error.fix
+
+
+def test_other_server_errors_are_left_to_the_retries():
+    assert copy_errors.translate(_error("could not connect to S3", state="XX000"), CONTEXT) is None
 
 
 def test_role_not_authorized():

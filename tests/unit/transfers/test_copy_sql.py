@@ -177,11 +177,19 @@ def test_upsert_when_every_column_is_a_key():
 
 
 def test_staging_copy_replaces_the_users_compupdate_and_statupdate():
+    source = copy_sql.CopySource(MANIFEST, ROLE, CsvFormat(), extra_options=("COMPUPDATE ON", "FILLRECORD"))
+    sql = copy_sql.copy_statement('"stg"', ["a"], source, staging=True).sql
+    assert sql.endswith("MANIFEST FORMAT AS CSV FILLRECORD COMPUPDATE OFF STATUPDATE OFF")
+
+
+def test_staging_copy_of_parquet_has_no_compupdate():
+    # "COPY from columnar data formats": STATUPDATE is accepted, COMPUPDATE is not.
     source = copy_sql.CopySource(
         MANIFEST, ROLE, ParquetFormat(), extra_options=("COMPUPDATE ON", "FILLRECORD")
     )
     sql = copy_sql.copy_statement('"stg"', ["a"], source, staging=True).sql
-    assert sql.endswith("MANIFEST FORMAT AS PARQUET FILLRECORD COMPUPDATE OFF STATUPDATE OFF")
+    assert sql.endswith("MANIFEST FORMAT AS PARQUET FILLRECORD STATUPDATE OFF")
+    assert "COMPUPDATE" not in sql
 
 
 def test_key_based_credentials_are_masked_in_str_and_repr():
