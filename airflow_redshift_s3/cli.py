@@ -15,7 +15,17 @@ def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of every sub-command."""
     parser = argparse.ArgumentParser(prog="airflow-redshift-s3", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="run the end-to-end demo on the local Redshift stack")
+    demo = sub.add_parser(
+        "demo",
+        help="run the example DAGs end to end on the local Redshift stack and print a report",
+        description="Start the local stack, put sample days in S3, run redshift_s3_setup and "
+        "s3_to_redshift_daily with dag.test(), print a report, and stop everything. Exit 0 when every run "
+        "ended as expected.",
+    )
+    demo.add_argument(
+        "--workdir", type=Path, help="Airflow home, database and log of the demo (default: ./.demo, emptied)"
+    )
+    demo.add_argument("--dags-folder", type=Path, help="the example DAGs (default: the clone's dags/)")
     local = sub.add_parser("local", help="the local Redshift stack (S3, IAM, Redshift on this machine)")
     local_sub = local.add_subparsers(dest="local_command", required=True)
     up = local_sub.add_parser("up", help="run the stack in the foreground until SIGINT or SIGTERM")
@@ -45,6 +55,17 @@ def _add_policy_parser(sub: argparse._SubParsersAction) -> None:
     policy.add_argument("--prefix", default="", help="the key prefix COPY reads (default: the whole bucket)")
     policy.add_argument(
         "--kms-key", dest="kms_key", help="ARN of the bucket's SSE-KMS key (adds kms:Decrypt)"
+    )
+    policy.add_argument(
+        "--manifest-prefix",
+        help="where S3ToRedshiftCopyOperator writes its manifests, in --manifest-bucket (default: its "
+        "manifest_prefix default, _airflow_copy_manifests/)",
+    )
+    policy.add_argument("--manifest-bucket", help="the operator's manifest_bucket (default: --bucket)")
+    policy.add_argument(
+        "--no-manifest",
+        action="store_true",
+        help="no manifest statement: the role serves COPYs without this operator's manifests",
     )
     policy.add_argument(
         "--serverless", action="store_true", help="the role is for Redshift Serverless (trusts both services)"
@@ -79,7 +100,7 @@ def _add_doctor_parser(sub: argparse._SubParsersAction) -> None:
 
 def _policy(args: argparse.Namespace) -> int:
     from airflow_redshift_s3.checks.prefix import check_bucket_name, check_prefix
-    from airflow_redshift_s3.policies import copy_read_policy, copy_trust_policy
+    from airflow_redshift_s3.policies import MANIFEST_PREFIX, copy_read_policy, copy_trust_policy
 
     problems = [
         r for r in (check_bucket_name(args.bucket), *check_prefix(args.prefix, args.bucket)) if r.failed
@@ -91,7 +112,13 @@ def _policy(args: argparse.Namespace) -> int:
     documents = {
         "copy-policy.json": (
             "IAM permissions policy",
-            copy_read_policy(args.bucket, args.prefix, args.kms_key),
+            copy_read_policy(
+                args.bucket,
+                args.prefix,
+                args.kms_key,
+                manifest_prefix=None if args.no_manifest else (args.manifest_prefix or MANIFEST_PREFIX),
+                manifest_bucket=args.manifest_bucket,
+            ),
         ),
         "trust-policy.json": ("Trust policy", copy_trust_policy(args.serverless)),
     }
@@ -213,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from airflow_redshift_s3.demo import run_demo
 
-        return run_demo()
+        return run_demo(workdir=args.workdir, dags_folder=args.dags_folder)
     if args.command == "local" and args.local_command == "up":
         return _local_up(args)
     if args.command == "policy":

@@ -12,16 +12,33 @@ from typing import Any
 from airflow_redshift_s3.checks.iam import trust_policy
 
 POLICY_VERSION = "2012-10-17"
+# Where S3ToRedshiftCopyOperator writes the manifest COPY reads (its manifest_prefix default).
+MANIFEST_PREFIX = "_airflow_copy_manifests/"
 
 
-def copy_read_policy(bucket: str, prefix: str, kms_key_arn: str | None = None) -> dict[str, Any]:
+def copy_read_policy(
+    bucket: str,
+    prefix: str,
+    kms_key_arn: str | None = None,
+    *,
+    manifest_prefix: str | None = MANIFEST_PREFIX,
+    manifest_bucket: str | None = None,
+) -> dict[str, Any]:
     """Return the least-privilege permissions policy COPY needs to read ``s3://bucket/prefix``.
 
     :param bucket: the bucket name.
     :param prefix: the key prefix COPY reads (with or without a trailing '/'; '' for the whole bucket).
     :param kms_key_arn: the bucket's SSE-KMS key; adds kms:Decrypt on it.
+    :param manifest_prefix: where S3ToRedshiftCopyOperator writes its manifests (COPY reads them with the
+        role); None when the role only serves COPYs without this operator's manifests.
+    :param manifest_bucket: the operator's ``manifest_bucket``, when not ``bucket``.
     """
     bucket_arn = f"arn:aws:s3:::{bucket}"
+    readable: list[str] = [f"{bucket_arn}/{prefix}*"]
+    if manifest_prefix is not None:
+        manifest_bucket = manifest_bucket or bucket
+        if manifest_bucket != bucket or not manifest_prefix.startswith(prefix):
+            readable.append(f"arn:aws:s3:::{manifest_bucket}/{manifest_prefix}*")
     list_statement: dict[str, Any] = {
         "Sid": "ListThePrefix",
         "Effect": "Allow",
@@ -35,7 +52,7 @@ def copy_read_policy(bucket: str, prefix: str, kms_key_arn: str | None = None) -
             "Sid": "ReadTheObjects",
             "Effect": "Allow",
             "Action": "s3:GetObject",
-            "Resource": f"{bucket_arn}/{prefix}*",
+            "Resource": readable[0] if len(readable) == 1 else readable,
         },
         list_statement,
         {"Sid": "FindTheRegion", "Effect": "Allow", "Action": "s3:GetBucketLocation", "Resource": bucket_arn},

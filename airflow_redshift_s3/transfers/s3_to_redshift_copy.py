@@ -17,6 +17,7 @@ from airflow.sdk import BaseOperator
 from airflow_redshift_s3 import ledger as ledger_sql
 from airflow_redshift_s3.copy_format import CopyFormat
 from airflow_redshift_s3.exceptions import ConfigCheckError, ResourceNotFoundError
+from airflow_redshift_s3.policies import MANIFEST_PREFIX
 from airflow_redshift_s3.sql import SqlInputError, Statement, TableName, check_identifier, parse_table_name
 from airflow_redshift_s3.transfers import _copy_errors as copy_errors
 from airflow_redshift_s3.transfers import _copy_sql as copy_sql
@@ -30,7 +31,7 @@ from airflow_redshift_s3.transfers._copy_request import (
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-DEFAULT_MANIFEST_PREFIX = "_airflow_copy_manifests/"
+DEFAULT_MANIFEST_PREFIX = MANIFEST_PREFIX
 _ID_CHARS = re.compile(r"[^A-Za-z0-9._=-]+")
 _COLUMNS_SQL = (
     "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = %s AND table_name = "

@@ -29,7 +29,14 @@ def by_action(policy: dict) -> dict[str, dict]:
     return {statement["Action"]: statement for statement in policy["Statement"]}
 
 
-@pytest.mark.parametrize(("prefix", "objects"), [("in/", "in/*"), ("in", "in*"), ("", "*")])
+MANIFESTS = "arn:aws:s3:::data/_airflow_copy_manifests/*"
+
+
+@pytest.mark.parametrize(
+    ("prefix", "objects"),
+    [("in/", ["arn:aws:s3:::data/in/*", MANIFESTS]), ("in", ["arn:aws:s3:::data/in*", MANIFESTS]),
+     ("", "arn:aws:s3:::data/*")],
+)  # fmt: skip
 def test_read_policy_scopes_objects_and_listing_to_the_prefix(capsys, prefix, objects):
     docs = run_policy(capsys, "--bucket", "data", "--prefix", prefix)
     assert set(docs) == {"copy-policy.json", "trust-policy.json"}
@@ -38,13 +45,28 @@ def test_read_policy_scopes_objects_and_listing_to_the_prefix(capsys, prefix, ob
     statements = by_action(policy)
     assert set(statements) == {"s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"}
     assert all(s["Effect"] == "Allow" for s in statements.values())
-    assert statements["s3:GetObject"]["Resource"] == f"arn:aws:s3:::data/{objects}"
+    # The operator's manifests are readable too, unless the prefix covers them already.
+    assert statements["s3:GetObject"]["Resource"] == objects
     assert statements["s3:ListBucket"]["Resource"] == "arn:aws:s3:::data"
     assert statements["s3:GetBucketLocation"]["Resource"] == "arn:aws:s3:::data"
     if prefix:
         assert statements["s3:ListBucket"]["Condition"] == {"StringLike": {"s3:prefix": [f"{prefix}*"]}}
     else:
         assert "Condition" not in statements["s3:ListBucket"]
+
+
+def test_manifest_location_options(capsys):
+    def objects(*args: str) -> object:
+        docs = run_policy(capsys, "--bucket", "data", "--prefix", "in/", *args)
+        return by_action(docs["copy-policy.json"])["s3:GetObject"]["Resource"]
+
+    assert objects("--no-manifest") == "arn:aws:s3:::data/in/*"
+    assert objects("--manifest-prefix", "in/manifests/") == "arn:aws:s3:::data/in/*"
+    assert objects("--manifest-prefix", "m/") == ["arn:aws:s3:::data/in/*", "arn:aws:s3:::data/m/*"]
+    assert objects("--manifest-bucket", "other") == [
+        "arn:aws:s3:::data/in/*",
+        "arn:aws:s3:::other/_airflow_copy_manifests/*",
+    ]
 
 
 def test_kms_statement_only_with_a_kms_key(capsys):
