@@ -1,66 +1,402 @@
-"""The demo behind ``make demo``.
+"""The demo behind ``make demo``: the example DAGs, run by Airflow, on the local Redshift stack.
 
-Until the example DAGs exist it runs the smallest end-to-end thing there is: it starts the local
-Redshift, writes a gzip CSV to S3, attaches an IAM role to the cluster, loads the files with COPY
-through redshift_connector, shows the load-error report of a bad file, and stops everything.
+It starts the local stack (S3, IAM and Redshift on this machine), puts sample days in S3 (gzip CSV, gzip
+JSON, Parquet, and a gzip CSV day with one bad row), runs ``redshift_s3_setup``, then
+``s3_to_redshift_daily`` for three logical dates, reruns one of them to show that nothing is loaded twice,
+runs the day with the bad row to show the load-error report, prints a report and stops every process.
+
+Airflow runs for real (``dag.test()``: the scheduler loop in this process, a SQLite metadata database and
+the task logs in ``<workdir>/airflow.log``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import gzip
+import io
+import json
+import logging
+import os
+import shutil
+import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+BUCKET = "demo-bucket"
+PREFIX = "sales"
+TABLE = "public.sales"
+ROLE_NAME = "redshift-copy-role"
+TABLE_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {TABLE} (id BIGINT, customer VARCHAR(32), amount DECIMAL(10,2), "
+    "load_date DATE) DISTSTYLE AUTO SORTKEY (load_date)"
+)
 
 
-def run_demo() -> int:
-    """Run the demo and return the exit code."""
-    import redshift_connector
+@dataclass(frozen=True)
+class SampleDay:
+    """One day of sample files under ``sales/<day>/``."""
+
+    day: str
+    format: str  # csv | json | parquet
+    compression: str  # none | gzip
+    files: tuple[tuple[int, int], ...]  # (first id, row count) per file
+    bad_row: bool = False  # the last file gets one row whose amount is not a number
+
+    @property
+    def label(self) -> str:
+        """Return the files' format and compression, e.g. csv.gz."""
+        return self.format + (".gz" if self.compression == "gzip" else "")
+
+    @property
+    def good_rows(self) -> int:
+        """Return the number of valid rows of the day."""
+        return sum(count for _, count in self.files)
+
+
+SAMPLE_DAYS = (
+    SampleDay("2026-11-23", "csv", "gzip", ((1, 600), (601, 400))),
+    SampleDay("2026-11-24", "json", "gzip", ((1001, 300),)),
+    SampleDay("2026-11-25", "parquet", "none", ((1301, 450),)),
+    SampleDay("2026-11-26", "csv", "gzip", ((1751, 200), (1951, 200)), bad_row=True),
+)
+LOADED_DAYS = SAMPLE_DAYS[:3]  # the three logical dates of the daily DAG
+RERUN_DAY = SAMPLE_DAYS[1]
+BAD_DAY = SAMPLE_DAYS[3]
+
+
+@dataclass
+class RunResult:
+    """What one dag.test() run did."""
+
+    label: str
+    state: str
+    seconds: float
+    tasks: dict[str, str]
+    summary: dict[str, Any] | None = None
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _row(i: int) -> dict[str, Any]:
+    return {"id": i, "customer": f"customer-{i % 97:02d}", "amount": f"{(i * 37) % 10000 / 100:.2f}"}
+
+
+def sample_files(day: SampleDay) -> dict[str, bytes]:
+    """Return ``{key: body}`` for one sample day, its ``_SUCCESS`` marker included."""
+    files: dict[str, bytes] = {}
+    for n, (first, count) in enumerate(day.files):
+        rows = [_row(i) for i in range(first, first + count)]
+        key = f"{PREFIX}/{day.day}/part-{n}.{day.format}" + (".gz" if day.compression == "gzip" else "")
+        if day.format == "csv":
+            lines = ["id,customer,amount"] + [f"{r['id']},{r['customer']},{r['amount']}" for r in rows]
+            if day.bad_row and n == len(day.files) - 1:
+                lines.insert(len(lines) // 2, f"{first + count},customer-xx,12.5O")  # letter O, not zero
+            body = ("\n".join(lines) + "\n").encode()
+        elif day.format == "json":
+            body = "".join(json.dumps(r) + "\n" for r in rows).encode()
+        else:
+            body = _parquet(rows)
+        files[key] = gzip.compress(body, mtime=0) if day.compression == "gzip" else body
+    files[f"{PREFIX}/{day.day}/_SUCCESS"] = b""
+    return files
+
+
+def _parquet(rows: list[dict[str, Any]]) -> bytes:
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "id": pa.array([r["id"] for r in rows], pa.int64()),
+            "customer": pa.array([r["customer"] for r in rows], pa.string()),
+            "amount": pa.array([decimal.Decimal(r["amount"]) for r in rows], pa.decimal128(10, 2)),
+        }
+    )
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
+class _Console:
+    """Print to the terminal while Airflow's own output (both file descriptors) goes to a log file."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.log_path = log_path
+        self.out: TextIO = sys.stdout
+
+    def say(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+    @contextlib.contextmanager
+    def airflow_output_to_log(self) -> Iterator[None]:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        saved = os.dup(1), os.dup(2)
+        self.out = os.fdopen(os.dup(saved[0]), "w", buffering=1)
+        with open(self.log_path, "ab") as log:
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+            self.out.close()
+            self.out = sys.stdout
+
+
+class _FailureMessages(logging.Handler):
+    """Keep what the example DAGs' failure callback logs (the error of the failed task)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _airflow_environment(workdir: Path, dags_folder: Path) -> dict[str, str]:
+    bundle = {
+        "name": "redshift_s3_dags",
+        "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+        "kwargs": {"path": str(dags_folder), "refresh_interval": 0},
+    }
+    return {
+        "AIRFLOW_HOME": str(workdir / "airflow"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps([bundle]),
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        # The example DAGs' settings (airflow_redshift_s3.example_dag_defaults) for the demo's data.
+        "REDSHIFT_S3_BUCKET": BUCKET,
+        "REDSHIFT_S3_PREFIX": PREFIX,
+        "REDSHIFT_S3_TABLE": TABLE,
+        "REDSHIFT_S3_ROLE_NAME": ROLE_NAME,
+        "REDSHIFT_S3_WAITER_DELAY": "0.5",
+    }
+
+
+def default_dags_folder() -> Path:
+    """Return the repository's ``dags/`` folder (the demo runs from a clone)."""
+    return Path(__file__).resolve().parents[1] / "dags"
+
+
+def _load_dag(dags_folder: Path, name: str) -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, dags_folder / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module.dag
+
+
+def _xcom(run: Any, task_id: str) -> Any:
+    from airflow import settings
+    from airflow.models.xcom import XComModel
+
+    with settings.Session() as session:
+        row = session.scalars(
+            XComModel.get_many(run_id=run.run_id, dag_ids=run.dag_id, task_ids=task_id, key="return_value")
+        ).first()
+        return XComModel.deserialize_value(row) if row is not None else None
+
+
+def _run(dag: Any, label: str, failures: _FailureMessages, **kwargs: Any) -> RunResult:
+    failures.messages.clear()
+    began = time.monotonic()
+    run = dag.test(**kwargs)
+    seconds = time.monotonic() - began
+    tasks = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+    result = RunResult(label=label, state=str(run.state), seconds=seconds, tasks=tasks)
+    if "load" in tasks:
+        result.summary = _xcom(run, "load")
+    elif "report" in tasks:
+        result.summary = _xcom(run, "report")
+    if failures.messages:  # "Task ... failed. Load summary: ... Error: <the exception's message>"
+        result.error = failures.messages[0].partition(" Error: ")[2] or failures.messages[0]
+    return result
+
+
+def _day_conf(day: SampleDay) -> dict[str, Any]:
+    return {"format": day.format, "compression": day.compression}
+
+
+def run_demo(workdir: Path | None = None, dags_folder: Path | None = None) -> int:
+    """Run the demo and return the exit code (0 when every run ended as the demo expects)."""
+    dags_folder = (dags_folder or default_dags_folder()).resolve()
+    if not (dags_folder / "s3_to_redshift_daily.py").is_file():
+        print(
+            f"The example DAGs are not in {dags_folder}: expected dags/s3_to_redshift_daily.py of a clone of "
+            "the repository. Fix: run `make demo` from the clone, or pass --dags-folder.",
+            file=sys.stderr,
+        )
+        return 2
+    workdir = (workdir or Path.cwd() / ".demo").resolve()
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    if "airflow" in sys.modules:  # Airflow reads AIRFLOW_HOME once, when first imported
+        raise RuntimeError("run_demo() must run before Airflow is imported (it sets AIRFLOW_HOME)")
+    os.environ.update(_airflow_environment(workdir, dags_folder))
+    console = _Console(workdir / "airflow.log")
+    began = time.monotonic()
 
     from airflow_redshift_s3.local import LocalRedshift
 
-    print("Starting the local Redshift (PostgreSQL + gateway, moto for S3/IAM/Redshift)...", flush=True)
-    with LocalRedshift(role_apply_delay=1.0) as stack:
-        print(
-            f"  up in {stack.startup_seconds:.1f} s: cluster at 127.0.0.1:{stack.redshift_port}, "
-            f"AWS at {stack.aws_endpoint_url}"
+    console.say("Starting the local Redshift (PostgreSQL + gateway; moto for S3, IAM and Redshift)...")
+    with LocalRedshift(data_dir=workdir / "redshift", role_apply_delay=1.0) as stack:
+        os.environ.update(stack.environment())
+        console.say(
+            f"  up in {stack.startup_seconds:.1f} s: local-cluster at 127.0.0.1:{stack.redshift_port}, "
+            f"AWS endpoint {stack.aws_endpoint_url}"
         )
-        s3 = stack.aws_client("s3")
-        s3.create_bucket(Bucket="demo-bucket")
-        for day, rows in (("2026-11-26", 3), ("2026-11-27", 4)):
-            body = "id,customer,amount\n" + "".join(f"{i},c{i},{i * 1.5:.2f}\n" for i in range(rows))
-            s3.put_object(
-                Bucket="demo-bucket", Key=f"sales/{day}/part-0.csv.gz", Body=gzip.compress(body.encode())
-            )
-        s3.put_object(
-            Bucket="demo-bucket", Key="bad/part-0.csv", Body=b"id,customer,amount\n1,ok,2.50\ntwo,bad,x\n"
+        _put_sample_data(stack, console)
+        results = _run_dags(stack, console, dags_folder)
+        rows = _table_rows(stack)
+    total = time.monotonic() - began
+    console.say()
+    ok = _report(console, results, rows, total, workdir)
+    return 0 if ok else 1
+
+
+def _put_sample_data(stack: Any, console: _Console) -> None:
+    import redshift_connector
+
+    s3 = stack.aws_client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    for day in SAMPLE_DAYS:
+        files = sample_files(day)
+        for key, body in files.items():
+            s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+        bad = ", one bad row" if day.bad_row else ""
+        console.say(
+            f"  s3://{BUCKET}/{PREFIX}/{day.day}/: {len(files) - 1} {day.label} file(s), "
+            f"{day.good_rows} rows{bad}, and _SUCCESS"
         )
-        print("Creating IAM role 'demo-copy-role' and attaching it to local-cluster (waits for in-sync)...")
-        began = time.monotonic()
-        role = stack.create_copy_role("demo-copy-role", resources=["*"])
-        print(f"  {role} in-sync after {time.monotonic() - began:.1f} s")
-        conn = redshift_connector.connect(**stack.connect_kwargs())
-        cur = conn.cursor()
-        cur.execute("create table sales (id int, customer varchar(20), amount numeric(10,2))")
+    conn = redshift_connector.connect(**stack.connect_kwargs())
+    try:
+        conn.cursor().execute(TABLE_DDL)
         conn.commit()
-        for day in ("2026-11-26", "2026-11-27"):
-            cur.execute(
-                f"copy sales from 's3://demo-bucket/sales/{day}/' iam_role '{role}' csv ignoreheader 1 gzip"
-            )
-            cur.execute("select pg_last_copy_count()")
-            print(f"  COPY s3://demo-bucket/sales/{day}/ -> {cur.fetchall()[0][0]} rows")
-            conn.commit()
-        cur.execute("select count(*), sum(amount) from sales")
-        count, total = cur.fetchall()[0]
-        print(f"  table sales: {count} rows, sum(amount) = {total}")
-        try:
-            cur.execute(f"copy sales from 's3://demo-bucket/bad/' iam_role '{role}' csv ignoreheader 1")
-        except redshift_connector.ProgrammingError as err:
-            conn.rollback()
-            print(f"  bad file refused as Redshift would: {err.args[0]['M']}")
-            cur.execute(
-                "select trim(filename), line_number, trim(colname), err_code, trim(err_reason) "
-                "from stl_load_errors order by starttime desc limit 1"
-            )
-            print("  stl_load_errors: {} line {} column {}: {} {}".format(*cur.fetchall()[0]))
+    finally:
         conn.close()
-    print("The local stack is stopped. The operators and example DAGs build on this; see README.md.")
-    return 0
+    console.say(f"  table {TABLE} (id, customer, amount, load_date) created in database dev")
+
+
+def _run_dags(stack: Any, console: _Console, dags_folder: Path) -> list[RunResult]:
+    failures = _FailureMessages()
+    results: list[RunResult] = []
+    console.say(f"Running the example DAGs with dag.test() (Airflow's output: {console.log_path})")
+    with console.airflow_output_to_log():
+        from airflow.utils import db
+
+        db.initdb()
+        logging.getLogger("airflow_redshift_s3.example_dag_defaults").addHandler(failures)
+        setup = _load_dag(dags_folder, "redshift_s3_setup")
+        daily = _load_dag(dags_folder, "s3_to_redshift_daily")
+
+        def run(dag: Any, label: str, **kwargs: Any) -> None:
+            result = _run(dag, label, failures, **kwargs)
+            results.append(result)
+            console.say(f"  {label:<34} {result.state:<8} {result.seconds:5.1f} s")
+
+        run(setup, "redshift_s3_setup", run_conf={"role_name": ROLE_NAME, "prefix": f"{PREFIX}/"})
+        run(setup, "redshift_s3_setup (again)", run_conf={"role_name": ROLE_NAME, "prefix": f"{PREFIX}/"})
+        for day in LOADED_DAYS:
+            run(
+                daily, f"s3_to_redshift_daily {day.day}", logical_date=_date(day.day), run_conf=_day_conf(day)
+            )
+        run(
+            daily,
+            f"s3_to_redshift_daily {RERUN_DAY.day} (rerun)",
+            logical_date=_date(RERUN_DAY.day),
+            run_conf=_day_conf(RERUN_DAY),
+        )
+        run(daily, f"s3_to_redshift_daily {BAD_DAY.day}", logical_date=_date(BAD_DAY.day),
+            run_conf=_day_conf(BAD_DAY))  # fmt: skip
+    return results
+
+
+def _date(day: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(day).replace(tzinfo=datetime.timezone.utc)
+
+
+def _table_rows(stack: Any) -> dict[str, int]:
+    import redshift_connector
+
+    conn = redshift_connector.connect(**stack.connect_kwargs())
+    try:
+        cursor = conn.cursor()
+        cursor.execute(f"SELECT load_date::text, COUNT(*) FROM {TABLE} GROUP BY 1 ORDER BY 1")
+        return {day: int(count) for day, count in cursor.fetchall()}
+    finally:
+        conn.close()
+
+
+def _expected(results: list[RunResult], rows: dict[str, int]) -> list[str]:
+    """Return what went differently from the demo's expectations (empty when all is as it should be)."""
+    problems = []
+    states = [r.state for r in results]
+    if states != ["success"] * 6 + ["failed"]:
+        problems.append(f"run states were {states}; expected six successes, then the bad day failing")
+    wanted = {day.day: day.good_rows for day in LOADED_DAYS}
+    if rows != wanted:
+        problems.append(f"the table holds {rows} rows per day; expected {wanted}")
+    if results[1].summary and results[1].summary.get("changes"):
+        problems.append(f"the second setup run changed {results[1].summary['changes']}; expected nothing")
+    rerun, first = results[5].summary or {}, results[3].summary or {}
+    if rerun.get("rows_deleted") != first.get("rows_inserted"):
+        problems.append(
+            f"the rerun replaced {rerun.get('rows_deleted')} row(s); expected the "
+            f"{first.get('rows_inserted')} "
+            "the first run loaded"
+        )
+    if not results[6].error or "line" not in results[6].error:
+        problems.append("the bad day's failure did not report the rejected row")
+    return problems
+
+
+def _report(
+    console: _Console, results: list[RunResult], rows: dict[str, int], total: float, workdir: Path
+) -> bool:
+    say = console.say
+    say("Report")
+    setup, again = results[0].summary or {}, results[1].summary or {}
+    say(f"  redshift_s3_setup: {setup.get('role_arn')} attached to local-cluster and verified")
+    say(f"    first run: {'; '.join(setup.get('changes') or []) or 'no change'}")
+    say(f"    second run: {'; '.join(again.get('changes') or []) or 'no change (idempotent)'}")
+    say()
+    header = ("s3_to_redshift_daily", "format", "state", "files", "rows", "replaced", "time")
+    say("  {:<24} {:<8} {:<8} {:>5} {:>6} {:>8} {:>7}".format(*header))
+    for result, day in zip(results[2:], (*LOADED_DAYS, RERUN_DAY, BAD_DAY), strict=True):
+        summary = result.summary or {}
+        say(
+            f"  {result.label.removeprefix('s3_to_redshift_daily '):<24} {day.label:<8} {result.state:<8} "
+            f"{summary.get('files_loaded', 0):>5} {summary.get('rows_inserted') or 0:>6} "
+            f"{summary.get('rows_deleted') or 0:>8} {result.seconds:>6.1f}s"
+        )
+    say()
+    say(f"  {TABLE} rows per load_date: " + ", ".join(f"{d}: {n}" for d, n in rows.items()))
+    say(
+        f"  The rerun of {RERUN_DAY.day} replaced that day's rows with the same files: no row is there twice."
+    )
+    say(f"  {BAD_DAY.day}: nothing loaded (the COPY is one transaction); the load task's error:")
+    for line in (results[6].error or "(no error was logged)").splitlines():
+        say(f"    {line}")
+    say()
+    problems = _expected(results, rows)
+    for problem in problems:
+        say(f"UNEXPECTED: {problem}")
+    say(f"Done in {total:.0f} s; every process the demo started is stopped.")
+    say(f"Airflow's output and the task logs: {workdir / 'airflow.log'}")
+    return not problems

@@ -66,12 +66,12 @@ def log_failure(context: Any) -> None:
         except Exception:  # a callback must never raise
             summary = None
     log.error(
-        "Task %s of DAG %s, run %s failed: %s. Load summary: %s",
+        "Task %s of DAG %s, run %s failed. Load summary: %s. Error: %s",
         getattr(ti, "task_id", "?"),
         getattr(ti, "dag_id", "?"),
         getattr(ti, "run_id", "?"),
+        _safe_summary(summary) if summary is not None else "none (no load finished in this run)",
         error,
-        _safe_summary(summary),
     )
 
 

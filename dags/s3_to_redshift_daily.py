@@ -1,8 +1,9 @@
 """Load one day of files from S3 into a Redshift table partition, once a day, idempotently.
 
-ensure role -> verify bucket -> wait for ``<prefix>/<ds>/_SUCCESS`` (deferrable) -> COPY with
-``replace_partition`` on ``load_date = ds`` -> check the partition's row count against the COPY summary.
-A rerun or a backfill of a day replaces that day's rows and nothing else.
+copy format from the Params -> ensure role -> verify bucket -> wait for ``<prefix>/<ds>/_SUCCESS``
+(deferrable) -> COPY the day's ``*.<format>*`` files with ``replace_partition`` on ``load_date = ds`` ->
+check the partition's row count against the COPY summary. A rerun or a backfill of a day replaces that
+day's rows and nothing else.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from airflow_redshift_s3.sensors.s3_prefix import S3PrefixSensor
 from airflow_redshift_s3.transfers.s3_to_redshift_copy import S3ToRedshiftCopyOperator
 
 DAY_PREFIX = "{{ params.prefix.rstrip('/') }}/{{ ds }}/"
+# The day's data files, e.g. part-0.csv.gz, part-0.json, part-0.parquet; the _SUCCESS marker is not one.
+DAY_FILES = "*.{{ params.format }}*"
 
 with DAG(
     dag_id="s3_to_redshift_daily",
@@ -61,9 +64,54 @@ with DAG(
         ),
         "iam_role_arn": Param(ROLE_ARN, type="string", pattern=ROLE_ARN_PATTERN, title="COPY IAM role"),
         "cluster_identifier": Param(CLUSTER, type="string", minLength=1, title="Redshift cluster"),
+        "format": Param(
+            "csv",
+            type="string",
+            enum=["csv", "json", "parquet"],
+            title="File format",
+            description="csv, json ('auto': keys match the column names) or parquet. The files are named "
+            "*.<format>, with a compression suffix if any (part-0.csv.gz).",
+        ),
+        "compression": Param(
+            "gzip",
+            type="string",
+            enum=["none", "gzip", "bzip2", "zstd"],
+            title="Compression",
+            description="Of the csv or json files (parquet carries its own: choose none).",
+        ),
         "header_rows": Param(1, type="integer", minimum=0, maximum=1, title="CSV header rows"),
+        "max_errors": Param(
+            0,
+            type="integer",
+            minimum=0,
+            maximum=100000,
+            title="Bad rows to skip",
+            description="MAXERROR: 0 fails the load on the first bad row and lists it.",
+        ),
     },
 ) as dag:
+
+    @task
+    def copy_format(**context: Any) -> dict[str, Any]:
+        """Return the COPY format the Params describe; refuse a combination COPY would reject."""
+        from airflow_redshift_s3.copy_format import FormatError, parse_format
+
+        params = context["params"]
+        spec: dict[str, Any] = {"type": params["format"]}
+        if params["format"] != "parquet":
+            spec["max_errors"] = params["max_errors"]
+        elif params["max_errors"]:
+            raise FormatError(
+                f"max_errors is {params['max_errors']} with format parquet: COPY skips no bad row of a "
+                "Parquet file (no MAXERROR). Fix: set 'Bad rows to skip' to 0."
+            )
+        if params["compression"] != "none":
+            spec["compression"] = params["compression"]
+        if params["format"] == "csv":
+            spec["header_rows"] = params["header_rows"]
+        return parse_format(spec).to_dict()  # raises FormatError (no retry) naming the fix
+
+    input_format = copy_format()
     ensure_role = RedshiftEnsureIamRoleOperator(
         task_id="ensure_role",
         iam_role_arn="{{ params.iam_role_arn }}",
@@ -94,13 +142,13 @@ with DAG(
         task_id="load",
         bucket="{{ params.bucket }}",
         prefix=DAY_PREFIX,
-        key_pattern="*.csv*",
+        key_pattern=DAY_FILES,
         table="{{ params.table }}",
         iam_role_arn="{{ params.iam_role_arn }}",
         cluster_identifier="{{ params.cluster_identifier }}",
         redshift_conn_id=REDSHIFT_CONN_ID,
         aws_conn_id=AWS_CONN_ID,
-        input_format={"type": "csv", "header_rows": "{{ params.header_rows }}"},
+        input_format=input_format,
         mode="replace_partition",
         partition_column="{{ params.partition_column }}",
         partition_value="{{ ds }}",
@@ -135,7 +183,7 @@ with DAG(
         return {"table": str(table), "partition": ds, "rows": found, "expected": expected}
 
     counted = check_row_count(load.output)
-    ensure_role >> verify_bucket >> wait_for_files >> load
+    input_format >> ensure_role >> verify_bucket >> wait_for_files >> load
 
 
 if __name__ == "__main__":

@@ -24,7 +24,13 @@ def test_two_days_and_a_rerun(
     table = f"{redshift_schema}.sales"
     query(f"create table {table} (id int, name varchar(5), load_date date)")
     dag = load_dag("s3_to_redshift_daily")
-    conf = {"bucket": s3_bucket, "prefix": "sales/", "table": table, "iam_role_arn": copy_role_arn}
+    conf = {
+        "bucket": s3_bucket,
+        "prefix": "sales/",
+        "table": table,
+        "iam_role_arn": copy_role_arn,
+        "compression": "none",
+    }
 
     def run(day: str) -> dict[str, str]:
         logical_date = datetime.datetime.fromisoformat(day).replace(tzinfo=datetime.timezone.utc)
