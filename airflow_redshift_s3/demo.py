@@ -255,7 +255,7 @@ def run_demo(workdir: Path | None = None, dags_folder: Path | None = None) -> in
     from airflow_redshift_s3.local import LocalRedshift
 
     console.say("Starting the local Redshift (PostgreSQL + gateway; moto for S3, IAM and Redshift)...")
-    with LocalRedshift(data_dir=workdir / "redshift", role_apply_delay=1.0) as stack:
+    with LocalRedshift(role_apply_delay=1.0) as stack:
         os.environ.update(stack.environment())
         console.say(
             f"  up in {stack.startup_seconds:.1f} s: local-cluster at 127.0.0.1:{stack.redshift_port}, "
