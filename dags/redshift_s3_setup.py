@@ -1,8 +1,9 @@
-"""The setup guide as a DAG: a COPY role for one bucket and prefix, attached to the cluster and verified.
+"""The setup guide as a DAG: a COPY role for one bucket and prefix, attached to Redshift and verified.
 
 create or adopt the IAM role (Redshift's trust policy, the least-privilege read policy) -> attach it to the
-cluster and wait until in-sync -> verify the bucket, its region and the role's access -> report. Idempotent:
-a second run adopts the role, finds the policies as they should be, and changes nothing.
+provisioned cluster or the Serverless workgroup's namespace and wait until in-sync -> verify the bucket,
+its region and the role's access -> report. Idempotent: a second run adopts the role, finds the policies as
+they should be, and changes nothing.
 """
 
 from __future__ import annotations
@@ -60,7 +61,18 @@ with DAG(
             title="KMS key ARN",
             description="The bucket's SSE-KMS key, if any: adds kms:Decrypt on it.",
         ),
-        "cluster_identifier": Param(CLUSTER, type="string", minLength=1, title="Redshift cluster"),
+        "cluster_identifier": Param(
+            CLUSTER,
+            type="string",
+            title="Redshift cluster",
+            description="A provisioned cluster; leave empty for Redshift Serverless.",
+        ),
+        "workgroup_name": Param(
+            "",
+            type="string",
+            title="Serverless workgroup",
+            description="A Redshift Serverless workgroup, instead of a cluster: its namespace gets the role.",
+        ),
     },
 ) as dag:
 
@@ -74,8 +86,9 @@ with DAG(
         from airflow_redshift_s3.policies import copy_read_policy, copy_trust_policy
 
         params = context["params"]
+        target = _target(params)
         name = params["role_name"]
-        trust = copy_trust_policy()
+        trust = copy_trust_policy(serverless=target.startswith("Serverless"))
         read = copy_read_policy(params["bucket"], params["prefix"], params["kms_key_arn"])
         iam = AwsBaseHook(aws_conn_id=AWS_CONN_ID, client_type="iam").get_conn()
         changes: list[str] = []
@@ -100,7 +113,20 @@ with DAG(
         if _document(current) != read:
             iam.put_role_policy(RoleName=name, PolicyName=policy_name, PolicyDocument=json.dumps(read))
             changes.append(f"put the read policy {policy_name}")
-        return {"role_arn": role["Arn"], "policy_name": policy_name, "changes": changes}
+        return {"role_arn": role["Arn"], "policy_name": policy_name, "changes": changes, "target": target}
+
+    def _target(params: dict[str, Any]) -> str:
+        """Return "cluster 'x'" or "Serverless workgroup 'y'"; refuse both or neither."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        cluster, workgroup = params["cluster_identifier"], params["workgroup_name"]
+        if bool(cluster) == bool(workgroup):
+            raise AirflowFailException(
+                f"cluster_identifier is {cluster!r} and workgroup_name is {workgroup!r}: expected exactly "
+                "one. Fix: fill 'Redshift cluster' for a provisioned cluster, or empty it and fill "
+                "'Serverless workgroup'."
+            )
+        return f"cluster '{cluster}'" if cluster else f"Serverless workgroup '{workgroup}'"
 
     def _document(value: Any) -> Any:
         """Return an IAM policy document as a dict (the API may return it URL-encoded JSON)."""
@@ -116,6 +142,7 @@ with DAG(
         task_id="attach_role",
         iam_role_arn=CREATED_ROLE_ARN,
         cluster_identifier="{{ params.cluster_identifier }}",
+        workgroup_name="{{ params.workgroup_name }}",
         wait_for_completion=True,
         waiter_delay=WAITER_DELAY,
         aws_conn_id=AWS_CONN_ID,
@@ -125,6 +152,7 @@ with DAG(
         bucket="{{ params.bucket }}",
         prefix="{{ params.prefix }}",
         cluster_identifier="{{ params.cluster_identifier }}",
+        workgroup_name="{{ params.workgroup_name }}",
         iam_role_arn=CREATED_ROLE_ARN,
         on_region_mismatch="set_region",
         aws_conn_id=AWS_CONN_ID,
@@ -138,7 +166,7 @@ with DAG(
         params = context["params"]
         result = {
             "role_arn": created["role_arn"],
-            "cluster_identifier": params["cluster_identifier"],
+            "target": created["target"],
             "changes": created["changes"],
             "verified": checked,
         }
@@ -146,7 +174,7 @@ with DAG(
             "Role %s is attached to %s and may read s3://%s/%s. Changes: %s. Use iam_role_arn=%r in "
             "S3ToRedshiftCopyOperator.",
             created["role_arn"],
-            params["cluster_identifier"],
+            created["target"],
             params["bucket"],
             params["prefix"],
             "; ".join(created["changes"]) or "none",

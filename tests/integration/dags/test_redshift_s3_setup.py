@@ -55,3 +55,51 @@ def test_setup_twice(load_dag, local_redshift_env, s3_bucket, task_states):
         == policy
     )
     assert iam.list_role_policies(RoleName=role_name)["PolicyNames"] == [f"{role_name}-copy-read"]
+
+
+def test_serverless_workgroup(load_dag, local_redshift_env, s3_bucket, workgroup, task_states):
+    from airflow_redshift_s3.local.pytest_plugin import unique_name
+
+    workgroup_name, namespace_name = workgroup
+    role_name = unique_name("setup-sls-")
+    conf = {"role_name": role_name, "bucket": s3_bucket, "prefix": "sales/", "cluster_identifier": "",
+            "workgroup_name": workgroup_name}  # fmt: skip
+    dag = load_dag("redshift_s3_setup")
+    serverless = local_redshift_env.aws_client("redshift-serverless")
+    iam = local_redshift_env.aws_client("iam")
+
+    run = dag.test(run_conf=conf)
+    assert str(run.state) == "success", task_states(run)
+    arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
+    namespace = serverless.get_namespace(namespaceName=namespace_name)["namespace"]
+    assert any(arn in entry for entry in namespace["iamRoles"])
+    # A Serverless namespace assumes the role as redshift-serverless.amazonaws.com too.
+    trust = iam.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
+    services = trust["Statement"][0]["Principal"]["Service"]
+    assert "redshift-serverless.amazonaws.com" in services
+    report = _report(run)
+    assert report["target"] == f"Serverless workgroup '{workgroup_name}'"
+    assert report["changes"] == ["created the role", f"put the read policy {role_name}-copy-read"]
+
+    again = dag.test(run_conf=conf)
+    assert str(again.state) == "success", task_states(again)
+    assert _report(again)["changes"] == []
+
+
+NEITHER = {"cluster_identifier": "", "workgroup_name": ""}
+BOTH = {"cluster_identifier": "local-cluster", "workgroup_name": "wg"}
+
+
+@pytest.mark.parametrize("target", [NEITHER, BOTH], ids=["neither", "both"])
+def test_cluster_and_workgroup_exactly_one(load_dag, local_redshift_env, s3_bucket, task_states, target):
+    from airflow_redshift_s3.local.pytest_plugin import unique_name
+
+    role_name = unique_name("setup-none-")
+    dag = load_dag("redshift_s3_setup")
+    run = dag.test(run_conf={"role_name": role_name, "bucket": s3_bucket, "prefix": "sales/", **target})
+    states = task_states(run)
+    assert states["create_or_adopt_role"] == "failed"
+    assert states["attach_role"] == "upstream_failed"
+    iam = local_redshift_env.aws_client("iam")
+    with pytest.raises(iam.exceptions.NoSuchEntityException):
+        iam.get_role(RoleName=role_name)
