@@ -59,3 +59,26 @@ def test_two_days_and_a_rerun(
     # Same files again: nothing changes.
     run("2026-11-26")
     assert rows() == [*expected, (6, "f", "2026-11-26")]
+
+
+def test_row_count_check_fails_when_the_partition_does_not_hold_what_copy_reported(
+    load_dag, local_redshift_env, redshift_schema, query
+):
+    from airflow.sdk.exceptions import AirflowException
+
+    table = f"{redshift_schema}.counted"
+    query(f"create table {table} (id int, load_date date)")
+    query(f"insert into {table} values (1, '2026-11-27'), (2, '2026-11-27'), (3, '2026-11-26')")
+    dag = load_dag("s3_to_redshift_daily")
+    check = dag.task_dict["check_row_count"].python_callable
+    params = {"table": table, "partition_column": "load_date"}
+    # The partition holds the 2 rows the COPY reported.
+    assert check({"rows_inserted": 2, "files_loaded": 1}, params=params, ds="2026-11-27")["rows"] == 2
+    # A concurrent writer added a row: the check names the partition, both counts and the fix.
+    query(f"insert into {table} values (4, '2026-11-27')")
+    with pytest.raises(
+        AirflowException, match=r"load_date = 2026-11-27 .* holds 3 row\(s\); the COPY reported 2"
+    ):
+        check({"rows_inserted": 2, "files_loaded": 1}, params=params, ds="2026-11-27")
+    # Nothing loaded because the same files were loaded before: no count to compare with.
+    assert check({"files_loaded": 0, "files_skipped": 1}, params=params, ds="2026-11-27")["expected"] is None
