@@ -12,6 +12,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo   - run the main job end to end on the local Redshift stack"
 	@echo "make test   - lint and run the whole test suite"
+	@echo "make airflow - Airflow standalone (UI on http://127.0.0.1:8080) with the example DAGs on the local stack"
 	@echo "make bench  - run the benchmarks (not part of make test)"
 	@echo "make constraints - re-resolve and pin every dependency in $(CONSTRAINTS)"
 
@@ -37,6 +38,9 @@ test: lint
 
 demo: $(STAMP)
 	$(BIN)/airflow-redshift-s3 demo
+
+airflow: $(STAMP)
+	$(BIN)/airflow-redshift-s3 airflow
 
 local-up: $(STAMP)
 	$(BIN)/airflow-redshift-s3 local up

@@ -26,6 +26,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--workdir", type=Path, help="Airflow home, database and log of the demo (default: ./.demo, emptied)"
     )
     demo.add_argument("--dags-folder", type=Path, help="the example DAGs (default: the clone's dags/)")
+    standalone = sub.add_parser(
+        "airflow",
+        help="run Airflow standalone on the local stack with the example DAGs and sample data (the UI)",
+        description="Start the local stack with the demo's sample data, then `airflow standalone` with the "
+        "example DAGs and its connections pointing at the stack, until Ctrl-C.",
+    )
+    standalone.add_argument("--home", type=Path, help="AIRFLOW_HOME (default: ./.airflow, kept between runs)")
+    standalone.add_argument("--dags-folder", type=Path, help="the example DAGs (default: the clone's dags/)")
+    standalone.add_argument("--port", type=int, default=8080, help="the UI and API port (8080)")
     local = sub.add_parser("local", help="the local Redshift stack (S3, IAM, Redshift on this machine)")
     local_sub = local.add_subparsers(dest="local_command", required=True)
     up = local_sub.add_parser("up", help="run the stack in the foreground until SIGINT or SIGTERM")
@@ -241,6 +250,10 @@ def main(argv: list[str] | None = None) -> int:
         from airflow_redshift_s3.demo import run_demo
 
         return run_demo(workdir=args.workdir, dags_folder=args.dags_folder)
+    if args.command == "airflow":
+        from airflow_redshift_s3.demo import run_airflow
+
+        return run_airflow(home=args.home, dags_folder=args.dags_folder, port=args.port)
     if args.command == "local" and args.local_command == "up":
         return _local_up(args)
     if args.command == "policy":

@@ -166,14 +166,14 @@ class _FailureMessages(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def _airflow_environment(workdir: Path, dags_folder: Path) -> dict[str, str]:
+def _airflow_environment(airflow_home: Path, dags_folder: Path) -> dict[str, str]:
     bundle = {
         "name": "redshift_s3_dags",
         "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
         "kwargs": {"path": str(dags_folder), "refresh_interval": 0},
     }
     return {
-        "AIRFLOW_HOME": str(workdir / "airflow"),
+        "AIRFLOW_HOME": str(airflow_home),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
         "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps([bundle]),
@@ -248,7 +248,7 @@ def run_demo(workdir: Path | None = None, dags_folder: Path | None = None) -> in
     workdir.mkdir(parents=True)
     if "airflow" in sys.modules:  # Airflow reads AIRFLOW_HOME once, when first imported
         raise RuntimeError("run_demo() must run before Airflow is imported (it sets AIRFLOW_HOME)")
-    os.environ.update(_airflow_environment(workdir, dags_folder))
+    os.environ.update(_airflow_environment(workdir / "airflow", dags_folder))
     console = _Console(workdir / "airflow.log")
     began = time.monotonic()
 
@@ -261,7 +261,7 @@ def run_demo(workdir: Path | None = None, dags_folder: Path | None = None) -> in
             f"  up in {stack.startup_seconds:.1f} s: local-cluster at 127.0.0.1:{stack.redshift_port}, "
             f"AWS endpoint {stack.aws_endpoint_url}"
         )
-        _put_sample_data(stack, console)
+        _put_sample_data(stack, console.say)
         results = _run_dags(stack, console, dags_folder)
         rows = _table_rows(stack)
     total = time.monotonic() - began
@@ -270,7 +270,7 @@ def run_demo(workdir: Path | None = None, dags_folder: Path | None = None) -> in
     return 0 if ok else 1
 
 
-def _put_sample_data(stack: Any, console: _Console) -> None:
+def _put_sample_data(stack: Any, say: Any) -> None:
     import redshift_connector
 
     s3 = stack.aws_client("s3")
@@ -280,7 +280,7 @@ def _put_sample_data(stack: Any, console: _Console) -> None:
         for key, body in files.items():
             s3.put_object(Bucket=BUCKET, Key=key, Body=body)
         bad = ", one bad row" if day.bad_row else ""
-        console.say(
+        say(
             f"  s3://{BUCKET}/{PREFIX}/{day.day}/: {len(files) - 1} {day.label} file(s), "
             f"{day.good_rows} rows{bad}, and _SUCCESS"
         )
@@ -290,7 +290,7 @@ def _put_sample_data(stack: Any, console: _Console) -> None:
         conn.commit()
     finally:
         conn.close()
-    console.say(f"  table {TABLE} (id, customer, amount, load_date) created in database dev")
+    say(f"  table {TABLE} (id, customer, amount, load_date) created in database dev")
 
 
 def _run_dags(stack: Any, console: _Console, dags_folder: Path) -> list[RunResult]:
@@ -400,3 +400,63 @@ def _report(
     say(f"Done in {total:.0f} s; every process the demo started is stopped.")
     say(f"Airflow's output and the task logs: {workdir / 'airflow.log'}")
     return not problems
+
+
+def run_airflow(home: Path | None = None, dags_folder: Path | None = None, port: int = 8080) -> int:
+    """Run ``airflow standalone`` on the local stack with the example DAGs and the demo's data, until Ctrl-C.
+
+    The stack runs in this process; Airflow (api-server, scheduler, dag-processor, triggerer) in a child
+    process whose environment points its connections at the stack. Both stop on Ctrl-C or SIGTERM.
+    """
+    import signal
+    import subprocess
+
+    dags_folder = (dags_folder or default_dags_folder()).resolve()
+    home = (home or Path.cwd() / ".airflow").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    airflow = Path(sys.executable).with_name("airflow")
+    from airflow_redshift_s3.local import LocalRedshift
+
+    print("Starting the local Redshift (PostgreSQL + gateway; moto for S3, IAM and Redshift)...", flush=True)
+    with LocalRedshift(role_apply_delay=1.0) as stack:
+        _put_sample_data(stack, print)
+        env = {
+            **os.environ,
+            **_airflow_environment(home, dags_folder),
+            **stack.environment(),
+            "AIRFLOW__API__PORT": str(port),
+            # One local user, no login page: this Airflow listens on 127.0.0.1 for you alone.
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}/",
+            # Where task processes report to: the api-server on this port, not the default 8080.
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+            # The standalone command starts its components as `airflow ...` from PATH.
+            "PATH": os.pathsep.join([str(airflow.parent), os.environ.get("PATH", "")]),
+        }
+        print(
+            f"Starting Airflow standalone (AIRFLOW_HOME={home}) with the DAGs of {dags_folder}.\n"
+            f"Open http://127.0.0.1:{port} once it says it is ready; trigger redshift_s3_setup first, then "
+            "s3_to_redshift_manual from its form (or s3_to_redshift_daily).\n"
+            "Ctrl-C stops Airflow and the stack.",
+            flush=True,
+        )
+        process = subprocess.Popen([str(airflow), "standalone"], env=env, start_new_session=True)
+        stopping = False
+
+        def stop(*_: Any) -> None:
+            nonlocal stopping
+            stopping = True
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            code = process.wait()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # whatever the standalone left behind
+    print("Airflow and the local stack are stopped.", flush=True)
+    return 0 if stopping else code

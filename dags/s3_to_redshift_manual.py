@@ -71,6 +71,13 @@ with DAG(
             title="File format",
             description="csv (with one header row), json ('auto') or parquet.",
         ),
+        "compression": Param(
+            "gzip",
+            type="string",
+            enum=["none", "gzip", "bzip2", "zstd"],
+            title="Compression",
+            description="Of the csv or json files, e.g. gzip for part-0.csv.gz (parquet: none).",
+        ),
         "mode": Param(
             "append",
             type="string",
@@ -138,7 +145,15 @@ with DAG(
             "json": {"type": "json"},
             "parquet": {"type": "parquet"},
         }
-        return {"input_format": formats[params["format"]], "dry_run": bool(params["dry_run"])}
+        input_format = dict(formats[params["format"]])
+        if params["compression"] != "none":
+            if params["format"] == "parquet":
+                raise AirflowFailException(
+                    f"format is 'parquet' and compression is {params['compression']!r}: Parquet files carry "
+                    "their own compression and COPY takes none. Fix: set 'Compression' to none."
+                )
+            input_format["compression"] = params["compression"]
+        return {"input_format": input_format, "dry_run": bool(params["dry_run"])}
 
     request = validate_request()
     verify_bucket = S3VerifyBucketOperator(

@@ -13,7 +13,8 @@ def setup(load_dag, local_redshift_env, s3_bucket, redshift_schema, copy_role_ar
     s3.put_object(Bucket=s3_bucket, Key="in/a.csv", Body=b"id,name\n1,a\n2,b\n")
     table = f"{redshift_schema}.items"
     query(f"create table {table} (id int, name varchar(5))")
-    conf = {"bucket": s3_bucket, "prefix": "in/", "table": table, "iam_role_arn": copy_role_arn}
+    conf = {"bucket": s3_bucket, "prefix": "in/", "table": table, "iam_role_arn": copy_role_arn,
+            "compression": "none"}  # fmt: skip
     return load_dag("s3_to_redshift_manual"), conf, table
 
 
@@ -47,3 +48,23 @@ def test_inconsistent_params_fail_in_first_task(setup, query, task_states):
     assert states["validate_request"] == "failed"
     assert states["load"] != "success"
     assert query(f"select count(*) from {table}") == [(0,)]
+
+
+def test_parquet_with_a_compression_is_refused_in_the_first_task(setup, query, task_states):
+    dag, conf, table = setup
+    run = dag.test(run_conf={**conf, "format": "parquet", "compression": "gzip"})
+    states = task_states(run)
+    assert states["validate_request"] == "failed"
+    assert states["load"] == "upstream_failed"
+    assert query(f"select count(*) from {table}") == [(0,)]
+
+
+def test_gzip_csv(setup, local_redshift_env, s3_bucket, query, task_states):
+    import gzip
+
+    dag, conf, table = setup
+    s3 = local_redshift_env.aws_client("s3")
+    s3.put_object(Bucket=s3_bucket, Key="gz/a.csv.gz", Body=gzip.compress(b"id,name\n7,g\n"))
+    run = dag.test(run_conf={**conf, "prefix": "gz/", "compression": "gzip", "dry_run": False})
+    assert str(run.state) == "success", task_states(run)
+    assert query(f"select id, name from {table}") == [(7, "g")]
