@@ -17,6 +17,10 @@ class PgQueryError(Exception):
         self.error = error
 
 
+class _BrokenBeforeAnswer(ConnectionError):
+    """The connection broke before PostgreSQL answered: the query did not run."""
+
+
 class PgSimpleClient:
     """One connection that runs simple queries one at a time (autocommit)."""
 
@@ -42,21 +46,35 @@ class PgSimpleClient:
                 return
 
     async def query(self, sql: str) -> list[list[str | None]]:
-        """Run ``sql`` (one or more statements) and return the rows of the last result."""
+        """Run ``sql`` (one or more statements) and return the rows of the last result.
+
+        A kept connection that PostgreSQL closed meanwhile (a restart) is replaced once, when it broke
+        before any answer: the query did not run.
+        """
         async with self._lock:
-            if self._writer is None or self._writer.is_closing():
-                await self._connect()
-            assert self._reader is not None and self._writer is not None
+            reused = self._writer is not None and not self._writer.is_closing()
+            try:
+                return await self._query(sql)
+            except _BrokenBeforeAnswer as broken:
+                if not reused:
+                    raise broken.__cause__ from None
+            return await self._query(sql)
+
+    async def _query(self, sql: str) -> list[list[str | None]]:
+        if self._writer is None or self._writer.is_closing():
+            await self._connect()
+        assert self._reader is not None and self._writer is not None
+        rows: list[list[str | None]] = []
+        error: PgError | None = None
+        answered = False
+        try:
             self._writer.write(pgwire.message(b"Q", pgwire.cstring(sql)))
             await self._writer.drain()
-            rows: list[list[str | None]] = []
-            error: PgError | None = None
             while True:
-                try:
-                    kind, body = await pgwire.read_message(self._reader)
-                except (asyncio.IncompleteReadError, ConnectionError):
-                    self._writer = None
-                    raise
+                kind, body = await pgwire.read_message(self._reader)
+                if kind == b"E" and PgError.parse(body).fields.get("V") in ("FATAL", "PANIC"):
+                    continue  # the server is closing the connection (e.g. it shut down while it was idle)
+                answered = True
                 if kind == b"T":
                     rows = []
                 elif kind == b"D":
@@ -65,9 +83,14 @@ class PgSimpleClient:
                     error = PgError.parse(body)
                 elif kind == b"Z":
                     break
-            if error is not None:
-                raise PgQueryError(error)
-            return rows
+        except (asyncio.IncompleteReadError, ConnectionError) as err:
+            self._writer = None
+            if answered:
+                raise
+            raise _BrokenBeforeAnswer() from err
+        if error is not None:
+            raise PgQueryError(error)
+        return rows
 
     async def close(self) -> None:
         """Terminate the connection."""

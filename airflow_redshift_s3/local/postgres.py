@@ -164,6 +164,7 @@ class LocalPostgres:
     def _launch(self, timeout: float) -> None:
         assert self._workdir is not None
         log_path = self._workdir / "postgres.log"
+        self._log_offset = log_path.stat().st_size if log_path.exists() else 0  # a restart appends
         self._log = open(log_path, "ab")  # noqa: SIM115 - kept open for the server's lifetime
         self._give_away(log_path)
         self._process = subprocess.Popen(
@@ -319,7 +320,7 @@ class LocalPostgres:
             except OSError:
                 time.sleep(0.05)
                 continue
-            if b"ready to accept connections" in log_path.read_bytes():
+            if b"ready to accept connections" in log_path.read_bytes()[self._log_offset :]:
                 return
             time.sleep(0.05)
         self.stop()

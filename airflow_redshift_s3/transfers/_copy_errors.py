@@ -23,6 +23,15 @@ from airflow_redshift_s3.exceptions import (
 
 _ROLE_IN_MESSAGE = re.compile(r"credentials of role (arn:aws[a-z-]*:iam::\d{12}:role/[^\s,]+)")
 _SERIALIZABLE = "serializable isolation violation"
+_DECOMPRESS = re.compile(r"Failed to decompress (s3://\S+?) as (\w+)", re.IGNORECASE)
+_DECOMPRESS_HINTS = (
+    "failed to decompress",
+    "zlib error",
+    "unexpected end of stream",
+    "invalid gzip",
+    "not in gzip",
+)
+_MISSING_HINTS = ("does not exist", "nosuchkey", "not found", "status 404")
 
 
 class CopyLoadError(FormatCheckError):
@@ -262,6 +271,19 @@ def translate(error: BaseException, context: CopyContext) -> Exception | None:
             f"Fix: {fix}.",
             fix=fix,
         )
+    decompress = _DECOMPRESS.search(message)
+    if decompress or any(hint in lowered for hint in _DECOMPRESS_HINTS):
+        url = decompress.group(1) if decompress else f"a file under s3://{context.bucket}/{context.prefix}"
+        kind = decompress.group(2).upper() if decompress else "compressed"
+        fix = (
+            f"replace {url} with a complete {kind} file, or correct the compression of the input format "
+            "(a retry alone fails the same way)"
+        )
+        return FormatCheckError(
+            f"COPY into {context.table} failed: {url} could not be decompressed (Redshift said: "
+            f"{message.splitlines()[0]}). Nothing was loaded: the transaction was rolled back. Fix: {fix}.",
+            fix=fix,
+        )
     if "problem reading manifest file" in lowered:
         fix = f"check that {context.manifest_url} exists and that the role may read it"
         return ConfigCheckError(
@@ -297,6 +319,24 @@ def translate(error: BaseException, context: CopyContext) -> Exception | None:
             "Nothing was loaded; a retry will load the files."
         )
     return None
+
+
+def may_be_missing_object(error: BaseException) -> bool:
+    """Return whether ``error`` may come from an S3 object that does not exist (worth a HEAD of the files)."""
+    lowered = server_message(error).lower()
+    return any(hint in lowered for hint in _MISSING_HINTS)
+
+
+def missing_files_error(context: CopyContext, urls: Sequence[str], error: BaseException) -> RedshiftS3Error:
+    """Return the (retryable) error for listed files that were gone when COPY read them."""
+    shown = ", ".join(urls[:5]) + (f" and {len(urls) - 5} more" if len(urls) > 5 else "")
+    said = server_message(error).splitlines()[0]
+    return RedshiftS3Error(
+        f"COPY into {context.table} failed: {len(urls)} file(s) listed for this load no longer exist "
+        f"(deleted or moved after the listing; Redshift said: {said}). Nothing was loaded: the transaction "
+        "was rolled back and no file was recorded in the ledger. Fix: write "
+        f"{shown} again if they should be loaded; otherwise nothing: the retry lists the files again."
+    )
 
 
 def sqlstate(error: BaseException) -> str | None:

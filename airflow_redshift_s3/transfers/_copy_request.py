@@ -137,7 +137,15 @@ def check_partition_value(value: object) -> str:
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     if isinstance(value, (int, float)):
-        return repr(value)
+        # bit_length first: Python refuses to print an int of more than 4300 digits
+        if not isinstance(value, int) or value.bit_length() <= 900:
+            text = repr(value)
+            if len(text) <= 256:
+                return text
+        raise SqlInputError(
+            "partition_value is a number of more than 256 characters: expected a date, number or short text "
+            "such as '2026-11-27'. Fix: pass the partition's value, e.g. '{{ ds }}'."
+        )
     if isinstance(value, str) and _PARTITION_VALUE.fullmatch(value) and value.strip() == value:
         return value
     raise SqlInputError(

@@ -543,6 +543,11 @@ class S3ToRedshiftCopyOperator(BaseOperator):
             _rollback(conn, self.log)
             if error_context.bucket_region is None and copy_errors.is_region_failure(error):
                 error_context = replace(error_context, bucket_region=_bucket_region(s3, request.bucket))
+            if copy_errors.may_be_missing_object(error):
+                # Whatever Redshift's wording, S3 says whether listed files are gone (deleted after listing).
+                gone = _missing(s3, request.bucket, files)
+                if gone:
+                    raise copy_errors.missing_files_error(error_context, gone, error) from error
             failure = self._failure(conn, error, error_context)
             if failure is error:
                 raise
@@ -760,6 +765,22 @@ def _head(s3: Any, bucket: str, key: str) -> FileInfo:
             ) from error
         raise
     return FileInfo(key, int(head.get("ContentLength") or 0), _etag(head.get("ETag")))
+
+
+MISSING_CHECK_LIMIT = 1000
+
+
+def _missing(s3: Any, bucket: str, files: Sequence[FileInfo]) -> list[str]:
+    """Return the URLs of ``files`` (the first MISSING_CHECK_LIMIT) that no longer exist in S3."""
+    gone = []
+    for info in files[:MISSING_CHECK_LIMIT]:
+        try:
+            _head(s3, bucket, info.key)
+        except ResourceNotFoundError:
+            gone.append(f"s3://{bucket}/{info.key}")
+        except Exception:  # only for the message: the COPY error is what matters
+            return []
+    return gone
 
 
 def _bucket_region(s3: Any, bucket: str) -> str | None:

@@ -7,6 +7,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_redshift_s3.exceptions import (
     ConfigCheckError,
+    FormatCheckError,
     PermissionCheckError,
     RedshiftS3Error,
     RedshiftS3FailError,
@@ -228,3 +229,21 @@ def test_redshift_target_from_the_connection(monkeypatch, connection, expected):
     monkeypatch.setenv("AIRFLOW_CONN_RS_TEST", json.dumps({"conn_type": "redshift", **connection}))
     assert redshift_target("rs_test", None, None) == expected
     assert redshift_target("rs_test", "given", None) == ("given", None)
+
+
+def test_a_file_that_cannot_be_decompressed_is_a_format_failure_naming_it():
+    error = copy_errors.translate(
+        _error("Failed to decompress s3://data-bucket/in/2026-11-27/b.csv.gz as gzip: truncated"), CONTEXT
+    )
+    assert isinstance(error, FormatCheckError) and isinstance(error, AirflowFailException)
+    assert "s3://data-bucket/in/2026-11-27/b.csv.gz" in error.fix and "GZIP" in error.fix
+
+
+def test_missing_object_hints_and_the_retryable_error():
+    assert copy_errors.may_be_missing_object(_error("S3ServiceException:The specified key does not exist."))
+    assert copy_errors.may_be_missing_object(_error("S3ServiceException:Status 404,Error NoSuchKey"))
+    assert not copy_errors.may_be_missing_object(_error("Invalid digit, Value 'O'"))
+    urls = [f"s3://data-bucket/in/{i}.csv" for i in range(7)]
+    error = copy_errors.missing_files_error(CONTEXT, urls, _error("NoSuchKey"))
+    assert not isinstance(error, AirflowFailException)  # a retry lists again
+    assert "7 file(s)" in str(error) and "s3://data-bucket/in/4.csv and 2 more" in str(error)

@@ -135,7 +135,22 @@ def test_partition_values(value, expected):
     assert check_partition_value(value) == expected
 
 
-@pytest.mark.parametrize("value", [True, None, "", " x", "a'b", "a;b", "x" * 257, [1], {"a": 1}])
+@pytest.mark.parametrize(
+    "value",
+    [
+        True,
+        None,
+        "",
+        " x",
+        "a'b",
+        "a;b",
+        "x" * 257,
+        [1],
+        {"a": 1},
+        10**300,
+        pytest.param(10**5000, id="int-of-5001-digits"),
+    ],
+)
 def test_partition_values_refused(value):
     with pytest.raises(SqlInputError):
         check_partition_value(value)
