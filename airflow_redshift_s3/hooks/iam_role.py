@@ -13,6 +13,7 @@ from urllib.parse import unquote
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 
 from airflow_redshift_s3.exceptions import PermissionCheckError, SimulationUnavailableError
+from airflow_redshift_s3.hooks._shared_loader import SharedLoaderMixin
 
 if TYPE_CHECKING:
     from botocore.exceptions import ClientError
@@ -92,7 +93,7 @@ def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
-class IamRoleHook(AwsBaseHook):
+class IamRoleHook(SharedLoaderMixin, AwsBaseHook):
     """Read IAM roles and simulate what a role's (or the caller's) policies allow.
 
     Nothing here assumes the role: SimulatePrincipalPolicy evaluates its policies from the outside, which

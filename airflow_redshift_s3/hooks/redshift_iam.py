@@ -18,6 +18,7 @@ from airflow_redshift_s3.exceptions import (
     ResourceNotFoundError,
     RoleApplyTimeoutError,
 )
+from airflow_redshift_s3.hooks._shared_loader import SharedLoaderMixin
 
 if TYPE_CHECKING:
     from botocore.exceptions import ClientError
@@ -126,7 +127,7 @@ def _message(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Message", "")) or str(error)
 
 
-class RedshiftIamRoleHook(AwsBaseHook):
+class RedshiftIamRoleHook(SharedLoaderMixin, AwsBaseHook):
     """Read and change the IAM roles of a provisioned cluster or a Redshift Serverless namespace.
 
     Give exactly one of ``cluster_identifier``, ``workgroup_name`` or ``namespace_name``. The client is

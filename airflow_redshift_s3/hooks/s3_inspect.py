@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
 from airflow_redshift_s3.exceptions import PermissionCheckError, ResourceNotFoundError
+from airflow_redshift_s3.hooks._shared_loader import SharedLoaderMixin
 
 if TYPE_CHECKING:
     from botocore.exceptions import ClientError
@@ -159,7 +160,7 @@ class PrefixSummary:
         }
 
 
-class S3InspectHook(S3Hook):
+class S3InspectHook(SharedLoaderMixin, S3Hook):
     """Inspect buckets and prefixes the way COPY will see them, on top of the Amazon provider's S3Hook.
 
     Listings are generators over pages of at most 1,000 keys: nothing holds a whole listing in memory
