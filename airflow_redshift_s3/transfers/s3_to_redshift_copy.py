@@ -504,7 +504,7 @@ class S3ToRedshiftCopyOperator(BaseOperator):
         context: Context,
     ) -> None:
         """Run LOCK, the ledger check, the plan and the ledger INSERTs in one transaction, and COMMIT."""
-        manifest_url, _ = self._manifest(request, files, summary.load_id, context)
+        manifest_url, _ = self._manifest(request, (), summary.load_id, context)  # the URL only
         error_context = replace(error_context, manifest_url=manifest_url)
         source = copy_sql.CopySource(
             manifest_url=manifest_url,
