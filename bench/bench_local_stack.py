@@ -1,11 +1,13 @@
-"""Local stack: start-up time, and the gateway's memory while COPY streams 100 MB and 1 GB of CSV.
+"""Local stack: start-up time (and, on request, this process's memory while COPY streams CSV).
 
 Run with ``make bench`` (or ``.venv/bin/python bench/bench_local_stack.py [--sizes-mb 100 1000]``).
 Prints a table and writes ``bench/results/local_stack.json``.
 
-The stack runs in this process, so the resident set measured is the gateway's plus moto's and boto3's;
-the S3 objects are 10 MB each (moto spools objects larger than 5 MB to disk, and reads one whole object
-per GET), as Redshift's own advice to split loads into files of 1 MB to 1 GB suggests.
+``make bench`` measures only the start-up here: the gateway's memory at 100 MB and 1 GB is measured by
+``bench_load_throughput.py``, with the stack in its own process. With ``--sizes-mb`` this script still
+loads in-process: the resident set measured is then the gateway's plus moto's and boto3's; the S3
+objects are 10 MB each (moto spools objects larger than 5 MB to disk, and reads one whole object per GET),
+as Redshift's own advice to split loads into files of 1 MB to 1 GB suggests.
 """
 
 from __future__ import annotations
@@ -127,7 +129,7 @@ def measure_load(stack, size_mb: int) -> dict[str, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes-mb", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--sizes-mb", type=int, nargs="*", default=[])
     parser.add_argument("--startup-runs", type=int, default=3)
     args = parser.parse_args()
     from airflow_redshift_s3.local import LocalRedshift
@@ -142,9 +144,10 @@ def main() -> int:
         "startup": measure_startup(args.startup_runs),
         "loads": [],
     }
-    with LocalRedshift(role_apply_delay=0) as stack:
-        for size in args.sizes_mb:
-            result["loads"].append(measure_load(stack, size))
+    if args.sizes_mb:
+        with LocalRedshift(role_apply_delay=0) as stack:
+            for size in args.sizes_mb:
+                result["loads"].append(measure_load(stack, size))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "local_stack.json").write_text(json.dumps(result, indent=2) + "\n")
     startup = result["startup"]
@@ -152,6 +155,8 @@ def main() -> int:
         f"start-up (median of {startup['runs']}): {startup['start_seconds_median']} s "
         f"({startup['start_seconds_with_import_median']} s with imports)"
     )
+    if not result["loads"]:
+        return 0
     header = ("input", "rows", "seconds", "MB/s", "RSS before", "RSS peak", "growth")
     print("{:>8} {:>10} {:>8} {:>6} {:>11} {:>9} {:>7}".format(*header))
     for load in result["loads"]:

@@ -1,0 +1,164 @@
+"""Run the local Redshift in its own process for a benchmark (started by ``_common.StackProcess``).
+
+This is what ``airflow-redshift-s3 local up`` runs (one ``LocalRedshift``: the SQL gateway and moto's
+server as threads of this process, PostgreSQL as its child), on free ports and with a role apply delay of
+0, plus what the benchmarks need and the command does not give: the PostgreSQL port (for the
+``COPY FROM STDIN`` floor), a copy role attached in-sync, and, for set-up only, objects written straight
+into moto's in-process S3 store (``--seed-count``), which skips one PutObject round trip per object.
+
+It prints one line ``READY {json}`` and runs until its standard input closes (the benchmark ends or dies)
+or it gets SIGTERM; either way the stack stops and PostgreSQL with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import signal
+import sys
+import time
+
+
+def _seed(stack, bucket: str, prefix: str, count: int) -> float:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+
+    began = time.monotonic()
+    stack.aws_client("s3").create_bucket(Bucket=bucket)
+    backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+    for index in range(count):
+        # one day of small parts, as a busy producer writes them; 1-byte bodies: only the listing matters
+        backend.put_object(bucket, f"{prefix}part-{index:06d}.csv.gz", b"x")
+    return time.monotonic() - began
+
+
+def _fast_listing() -> None:
+    """Make moto's ListObjectsV2 (without a delimiter) cost one page instead of the whole bucket per call.
+
+    moto 5 builds, sorts and scans every key of the bucket on each ListObjectsV2 call, so listing 100,000
+    objects takes 100 calls of about a second each here (about 90 s), where S3 answers a page in tens of
+    milliseconds. This keeps the bucket's sorted key names (rebuilt when the number of keys changes) and
+    answers a page from them by bisection (same keys, order and continuation tokens as moto's), then writes
+    plain pages without moto's generic serializer (below). Checked against moto's own answers (keys, ETags,
+    sizes, storage class, URL-encoded names, StartAfter, prefixes matching nothing). Only the benchmark's
+    test double gets faster: the client side is unchanged.
+    """
+    import bisect
+
+    from moto.s3.models import FakeDeleteMarker, S3Backend
+
+    original = S3Backend.list_objects_v2
+    sorted_names: dict[str, tuple[int, list[str]]] = {}
+
+    def list_objects_v2(self, bucket, prefix, delimiter, continuation_token, start_after, max_keys):
+        if delimiter:
+            return original(self, bucket, prefix, delimiter, continuation_token, start_after, max_keys)
+        cached = sorted_names.get(bucket.name)
+        if cached is None or cached[0] != len(bucket.keys):
+            cached = sorted_names[bucket.name] = (len(bucket.keys), sorted(dict.keys(bucket.keys)))
+        names = cached[1]
+        prefix = prefix or ""
+        after = self._pagination_tokens.get(continuation_token) if continuation_token else start_after
+        index = bisect.bisect_left(names, prefix)
+        if after:
+            index = max(index, bisect.bisect_right(names, after))
+        page = []
+        while index < len(names) and len(page) <= max_keys and names[index].startswith(prefix):
+            key = bucket.keys.get(names[index])
+            index += 1
+            if key is not None and not isinstance(key, FakeDeleteMarker):
+                page.append(key)
+        return self._truncate_result(page, max_keys)  # one more than a page: truncated, and its token
+
+    S3Backend.list_objects_v2 = list_objects_v2
+
+    # moto then writes each page through its generic, model-driven serializer (which also re-parses each
+    # LastModified with dateutil): about 0.3 s a page here. A plain ListObjectsV2 page is written directly
+    # instead, from the same result moto built (keys already URL-encoded when the client asked, as botocore
+    # does); anything else goes through moto's serializer.
+    from xml.sax.saxutils import escape
+
+    from moto.s3.responses import S3Response
+
+    serialized = S3Response.serialized
+    simple = {"Key", "LastModified", "ETag", "Size", "StorageClass"}
+
+    def fast_serialized(self, action_result):
+        result = action_result.result
+        if (
+            self.data.get("Action") != "ListObjectsV2"
+            or not isinstance(result, dict)
+            or "Delimiter" in result
+            or any(item.keys() - simple for item in result["Contents"])
+        ):
+            return serialized(self, action_result)
+        parts = [
+            '<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+        ]
+        for name in (
+            "Name",
+            "Prefix",
+            "StartAfter",
+            "KeyCount",
+            "MaxKeys",
+            "EncodingType",
+            "NextContinuationToken",
+        ):
+            if result.get(name) is not None:
+                parts.append(f"<{name}>{escape(str(result[name]))}</{name}>")
+        parts.append(f"<IsTruncated>{'true' if result['IsTruncated'] else 'false'}</IsTruncated>")
+        for item in result["Contents"]:
+            parts.append(
+                f"<Contents><Key>{escape(item['Key'])}</Key><LastModified>{item['LastModified']}</LastModified>"
+                f"<ETag>{escape(item['ETag'])}</ETag><Size>{item['Size']}</Size>"
+                f"<StorageClass>{item['StorageClass']}</StorageClass></Contents>"
+            )
+        parts.append("</ListBucketResult>")
+        return 200, {"Content-Type": "application/xml", **self.response_headers}, "".join(parts).encode()
+
+    S3Response.serialized = fast_serialized
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--role-name", default="bench-copy-role")
+    parser.add_argument("--seed-bucket")
+    parser.add_argument("--seed-prefix", default="")
+    parser.add_argument("--seed-count", type=int, default=0)
+    parser.add_argument("--fast-listing", action="store_true", help="see _fast_listing")
+    args = parser.parse_args()
+
+    def stop(*_: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    from airflow_redshift_s3.local.stack import LocalRedshift
+
+    if args.fast_listing:
+        _fast_listing()
+
+    with LocalRedshift(role_apply_delay=0) as stack:
+        role_arn = stack.create_copy_role(args.role_name, resources=["*"], attach=True)
+        seed_seconds = 0.0
+        if args.seed_bucket and args.seed_count:
+            seed_seconds = _seed(stack, args.seed_bucket, args.seed_prefix, args.seed_count)
+        assert stack.postgres is not None
+        info = {
+            "startup_seconds": round(stack.startup_seconds, 2),
+            "environment": stack.environment(),
+            "connect_kwargs": stack.connect_kwargs(),
+            "postgres": {"host": stack.postgres.host, "port": stack.postgres.port, "user": "postgres"},
+            "database": "dev",
+            "role_arn": role_arn,
+            "aws_endpoint_url": stack.aws_endpoint_url,
+            "seed_seconds": round(seed_seconds, 2),
+        }
+        print("READY " + json.dumps(info), flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            sys.stdin.read()  # returns at EOF: the benchmark closed the pipe, or died
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
