@@ -339,6 +339,28 @@ def missing_files_error(context: CopyContext, urls: Sequence[str], error: BaseEx
     )
 
 
+_CONNECTION_LOST = ("brokenpipe", "server socket closed", "connection reset", "connection refused")
+
+
+def is_connection_lost(error: BaseException) -> bool:
+    """Return whether ``error`` is the connection to Redshift breaking (not an answer from Redshift)."""
+    if isinstance(error, ConnectionError):
+        return True
+    lowered = str(error).lower()
+    return not sqlstate(error) and any(hint in lowered for hint in _CONNECTION_LOST)
+
+
+def connection_lost_error(context: CopyContext, error: BaseException) -> RedshiftS3Error:
+    """Return the (retryable) error for a connection that broke during the load transaction."""
+    return RedshiftS3Error(
+        f"COPY into {context.table}: the connection to Redshift broke during the load ({str(error)[:200]}). "
+        "If it broke before COMMIT, Redshift rolled the transaction back and nothing was loaded; a retry is "
+        "safe either way, because the ledger rows are committed with the load itself (append skips files "
+        "already loaded, replace modes replace again). Fix: none for a passing network or restart (the "
+        "task retries); otherwise check the network path to the cluster."
+    )
+
+
 def sqlstate(error: BaseException) -> str | None:
     """Return the SQLSTATE of a redshift_connector server error, if any."""
     args = getattr(error, "args", ())

@@ -543,6 +543,8 @@ class S3ToRedshiftCopyOperator(BaseOperator):
             _rollback(conn, self.log)
             if error_context.bucket_region is None and copy_errors.is_region_failure(error):
                 error_context = replace(error_context, bucket_region=_bucket_region(s3, request.bucket))
+            if copy_errors.is_connection_lost(error):
+                raise copy_errors.connection_lost_error(error_context, error) from error
             if copy_errors.may_be_missing_object(error):
                 # Whatever Redshift's wording, S3 says whether listed files are gone (deleted after listing).
                 gone = _missing(s3, request.bucket, files)

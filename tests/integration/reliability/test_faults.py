@@ -293,7 +293,9 @@ def test_a_connection_dropped_mid_copy_is_retried_and_loads_once(
             drop_connections_during_copy(try_number == 1)
 
     run, seen_by_retry = _run_with_one_retry(faulty, db, drop_during_the_first_copy)
-    assert "BrokenPipe: server socket closed" in "".join(capfd.readouterr())  # why the first try failed
+    output = "".join(capfd.readouterr())
+    assert "BrokenPipe: server socket closed" in output  # why the first try failed
+    assert "the connection to Redshift broke during the load" in output and "a retry is safe" in output
     (ti,) = run.get_task_instances()
     assert (str(run.state), str(ti.state), ti.try_number) == ("success", "success", 2)
     assert seen_by_retry == [(before, [])]  # the first try left nothing behind
@@ -313,7 +315,9 @@ def test_a_database_restart_mid_load_is_retried_and_loads_once(retry_dag, db, re
             restarts.append(try_number)
 
     run, seen_by_retry = _run_with_one_retry(faulty, db, restart_before_the_first_insert)
-    assert "BrokenPipe: server socket closed" in "".join(capfd.readouterr())  # why the first try failed
+    output = "".join(capfd.readouterr())
+    assert "BrokenPipe: server socket closed" in output  # why the first try failed
+    assert "the connection to Redshift broke during the load" in output and "a retry is safe" in output
     (ti,) = run.get_task_instances()
     assert restarts == [1]
     assert (str(run.state), str(ti.state), ti.try_number) == ("success", "success", 2)

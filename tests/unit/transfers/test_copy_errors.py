@@ -247,3 +247,17 @@ def test_missing_object_hints_and_the_retryable_error():
     error = copy_errors.missing_files_error(CONTEXT, urls, _error("NoSuchKey"))
     assert not isinstance(error, AirflowFailException)  # a retry lists again
     assert "7 file(s)" in str(error) and "s3://data-bucket/in/4.csv and 2 more" in str(error)
+
+
+class _InterfaceError(Exception):
+    """Shaped like redshift_connector.InterfaceError: a message, no server fields."""
+
+
+def test_a_broken_connection_is_a_retryable_error_saying_a_retry_is_safe():
+    broken = _InterfaceError("BrokenPipe: server socket closed. Please check that client side networking")
+    assert copy_errors.is_connection_lost(broken)
+    assert copy_errors.is_connection_lost(ConnectionResetError(104, "Connection reset by peer"))
+    assert not copy_errors.is_connection_lost(_error("Invalid digit, Value 'O'"))
+    error = copy_errors.connection_lost_error(CONTEXT, broken)
+    assert isinstance(error, RedshiftS3Error) and not isinstance(error, AirflowFailException)
+    assert "sales.orders" in str(error) and "BrokenPipe" in str(error) and "retry is safe" in str(error)
