@@ -61,7 +61,7 @@ def test_key_based_credentials_appear_in_no_log_rendered_field_or_xcom(
     token = f"canary-token-{uuid.uuid4().hex}"
     conn = {
         "conn_type": "aws",
-        "login": "AKIACANARY0000000001",
+        "login": f"canary-key-id-{uuid.uuid4().hex[:8]}",  # not shaped like a real key id
         "password": secret,
         "extra": {
             "region_name": "us-east-1",
