@@ -28,13 +28,16 @@ REDSHIFT_CONN_ID = os.environ.get("REDSHIFT_S3_REDSHIFT_CONN_ID", "redshift_defa
 # How often to poll while a role is being attached; the local stack applies a role in under a second.
 WAITER_DELAY = float(os.environ.get("REDSHIFT_S3_WAITER_DELAY", "15"))
 
-# JSON-schema patterns the trigger forms enforce before a run is created.
-BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
-PREFIX_PATTERN = r"^(?!/)(?!s3://)[^*?\[\]\x00-\x1f]*$"
-TABLE_PATTERN = r"^([A-Za-z_][A-Za-z0-9_$]{0,126}\.)?[A-Za-z_][A-Za-z0-9_$]{0,126}$"
-COLUMN_PATTERN = r"^[A-Za-z_][A-Za-z0-9_$]{0,126}$"
-ROLE_ARN_PATTERN = r"^(default|arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512})$"
-ROLE_NAME_PATTERN = r"^[A-Za-z0-9+=,.@_-]{1,64}$"
+# JSON-schema patterns the trigger forms enforce before a run is created. Each ends with END, not "$":
+# Airflow validates Params on the server with Python's re, where "$" also matches before a final newline
+# ("items\n" would pass); END ends the string in Python and in the browser's JavaScript alike.
+END = r"(?![\s\S])"
+BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]" + END
+PREFIX_PATTERN = r"^(?!/)(?!s3://)[^*?\[\]\x00-\x1f]*" + END
+TABLE_PATTERN = r"^([A-Za-z_][A-Za-z0-9_$]{0,126}\.)?[A-Za-z_][A-Za-z0-9_$]{0,126}" + END
+COLUMN_PATTERN = r"^[A-Za-z_][A-Za-z0-9_$]{0,126}" + END
+ROLE_ARN_PATTERN = r"^(default|arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512})" + END
+ROLE_NAME_PATTERN = r"^[A-Za-z0-9+=,.@_-]{1,64}" + END
 
 
 def default_args(**extra: Any) -> dict[str, Any]:

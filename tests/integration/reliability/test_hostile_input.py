@@ -1,11 +1,11 @@
 """Hostile and malformed values never reach SQL unquoted: they are refused before any SQL, or bound/quoted.
 
 Most values go through the trigger form of ``dags/s3_to_redshift_manual.py`` as Params of a real
-``dag.test(run_conf=...)``. The form (JSON schema) refuses most of them at once (``ParamValidationError``,
-no run). The ones it lets through (no pattern on the partition value; ``$`` in a pattern also matches
-before a trailing newline) must be refused by a task before any SQL reaches the gateway, or be bound and
-quoted so that they only ever mean data. The column list and the schema are not Params of the manual DAG:
-they are covered by running ``S3ToRedshiftCopyOperator`` directly with a minimal context.
+``dag.test(run_conf=...)``. The form (JSON schema) refuses most of them at once
+(``ParamValidationError``, no run). The ones it lets through (no pattern on the partition value, names
+that do not exist) must be refused by a task before any SQL reaches the gateway, or be bound and quoted
+so that they only ever mean data. The column list and the schema are not Params of the manual DAG: they
+are covered by running ``S3ToRedshiftCopyOperator`` directly with a minimal context.
 
 "Before any SQL" is observed at the local gateway itself (``gateway_sql``: every connection and statement
 it receives), and "the database is unchanged" by comparing every table of the test's schema, rows
@@ -44,6 +44,7 @@ FORM_REFUSED = {
         "1items",
         "items\x00",
         'sch."items"',
+        "items\n",  # "$" would match before it in Python's re: the patterns end with a lookahead
     ],
     "prefix": [
         "",
@@ -56,6 +57,7 @@ FORM_REFUSED = {
         "in/\r\nDROP TABLE victim",
         "in/\t",
         "in/\x1b[31m",
+        "in/\n",
     ],
     "partition_column": [
         "load_date; DROP TABLE victim",
@@ -65,6 +67,7 @@ FORM_REFUSED = {
         "",
         "c" * LONG,
         "load date",
+        "load_date\n",
     ],
     "upsert_keys": [
         ["id; DROP TABLE victim"],
@@ -76,12 +79,14 @@ FORM_REFUSED = {
         ["k" * LONG],
         "id",  # not a list
         [1],
+        ["id\n"],
     ],
     "partition_value": [20261127, ["2026-11-27"], {"$gt": ""}, True],
-    "bucket": ["bucket; drop", "Upper_Case", "s3://bucket", "b", "bucket/../x"],
+    "bucket": ["bucket; drop", "Upper_Case", "s3://bucket", "b", "bucket/../x", "demo-bucket\n"],
     "iam_role_arn": [
         "arn:aws:iam::123456789012:role/x' CREDENTIALS 'aws_access_key_id=AKIA",
         "default; DROP TABLE victim",
+        "arn:aws:iam::123456789012:role/redshift-copy-role\n",
         "arn:aws:iam::123456789012:role/r;--",
         "",
     ],
@@ -93,16 +98,6 @@ FORM_REFUSED = {
 # -- accepted by the form, refused by a task before any SQL: (Param overrides, refusing task, message part) --
 # "{schema}", "{bucket}" and "{role}" are filled in per test.
 TASK_REFUSED = [
-    pytest.param({"table": "{schema}.items\n"}, "load", "is not a plain name", id="table-trailing-newline"),
-    pytest.param(
-        {"partition_column": "load_date\n"}, "load", "The partition_column", id="partition-column-newline"
-    ),
-    pytest.param(
-        {"mode": "upsert", "partition_column": None, "partition_value": None, "upsert_keys": ["id\n"]},
-        "load",
-        "column of upsert_keys",
-        id="upsert-key-newline",
-    ),
     pytest.param(
         {"mode": "upsert", "partition_column": None, "partition_value": None, "upsert_keys": []},
         "validate_request",
@@ -110,16 +105,11 @@ TASK_REFUSED = [
         id="upsert-keys-empty",
     ),
     pytest.param(
-        {"bucket": "{bucket}\n"}, "verify_bucket", "Fix: pass bucket='{bucket}'", id="bucket-trailing-newline"
-    ),
-    pytest.param({"iam_role_arn": "{role}\n"}, "verify_bucket", "NoSuchEntity", id="role-trailing-newline"),
-    pytest.param(
         {"cluster_identifier": "local-cluster'; DROP TABLE victim; --"},
         "verify_bucket",
         "Redshift cluster 'local-cluster'; DROP TABLE victim; --' was not found",
         id="cluster-injection",
     ),
-    pytest.param({"prefix": "in/\n"}, "verify_bucket", "No object under s3://", id="prefix-trailing-newline"),
     pytest.param({"prefix": "p" * LONG}, "verify_bucket", "No object under s3://", id="prefix-very-long"),
     pytest.param(
         {"prefix": "in/s3://other-bucket/"},
