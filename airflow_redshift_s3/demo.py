@@ -22,7 +22,7 @@ import shutil
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -78,7 +78,6 @@ class RunResult:
     tasks: dict[str, str]
     summary: dict[str, Any] | None = None
     error: str | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def _row(i: int) -> dict[str, Any]:

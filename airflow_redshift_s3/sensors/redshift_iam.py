@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 
 from airflow_redshift_s3.hooks._aws_mixin import AwsHookFactoryMixin
+from airflow_redshift_s3.sensors._deferral import poke_then_defer
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -90,27 +89,24 @@ class RedshiftIamRoleSensor(AwsHookFactoryMixin, BaseSensorOperator):
         """Poke once; if not done, wait by poking, or in the triggerer when deferrable."""
         if not self.deferrable:
             return super().execute(context)
-        done = self.poke(context)
-        if done:
-            return done.xcom_value
         from airflow_redshift_s3.triggers.redshift_iam import RedshiftIamRoleTrigger
 
-        self.defer(
-            trigger=RedshiftIamRoleTrigger(
+        return poke_then_defer(
+            self,
+            context,
+            lambda deadline: RedshiftIamRoleTrigger(
                 iam_role_arn=self.iam_role_arn,
                 cluster_identifier=self.cluster_identifier,
                 workgroup_name=self.workgroup_name,
                 namespace_name=self.namespace_name,
                 poll_interval=float(self.poke_interval),
-                deadline=time.time() + float(self.timeout),
+                deadline=deadline,
                 fail_if_absent=False,
                 aws_conn_id=self.aws_conn_id,
                 region_name=self.region_name,
                 verify=self.verify,
                 botocore_config=self.botocore_config,
             ),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=float(self.timeout) + max(60.0, 2 * float(self.poke_interval))),
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> str:

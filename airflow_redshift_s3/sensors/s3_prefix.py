@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 
 from airflow_redshift_s3.hooks._aws_mixin import AwsHookFactoryMixin
+from airflow_redshift_s3.sensors._deferral import poke_then_defer
 from airflow_redshift_s3.triggers.s3_prefix import PrefixReadiness, S3PrefixTrigger, marker_key, summary_xcom
 
 if TYPE_CHECKING:
@@ -155,11 +155,10 @@ class S3PrefixSensor(AwsHookFactoryMixin, BaseSensorOperator):
         self._validate()
         if not self.deferrable:
             return super().execute(context)
-        done = self.poke(context)
-        if done:
-            return done.xcom_value
-        self.defer(
-            trigger=S3PrefixTrigger(
+        return poke_then_defer(
+            self,
+            context,
+            lambda deadline: S3PrefixTrigger(
                 bucket=self.bucket,
                 prefix=self.prefix,
                 min_objects=self.min_objects,
@@ -167,14 +166,12 @@ class S3PrefixSensor(AwsHookFactoryMixin, BaseSensorOperator):
                 key_pattern=self.key_pattern,
                 quiet_period=self._quiet_seconds,
                 poll_interval=float(self.poke_interval),
-                deadline=time.time() + float(self.timeout),
+                deadline=deadline,
                 aws_conn_id=self.aws_conn_id,
                 region_name=self.region_name,
                 verify=self.verify,
                 botocore_config=self.botocore_config,
             ),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=float(self.timeout) + max(60.0, 2 * float(self.poke_interval))),
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:

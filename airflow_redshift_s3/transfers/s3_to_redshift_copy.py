@@ -31,7 +31,6 @@ from airflow_redshift_s3.transfers._copy_request import (
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-DEFAULT_MANIFEST_PREFIX = MANIFEST_PREFIX
 _ID_CHARS = re.compile(r"[^A-Za-z0-9._=-]+")
 _COLUMNS_SQL = (
     "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = %s AND table_name = "
@@ -189,7 +188,7 @@ class S3ToRedshiftCopyOperator(BaseOperator):
         ledger_table: str | None = None,
         use_ledger: bool = True,
         manifest_bucket: str | None = None,
-        manifest_prefix: str = DEFAULT_MANIFEST_PREFIX,
+        manifest_prefix: str = MANIFEST_PREFIX,
         preflight_checks: Sequence[str] = PREFLIGHT_CHECKS,
         bucket_region_policy: str = "set_region",
         role_wait_timeout: float = 300.0,
