@@ -85,6 +85,43 @@ class ResourceNotFoundError(ConfigCheckError):
     """A cluster, workgroup, namespace, bucket or role does not exist (or is not visible)."""
 
 
+class DataSafetyError(RedshiftS3FailError):
+    """A load was refused, before or inside its transaction, because it would lose or silently pick data.
+
+    Nothing was committed. Each subclass names one rule of the COPY operator's data-safety guards.
+    """
+
+    category = "config"
+
+
+class PrefixBoundaryError(DataSafetyError):
+    """A replace load's prefix does not end at a '/': it would also load the keys of neighbouring folders."""
+
+
+class EmptyReplaceError(DataSafetyError):
+    """A replace load deleted rows and the files held none: refusing to replace rows with nothing."""
+
+    category = "format"
+
+
+class DuplicateKeyError(DataSafetyError):
+    """An upsert's files (or its target table) hold several rows for one key and no rule says which wins."""
+
+    category = "format"
+
+
+class ChangedFileError(DataSafetyError):
+    """A file already in the ledger was rewritten with other content (another ETag) since it was loaded."""
+
+
+class InvalidKeyError(DataSafetyError):
+    """An S3 key the ledger cannot record (a NUL byte, invalid UTF-8)."""
+
+
+class CommitUnknownError(DataSafetyError):
+    """The connection broke during COMMIT of a load that has no ledger to tell whether it committed."""
+
+
 _BY_CATEGORY: dict[str, type[RedshiftS3FailError]] = {
     "permission": PermissionCheckError,
     "region": RegionCheckError,

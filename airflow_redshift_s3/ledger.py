@@ -5,6 +5,11 @@ is. One row per object and load: bucket, key, ETag, size, target table, the rows
 ids and the time. A file is "already loaded" into a table when the newest ledger row for its key has the
 same ETag.
 
+The target is recorded as its schema and name apart (``target_schema``, ``target_name``): the tables
+``"p.q"."r"`` and ``p."q.r"`` share the text ``p.q.r`` but never ledger rows. ``target_table`` keeps that
+text for people reading the ledger. A ledger created before those two columns existed is upgraded by
+``upgrade_statements`` (run by the operator, or by hand: the operator's error prints them).
+
 The load transaction only INSERTs into the ledger; it never reads it. Reads happen on a separate
 autocommit connection after the target table is locked. Loads into different tables that share the
 ledger therefore never read and write the same table in one transaction, which is what makes Redshift
@@ -13,9 +18,11 @@ abort one of two concurrent transactions ("Serializable isolation violation").
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass
+from typing import Any
 
 from airflow_redshift_s3.sql import Statement, TableName, placeholders, quoted
 
@@ -26,6 +33,8 @@ SELECT_BATCH = 500
 LEDGER_COLUMNS: tuple[tuple[str, str], ...] = (
     ("load_id", "VARCHAR(36) NOT NULL"),
     ("target_table", "VARCHAR(512) NOT NULL"),
+    ("target_schema", "VARCHAR(127)"),
+    ("target_name", "VARCHAR(127)"),
     ("bucket", "VARCHAR(63) NOT NULL"),
     ("object_key", "VARCHAR(1024) NOT NULL"),
     ("etag", "VARCHAR(128)"),
@@ -54,6 +63,8 @@ class LedgerEntry:
 
     load_id: str
     target_table: str
+    target_schema: str | None
+    target_name: str
     bucket: str
     object_key: str
     etag: str | None
@@ -76,8 +87,46 @@ def create_ledger(ledger: TableName) -> Statement:
     columns = ", ".join(f"{quoted(name)} {kind}" for name, kind in LEDGER_COLUMNS)
     return Statement(
         f"CREATE TABLE IF NOT EXISTS {ledger.sql} ({columns}) "
-        'DISTSTYLE AUTO SORTKEY ("target_table", "bucket", "object_key")'
+        'DISTSTYLE AUTO SORTKEY ("target_schema", "target_name", "bucket", "object_key")'
     )
+
+
+def columns_statement(ledger: TableName) -> Statement:
+    """Return the SELECT of the ledger's column names (none when it does not exist)."""
+    return Statement(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
+        (ledger.schema, ledger.name),
+    )
+
+
+def upgrade_statements(ledger: TableName) -> list[Statement]:
+    """Return the statements that add ``target_schema`` and ``target_name`` to a ledger created without them.
+
+    Old rows hold ``schema.name`` unquoted: those with exactly one '.' are split; the others are ambiguous
+    (a name containing a dot) and keep NULL, so no load ever matches them again (their files are loaded
+    again once, by an append; see ``count_ambiguous``).
+    """
+    text = '"target_table"'
+    return [
+        Statement(f'ALTER TABLE {ledger.sql} ADD COLUMN "target_schema" VARCHAR(127)'),
+        Statement(f'ALTER TABLE {ledger.sql} ADD COLUMN "target_name" VARCHAR(127)'),
+        Statement(
+            f"UPDATE {ledger.sql} SET \"target_schema\" = SPLIT_PART({text}, '.', 1), "
+            f'"target_name" = SPLIT_PART({text}, \'.\', 2) WHERE "target_name" IS NULL AND '
+            f"CHAR_LENGTH({text}) - CHAR_LENGTH(REPLACE({text}, '.', '')) = 1"
+        ),
+    ]
+
+
+def count_ambiguous(ledger: TableName) -> Statement:
+    """Return the SELECT of the number of rows without ``target_name`` (old rows of ambiguous names)."""
+    return Statement(f'SELECT COUNT(*) FROM {ledger.sql} WHERE "target_name" IS NULL')
+
+
+def _target_where(target: TableName) -> tuple[str, list[Any]]:
+    if target.schema is None:
+        return '"target_schema" IS NULL AND "target_name" = %s', [target.name]
+    return '"target_schema" = %s AND "target_name" = %s', [target.schema, target.name]
 
 
 def insert_entries(ledger: TableName, entries: Sequence[LedgerEntry]) -> list[Statement]:
@@ -94,35 +143,36 @@ def insert_entries(ledger: TableName, entries: Sequence[LedgerEntry]) -> list[St
     return statements
 
 
-def select_loaded(ledger: TableName, target: str, bucket: str, keys: Sequence[str]) -> list[Statement]:
+def select_loaded(ledger: TableName, target: TableName, bucket: str, keys: Sequence[str]) -> list[Statement]:
     """Return the SELECTs of the ledger rows of ``keys`` in ``bucket`` for ``target`` (key, ETag, time)."""
+    where, params = _target_where(target)
     statements = []
     for start in range(0, len(keys), SELECT_BATCH):
         batch = tuple(keys[start : start + SELECT_BATCH])
         statements.append(
             Statement(
                 f'SELECT "object_key", "etag", "loaded_at" FROM {ledger.sql} '
-                'WHERE "target_table" = %s AND "bucket" = %s AND "object_key" IN '
-                f"({placeholders(len(batch))})",
-                (target, bucket, *batch),
+                f'WHERE {where} AND "bucket" = %s AND "object_key" IN ({placeholders(len(batch))})',
+                (*params, bucket, *batch),
             )
         )
     return statements
 
 
-def latest_etags(rows: Iterable[Sequence[object]]) -> dict[str, str | None]:
-    """Return {key: ETag of its newest ledger row} from rows of (key, ETag, loaded_at)."""
-    newest: dict[str, tuple[dt.datetime, str | None]] = {}
+def latest_etags(rows: Iterable[Sequence[object]]) -> dict[str, tuple[str | None, dt.datetime | None]]:
+    """Return {key: (ETag, loaded_at) of its newest ledger row} from rows of (key, ETag, loaded_at)."""
+    newest: dict[str, tuple[dt.datetime, str | None, dt.datetime | None]] = {}
     for key, etag, loaded_at in rows:
         when = loaded_at if isinstance(loaded_at, dt.datetime) else dt.datetime.min
         if str(key) not in newest or when >= newest[str(key)][0]:
-            newest[str(key)] = (when, None if etag is None else str(etag))
-    return {key: etag for key, (_, etag) in newest.items()}
+            at = loaded_at if isinstance(loaded_at, dt.datetime) else None
+            newest[str(key)] = (when, None if etag is None else str(etag), at)
+    return {key: (etag, at) for key, (_, etag, at) in newest.items()}
 
 
-def select_last_load_id(ledger: TableName, target: str, partition: tuple[str, str] | None) -> Statement:
+def select_last_load_id(ledger: TableName, target: TableName, partition: tuple[str, str] | None) -> Statement:
     """Return the SELECT of the id of the newest load into ``target`` (and partition (column, value))."""
-    where, params = '"target_table" = %s', [target]
+    where, params = _target_where(target)
     if partition is not None:
         where += ' AND "partition_column" = %s AND "partition_value" = %s'
         params.extend(partition)
@@ -136,3 +186,107 @@ def select_load(ledger: TableName, load_id: str) -> Statement:
     return Statement(
         f'SELECT "bucket", "object_key", "etag" FROM {ledger.sql} WHERE "load_id" = %s', (load_id,)
     )
+
+
+def _columns(cursor: Any, ledger: TableName) -> set[str]:
+    columns_statement(ledger).execute(cursor)
+    return {str(r[0]) for r in cursor.fetchall()}
+
+
+def ensure_ledger(conn: Any, ledger: TableName, log: Any) -> list[str]:
+    """Create the ledger when missing, upgrade one without ``target_schema``/``target_name``; return warnings.
+
+    ``conn`` is an autocommit connection. Only "it exists already" (another load created it at the same
+    moment) is tolerated: any other failure raises ``ConfigCheckError`` naming the privilege to grant, at
+    once, rather than a raw driver error later inside the load.
+    """
+    from airflow_redshift_s3.exceptions import ConfigCheckError
+
+    cursor = conn.cursor()
+    try:
+        cursor.execute("SELECT current_user")
+        user = str(cursor.fetchone()[0])
+        columns = _columns(cursor, ledger)
+        if not columns:
+            try:
+                create_ledger(ledger).execute(cursor)
+            except Exception as error:
+                _rollback(conn)
+                if not _columns(cursor, ledger):
+                    fix = (
+                        f"GRANT CREATE ON SCHEMA {quoted(str(ledger.schema))} TO {quoted(user)}; "
+                        "or create the "
+                        f"ledger once as a user who may: {create_ledger(ledger)}; and GRANT SELECT, INSERT "
+                        f"ON {ledger.sql} "
+                        f"TO {quoted(user)}; or pass ledger_table='<schema where {user} may "
+                        "create>.s3_load_ledger'"
+                    )
+                    raise ConfigCheckError(
+                        f"Could not create the load ledger {ledger} as user {user}: "
+                        f"{str(error)[:300]}. Expected "
+                        f"the CREATE privilege on schema {ledger.schema}, because the ledger "
+                        "records each loaded "
+                        f"file in the load's transaction. Nothing was loaded. Fix: {fix}.",
+                        fix=fix,
+                    ) from error
+            return []
+        notes = [] if "target_name" in columns else _upgrade(conn, ledger, user, log)
+        cursor.execute("SELECT has_table_privilege(%s, 'INSERT'), has_table_privilege(%s, 'SELECT')",
+                       (ledger.sql, ledger.sql))  # fmt: skip
+        may_insert, may_select = cursor.fetchone()
+        if not (may_insert and may_select):
+            fix = f"GRANT SELECT, INSERT ON {ledger.sql} TO {quoted(user)}, or pass another ledger_table"
+            raise ConfigCheckError(
+                f"User {user} may not {'INSERT into' if not may_insert else 'SELECT from'} the load ledger "
+                f"{ledger}: expected SELECT and INSERT on it, because every load reads and writes "
+                "it. Nothing "
+                f"was loaded. Fix: {fix}.",
+                fix=fix,
+            )
+        return notes
+    finally:
+        cursor.close()
+
+
+def _rollback(conn: Any) -> None:
+    with contextlib.suppress(Exception):  # autocommit: nothing to roll back
+        conn.rollback()
+
+
+def _upgrade(conn: Any, ledger: TableName, user: str, log: Any) -> list[str]:
+    """Add ``target_schema``/``target_name`` to an old ledger in one locked transaction; return warnings."""
+    from airflow_redshift_s3.exceptions import ConfigCheckError
+
+    statements = upgrade_statements(ledger)
+    conn.autocommit = False
+    cursor = conn.cursor()
+    try:
+        cursor.execute(f"LOCK {ledger.sql}")  # a concurrent load waits here, then finds the columns
+        if "target_name" not in _columns(cursor, ledger):
+            for statement in statements:
+                statement.execute(cursor)
+        count_ambiguous(ledger).execute(cursor)
+        (ambiguous,) = cursor.fetchone()
+        conn.commit()
+    except Exception as error:
+        _rollback(conn)
+        sql = "; ".join(str(s) for s in statements)
+        fix = f"run as the ledger's owner (or a superuser): {sql}; or pass a new ledger_table"
+        raise ConfigCheckError(
+            f"The load ledger {ledger} predates the target_schema and target_name columns, and "
+            "upgrading it as "
+            f"user {user} failed: {str(error)[:300]}. Nothing was loaded. Fix: {fix}.",
+            fix=fix,
+        ) from error
+    finally:
+        cursor.close()
+        conn.autocommit = True
+    log.warning("Upgraded the load ledger %s: added target_schema and target_name.", ledger)
+    if not ambiguous:
+        return []
+    return [
+        f"{ambiguous} row(s) of the load ledger {ledger} name a table whose name holds a '.' (target_table "
+        "cannot tell schema from table), so no load matches them any more: an append may load their files "
+        f"once more. Fix: UPDATE {ledger.sql} SET target_schema = '<schema>', target_name = '<table>' WHERE "
+        "target_table = '<the row's target_table>' for each of them."
+    ]

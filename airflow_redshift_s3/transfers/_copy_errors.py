@@ -350,14 +350,29 @@ def is_connection_lost(error: BaseException) -> bool:
     return not sqlstate(error) and any(hint in lowered for hint in _CONNECTION_LOST)
 
 
-def connection_lost_error(context: CopyContext, error: BaseException) -> RedshiftS3Error:
-    """Return the (retryable) error for a connection that broke during the load transaction."""
+def connection_lost_error(
+    context: CopyContext, error: BaseException, committing: bool = False
+) -> RedshiftS3Error:
+    """Return the (retryable) error for a connection that broke during the load transaction.
+
+    :param committing: it broke during COMMIT (the outcome is unknown); only call this then for a load
+        whose retry is safe (``_copy_guards.retry_is_safe``).
+    """
+    if committing:
+        when = (
+            "during COMMIT, so whether the load committed is unknown; a retry is safe because the "
+            "ledger rows "
+            "are committed with the load itself (append skips files already loaded, replace modes replace "
+            "again, upsert writes the same rows again)"
+        )
+    else:
+        when = (
+            "before COMMIT, so Redshift rolled the transaction back and nothing was loaded; a retry is safe"
+        )
     return RedshiftS3Error(
-        f"COPY into {context.table}: the connection to Redshift broke during the load ({str(error)[:200]}). "
-        "If it broke before COMMIT, Redshift rolled the transaction back and nothing was loaded; a retry is "
-        "safe either way, because the ledger rows are committed with the load itself (append skips files "
-        "already loaded, replace modes replace again). Fix: none for a passing network or restart (the "
-        "task retries); otherwise check the network path to the cluster."
+        f"COPY into {context.table}: the connection to Redshift broke during the load ({str(error)[:200]}), "
+        f"{when}. Fix: none for a passing network or restart (the task retries); otherwise check the network "
+        "path to the cluster."
     )
 
 

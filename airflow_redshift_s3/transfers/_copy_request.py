@@ -22,6 +22,9 @@ from airflow_redshift_s3.transfers import _copy_sql as copy_sql
 
 PREFLIGHT_CHECKS = ("role", "region", "access", "format")
 REGION_POLICIES = ("set_region", "fail")
+DUPLICATE_KEY_RULES = ("fail", "keep_greatest", "keep_last_file")
+CHANGED_FILE_RULES = ("fail", "reload", "skip")
+INVALID_KEY_RULES = ("fail", "skip")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _MANIFEST_PREFIX = re.compile(r"[A-Za-z0-9!_.*()=/-]*")
 _PARTITION_VALUE = re.compile(r"[\w\-.:+/@ ]{1,256}")
@@ -61,6 +64,22 @@ class LoadRequest:
     checks: frozenset[str]
     region_policy: str
     warnings: tuple[str, ...] = ()
+    allow_empty_replace: bool = False
+    on_duplicate_keys: str = "fail"
+    duplicate_order_column: str | None = None
+    on_changed_file: str = "fail"
+    on_invalid_key: str = "fail"
+    keep_manifests: bool = False
+
+    @property
+    def replaces(self) -> bool:
+        """Return whether the mode deletes rows before loading (``replace``, ``replace_partition``)."""
+        return self.mode in ("replace", "replace_partition")
+
+    @property
+    def open_prefix(self) -> bool:
+        """Return whether the prefix may match neighbouring folders (no '/' at its end, no key_pattern)."""
+        return bool(self.prefix) and not str(self.prefix).endswith("/") and not self.key_pattern
 
     @property
     def source_prefix(self) -> str:
@@ -119,8 +138,9 @@ def check_prefix_value(prefix: object, bucket: str) -> tuple[str, list[str]]:
     results = check_prefix(prefix, bucket)
     if failures(results):
         raise_for_failures(results)
-    # COPY's prefix-matching quirk does not apply: the files are listed and loaded through a manifest.
-    return prefix, [r.text() for r in warnings(results) if r.name != "prefix.boundary"]
+    # The boundary is checked against the listing, where the keys it over-matches can be named
+    # (S3ToRedshiftCopyOperator._check_boundary).
+    return prefix, [r.text() for r in warnings(results) if r.name != "prefix.boundary" or not prefix]
 
 
 def check_partition_value(value: object) -> str:
@@ -243,6 +263,49 @@ def _checks(op: Any) -> frozenset[str]:
     return checks
 
 
+def _rules(op: Any, mode: str, strict: bool) -> dict[str, Any]:
+    """Return the data-safety rules: empty replace, duplicate keys, changed files, invalid keys, manifests."""
+    on_duplicate = _choice(op.on_duplicate_keys, "on_duplicate_keys", DUPLICATE_KEY_RULES)
+    if on_duplicate != "fail" and mode != "upsert":
+        raise ConfigCheckError(
+            f"on_duplicate_keys is {on_duplicate!r} but mode is {mode!r}: expected it with "
+            "mode='upsert' only "
+            "(the other modes load every row). Fix: remove on_duplicate_keys or set mode='upsert'."
+        )
+    order = op.duplicate_order_column
+    if (on_duplicate == "keep_greatest") != (order is not None):
+        raise ConfigCheckError(
+            f"on_duplicate_keys is {on_duplicate!r} and duplicate_order_column is {order!r}: expected "
+            "duplicate_order_column exactly with on_duplicate_keys='keep_greatest' (the row with "
+            "the greatest "
+            "value of that column wins). Fix: pass both, e.g. on_duplicate_keys='keep_greatest', "
+            "duplicate_order_column='updated_at', or neither."
+        )
+    changed = op.on_changed_file
+    if changed is None:
+        changed = "reload" if mode == "upsert" else "fail"
+    elif mode not in ("append", "upsert"):
+        raise ConfigCheckError(
+            f"on_changed_file is {changed!r} but mode is {mode!r}: expected it with mode='append' "
+            "or 'upsert' "
+            "(the replace modes reload every file anyway). Fix: remove on_changed_file."
+        )
+    if not isinstance(op.allow_empty_replace, bool):
+        raise ConfigCheckError(
+            f"allow_empty_replace is {op.allow_empty_replace!r}: expected True or False. Fix: pass a boolean."
+        )
+    return {
+        "allow_empty_replace": op.allow_empty_replace,
+        "on_duplicate_keys": on_duplicate,
+        "duplicate_order_column": None
+        if order is None
+        else check_identifier(order, "duplicate_order_column", strict=strict),
+        "on_changed_file": _choice(changed, "on_changed_file", CHANGED_FILE_RULES),
+        "on_invalid_key": _choice(op.on_invalid_key, "on_invalid_key", INVALID_KEY_RULES),
+        "keep_manifests": bool(op.keep_manifests),
+    }
+
+
 def build_request(op: Any) -> LoadRequest:
     """Return the checked request of an ``S3ToRedshiftCopyOperator`` (after its templates are rendered)."""
     strict = bool(op.strict_identifiers)
@@ -292,4 +355,5 @@ def build_request(op: Any) -> LoadRequest:
         checks=_checks(op),
         region_policy=_choice(op.bucket_region_policy, "bucket_region_policy", REGION_POLICIES),
         warnings=tuple(notes),
+        **_rules(op, mode, strict),
     )

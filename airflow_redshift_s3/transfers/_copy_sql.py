@@ -142,7 +142,8 @@ def _cast(type_name: str) -> str:
     return f"CAST(%s AS {type_name})"
 
 
-def _lock(target: TableName) -> Step:
+def lock_step(target: TableName) -> Step:
+    """Return the LOCK that starts every load: loads of one table queue here."""
     return Step("lock", Statement(f"LOCK {target.sql}"))
 
 
@@ -171,13 +172,13 @@ def _drop(name: str) -> Step:
 
 def plan_append(target: TableName, columns: Sequence[str] | None, source: CopySource) -> list[Step]:
     """Return LOCK; COPY."""
-    return [_lock(target), *_copy_steps(target.sql, columns, source, staging=False)]
+    return [lock_step(target), *_copy_steps(target.sql, columns, source, staging=False)]
 
 
 def plan_replace(target: TableName, columns: Sequence[str] | None, source: CopySource) -> list[Step]:
     """Return LOCK; DELETE every row (never TRUNCATE, which commits); COPY."""
     return [
-        _lock(target),
+        lock_step(target),
         Step("delete", Statement(f"DELETE FROM {target.sql}")),
         *_copy_steps(target.sql, columns, source, staging=False),
     ]
@@ -203,7 +204,7 @@ def plan_replace_partition(
     cast = _cast(partition_type)
     column = quoted(partition_column)
     steps = [
-        _lock(target),
+        lock_step(target),
         _stage(stage, target, file_columns),
         *_copy_steps(quoted(stage), file_columns, source, staging=True),
     ]
@@ -239,6 +240,106 @@ def plan_replace_partition(
     return steps
 
 
+FILE_COLUMN = "s3copy_file"
+"""The staging column holding the number of the file a row came from (per-file COPY only)."""
+FILE_ORDER = "file order"
+"""``plan_upsert``'s ``order_by`` for "the row of the last file wins"."""
+DUPLICATES_SHOWN = 10
+
+
+def _copy_files_tagged(into: str, columns: Sequence[str], sources: Sequence[CopySource]) -> list[Step]:
+    """Return one COPY (and its count) per file into ``into``, then the UPDATE tagging its rows.
+
+    Redshift keeps no trace of the file a row came from (COPY has no file-name pseudo-column), so the only
+    way to know it is to load the files one at a time.
+    """
+    steps: list[Step] = []
+    for number, source in enumerate(sources, start=1):
+        steps += [
+            *_copy_steps(into, columns, source, staging=True),
+            Step(
+                "tag_file",
+                Statement(
+                    f"UPDATE {into} SET {quoted(FILE_COLUMN)} = {number} WHERE {quoted(FILE_COLUMN)} IS NULL"
+                ),
+            ),
+        ]
+    return steps
+
+
+def _stage_tagged(name: str, target: TableName, columns: Sequence[str]) -> Step:
+    return Step(
+        "stage",
+        Statement(
+            f"CREATE TEMP TABLE {quoted(name)} AS SELECT {', '.join(map(quoted, columns))}, "
+            f"CAST(NULL AS INTEGER) AS {quoted(FILE_COLUMN)} FROM {target.sql} WHERE 1 = 0"
+        ),
+    )
+
+
+def duplicates_statement(
+    table: str, keys: Sequence[str], columns: Sequence[str], order_by: str | None
+) -> Statement:
+    """Return the SELECT of the first keys of ``table`` that no rule decides: (key columns..., rows).
+
+    Rows equal in every column count once: keeping either is the same.
+
+    :param columns: the columns the files fill (keys included).
+    :param order_by: None: the keys held by different rows; a column (or ``FILE_COLUMN``): the keys whose
+        greatest value of it is held by different rows (a tie).
+    """
+    keys_sql = ", ".join(map(quoted, keys))
+    distinct = [*columns, FILE_COLUMN] if order_by == FILE_COLUMN else list(columns)
+    rows = f'(SELECT DISTINCT {", ".join(map(quoted, distinct))} FROM {table}) AS "s3copy_distinct"'
+    if order_by is None:
+        source = rows
+    else:
+        source = (
+            f"(SELECT {keys_sql}, RANK() OVER (PARTITION BY {keys_sql} ORDER BY {quoted(order_by)} DESC "
+            f'NULLS LAST) AS "s3copy_rank" FROM {rows}) AS "s3copy_ranked" WHERE "s3copy_rank" = 1'
+        )
+    return Statement(
+        f"SELECT {keys_sql}, COUNT(*) FROM {source} GROUP BY {keys_sql} HAVING COUNT(*) > 1 "
+        f"ORDER BY {keys_sql} LIMIT {DUPLICATES_SHOWN}"
+    )
+
+
+def plan_file_probe(
+    probe: str,
+    stage: str,
+    target: TableName,
+    columns: Sequence[str],
+    keys: Sequence[str],
+    sources: Sequence[CopySource],
+) -> list[Step]:
+    """Return the steps that find which files hold the duplicate keys of ``stage`` (an upsert's stage).
+
+    Used on the way to a failure only: the files named by ``sources`` are loaded one at a time into
+    ``probe``, then joined with the keys ``stage`` holds more than once. The last step ("files") returns
+    (key columns..., file number) rows.
+    """
+    return [
+        _stage_tagged(probe, target, columns),
+        *_copy_files_tagged(quoted(probe), columns, sources),
+        Step("files", files_of_duplicates(probe, stage, keys)),
+    ]
+
+
+def files_of_duplicates(tagged: str, stage: str, keys: Sequence[str]) -> Statement:
+    """Return the SELECT of (key columns..., file number) for the keys ``stage`` holds more than once.
+
+    :param tagged: a table of the files' rows tagged with their file number (``FILE_COLUMN``).
+    """
+    keys_sql = ", ".join(map(quoted, keys))
+    row, dup = '"s3copy_probe"', '"s3copy_dup"'
+    on = " AND ".join(f"{row}.{quoted(k)} = {dup}.{quoted(k)}" for k in keys)
+    return Statement(
+        f"SELECT DISTINCT {', '.join(f'{row}.{quoted(k)}' for k in keys)}, {row}.{quoted(FILE_COLUMN)} "
+        f"FROM {quoted(tagged)} AS {row} JOIN (SELECT {keys_sql} FROM {quoted(stage)} GROUP BY "
+        f"{keys_sql} HAVING COUNT(*) > 1) AS {dup} ON {on} LIMIT 1000"
+    )
+
+
 def plan_upsert(
     target: TableName,
     columns: Sequence[str],
@@ -247,8 +348,10 @@ def plan_upsert(
     stage: str,
     *,
     strategy: str = "merge",
+    order_by: str | None = None,
+    file_sources: Sequence[CopySource] = (),
 ) -> list[Step]:
-    """Return LOCK; COPY into staging; de-duplicate on the keys; count; MERGE (or DELETE + INSERT); DROP.
+    """Return LOCK; COPY into staging; check duplicate keys; de-duplicate; check the target; MERGE; DROP.
 
     Only ``columns`` are written: matched rows get those columns updated, new rows get them inserted
     (the other columns keep their value, or get their default).
@@ -257,28 +360,56 @@ def plan_upsert(
     :param keys: the columns identifying a row (among ``columns``).
     :param stage: the staging table's name; the de-duplicated copy is ``<stage>_dedup``.
     :param strategy: "merge" (one MERGE) or "delete_insert" (DELETE the matched rows, INSERT all).
+    :param order_by: which row wins when the files hold several rows of one key: None, none may (the
+        "duplicates" step returns them, and the operator fails); a column name, the greatest value;
+        ``FILE_ORDER``, the row of the last file (the files are then copied one at a time, from
+        ``file_sources``). A tie is returned by the "duplicates" step too.
+    :param file_sources: with ``FILE_ORDER``, one source (manifest) per file, in order.
     """
+    if strategy not in UPSERT_STRATEGIES:
+        raise SqlInputError(
+            f"upsert_strategy is {strategy!r}: expected one of {', '.join(UPSERT_STRATEGIES)}. Fix: pass one."
+        )
     dedup = f"{stage}_dedup"
     rest = [c for c in columns if c not in keys]
-    order = ", ".join(map(quoted, rest or keys))
     all_cols = ", ".join(map(quoted, columns))
     partition = ", ".join(map(quoted, keys))
     src = quoted(_SOURCE_ALIAS)
+    tgt = '"s3copy_target"'
 
     def match(left: str, right: str) -> str:
         return " AND ".join(f"{left}.{quoted(k)} = {right}.{quoted(k)}" for k in keys)
 
+    if order_by == FILE_ORDER:
+        if not file_sources:
+            raise ValueError("order_by=FILE_ORDER needs one source per file")
+        rank_column: str | None = FILE_COLUMN
+        loading = _copy_files_tagged(quoted(stage), columns, file_sources)
+    else:
+        rank_column = order_by
+        loading = _copy_steps(quoted(stage), columns, source, staging=True)
+    order = f"{quoted(rank_column)} DESC NULLS LAST" if rank_column else partition
     steps = [
-        _lock(target),
-        _stage(stage, target, columns),
-        *_copy_steps(quoted(stage), columns, source, staging=True),
+        lock_step(target),
+        _stage_tagged(stage, target, columns),
+        *loading,
+        Step("duplicates", duplicates_statement(quoted(stage), keys, columns, rank_column)),
         Step(
             "dedup",
             Statement(
                 f"CREATE TEMP TABLE {quoted(dedup)} AS SELECT {all_cols} FROM (SELECT {all_cols}, "
-                "ROW_NUMBER() "
-                f'OVER (PARTITION BY {partition} ORDER BY {order}) AS "s3copy_row" FROM {quoted(stage)}) AS '
-                f'"s3copy_ranked" WHERE "s3copy_row" = 1'
+                f'ROW_NUMBER() OVER (PARTITION BY {partition} ORDER BY {order}) AS "s3copy_row" FROM '
+                f'{quoted(stage)}) AS "s3copy_ranked" WHERE "s3copy_row" = 1'
+            ),
+        ),
+        Step(
+            "target_duplicates",
+            Statement(
+                f"SELECT {', '.join(f'{tgt}.{quoted(k)}' for k in keys)}, COUNT(*) FROM "
+                f"{target.sql} AS {tgt} "
+                f"JOIN {quoted(dedup)} AS {src} ON {match(tgt, src)} GROUP BY "
+                f"{', '.join(f'{tgt}.{quoted(k)}' for k in keys)} HAVING COUNT(*) > 1 LIMIT "
+                f"{DUPLICATES_SHOWN}"
             ),
         ),
         Step(
@@ -303,10 +434,10 @@ def plan_upsert(
                 ),
             )
         )
-    elif strategy == "delete_insert":
+    else:
         steps += [
             Step(
-                "delete",
+                "delete_matched",
                 Statement(
                     f"DELETE FROM {target.sql} USING {quoted(dedup)} WHERE {match(target.sql, quoted(dedup))}"
                 ),
@@ -319,8 +450,4 @@ def plan_upsert(
                 ),
             ),
         ]
-    else:
-        raise SqlInputError(
-            f"upsert_strategy is {strategy!r}: expected one of {', '.join(UPSERT_STRATEGIES)}. Fix: pass one."
-        )
     return [*steps, _drop(dedup), _drop(stage)]

@@ -8,7 +8,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -16,10 +16,11 @@ from airflow.sdk import BaseOperator
 
 from airflow_redshift_s3 import ledger as ledger_sql
 from airflow_redshift_s3.copy_format import CopyFormat
-from airflow_redshift_s3.exceptions import ConfigCheckError, ResourceNotFoundError
+from airflow_redshift_s3.exceptions import ConfigCheckError, DataSafetyError, ResourceNotFoundError
 from airflow_redshift_s3.policies import MANIFEST_PREFIX
 from airflow_redshift_s3.sql import SqlInputError, Statement, TableName, check_identifier, parse_table_name
 from airflow_redshift_s3.transfers import _copy_errors as copy_errors
+from airflow_redshift_s3.transfers import _copy_guards as guards
 from airflow_redshift_s3.transfers import _copy_sql as copy_sql
 from airflow_redshift_s3.transfers._copy_request import (
     PREFLIGHT_CHECKS,
@@ -134,6 +135,22 @@ class S3ToRedshiftCopyOperator(BaseOperator):
     :param strict_identifiers: the strict identifier policy of ``airflow_redshift_s3.sql`` (see there).
     :param allow_no_files: succeed without loading when no file is found (default: fail).
     :param max_reported_errors: how many rejected rows the exception lists.
+    :param allow_empty_replace: let "replace"/"replace_partition" commit when the files hold no row while the
+        table (or partition) had rows; by default that load is rolled back and fails.
+    :param on_duplicate_keys: with "upsert", what to do when the files hold several rows of one key: "fail"
+        (the default: nothing is loaded, the keys and their files are named); "keep_greatest" (the row with
+        the greatest ``duplicate_order_column``); "keep_last_file" (the row of the file listed last; the files
+        are then copied one at a time). A tie fails in both (templated).
+    :param duplicate_order_column: with ``on_duplicate_keys="keep_greatest"``, the column whose greatest value
+        wins, e.g. "updated_at" (templated).
+    :param on_changed_file: with "append" or "upsert", what to do with a file the ledger has under another
+        ETag (rewritten since it was loaded): "fail", "reload" (load it again: in "append" its old rows
+        stay, so its rows are then in the table twice) or "skip". Default: "fail" in "append", "reload" in
+        "upsert" (templated).
+    :param on_invalid_key: "fail" (default) or "skip" (with a warning) for an S3 key the ledger cannot
+        record: a NUL byte or invalid UTF-8.
+    :param keep_manifests: keep the manifest after a successful load; by default it is deleted (with the
+        manifests of this task's failed tries). A failed load always keeps it, for diagnosis.
     """
 
     template_fields: Sequence[str] = (
@@ -158,6 +175,9 @@ class S3ToRedshiftCopyOperator(BaseOperator):
         "ledger_table",
         "manifest_bucket",
         "manifest_prefix",
+        "on_duplicate_keys",
+        "duplicate_order_column",
+        "on_changed_file",
     )
     template_fields_renderers = {"input_format": "json", "copy_options": "json", "keys": "json"}
     ui_color = "#c7e0f4"
@@ -196,6 +216,12 @@ class S3ToRedshiftCopyOperator(BaseOperator):
         strict_identifiers: bool = True,
         allow_no_files: bool = False,
         max_reported_errors: int = 10,
+        allow_empty_replace: bool = False,
+        on_duplicate_keys: str = "fail",
+        duplicate_order_column: str | None = None,
+        on_changed_file: str | None = None,
+        on_invalid_key: str = "fail",
+        keep_manifests: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -230,6 +256,12 @@ class S3ToRedshiftCopyOperator(BaseOperator):
         self.strict_identifiers = strict_identifiers
         self.allow_no_files = allow_no_files
         self.max_reported_errors = max_reported_errors
+        self.allow_empty_replace = allow_empty_replace
+        self.on_duplicate_keys = on_duplicate_keys
+        self.duplicate_order_column = duplicate_order_column
+        self.on_changed_file = on_changed_file
+        self.on_invalid_key = on_invalid_key
+        self.keep_manifests = keep_manifests
         self._lineage: dict[str, Any] = {}
 
     def validate(self) -> LoadRequest:
@@ -252,7 +284,10 @@ class S3ToRedshiftCopyOperator(BaseOperator):
         summary = LoadSummary(table=str(request.target), mode=request.mode, load_id=str(uuid.uuid4()))
         summary.warnings.extend(request.warnings)
         s3 = S3InspectHook(aws_conn_id=self.aws_conn_id)
-        files = self._list_files(s3, request)
+        files, notes = self._list_files(s3, request)
+        for note in notes:
+            self.log.warning("%s", note)
+        summary.warnings.extend(notes)
         summary.files_found = len(files)
         self._lineage = {
             "bucket": request.bucket,
@@ -265,7 +300,8 @@ class S3ToRedshiftCopyOperator(BaseOperator):
         control = hook.get_conn()  # autocommit: catalog, ledger DDL and ledger reads, never the write
         try:
             control.autocommit = True
-            request, table_columns = self._resolve_table(control, hook, request)
+            request, table_columns, notes = self._resolve_table(control, hook, request)
+            summary.warnings.extend(notes)
             summary.table = str(request.target)
             self._lineage.update(
                 schema=request.target.schema, table=request.target.name, columns=table_columns
@@ -291,7 +327,7 @@ class S3ToRedshiftCopyOperator(BaseOperator):
             summary.region = preflight.region
             summary.warnings.extend(preflight.warnings)
             if request.ledger is not None:
-                self._create_ledger(control, request.ledger)
+                summary.warnings.extend(self._ensure_ledger(control, request.ledger))
             error_context = copy_errors.CopyContext(
                 table=str(request.target),
                 bucket=request.bucket,
@@ -346,52 +382,73 @@ class S3ToRedshiftCopyOperator(BaseOperator):
 
     # -- S3 ------------------------------------------------------------------------------------------
 
-    def _list_files(self, s3: Any, request: LoadRequest) -> list[FileInfo]:
-        if request.keys is not None:
-            return [_head(s3, request.bucket, key) for key in request.keys]
-        prefix = request.prefix or ""
-        manifests = request.manifest_prefix if request.manifest_bucket == request.bucket else None
-        files = []
-        for obj in s3.iter_objects(request.bucket, prefix):
-            key = obj["Key"]
-            if key.endswith("/") or (manifests and key.startswith(manifests)):
-                continue
-            if request.key_pattern and not fnmatch.fnmatchcase(key[len(prefix) :], request.key_pattern):
-                continue
-            if not int(obj.get("Size") or 0):
-                self.log.info("Leaving out empty object s3://%s/%s", request.bucket, key)
-                continue
-            files.append(FileInfo(key, int(obj["Size"]), _etag(obj.get("ETag"))))
-        return files
+    def _list_files(self, s3: Any, request: LoadRequest) -> tuple[list[FileInfo], list[str]]:
+        """Return the files to load and the warnings about the listing (raise for what a rule refuses).
 
-    def _manifest(
-        self, request: LoadRequest, files: Sequence[FileInfo], load_id: str, context: Context
-    ) -> tuple[str, bytes]:
-        """Return the manifest's URL (fixed by the ids and the load id) and its body for ``files``."""
+        Zero-byte objects are left out whether listed or named in ``keys`` (they hold no row).
+        """
+        if request.keys is not None:
+            listed = [_head(s3, request.bucket, key) for key in request.keys]
+        else:
+            prefix = request.prefix or ""
+            manifests = request.manifest_prefix if request.manifest_bucket == request.bucket else None
+            listed = []
+            for obj in s3.iter_objects(request.bucket, prefix):
+                key = obj["Key"]
+                if key.endswith("/") or (manifests and key.startswith(manifests)):
+                    continue
+                if request.key_pattern and not fnmatch.fnmatchcase(key[len(prefix) :], request.key_pattern):
+                    continue
+                listed.append(FileInfo(key, int(obj.get("Size") or 0), _etag(obj.get("ETag"))))
+        files, notes = [], []
+        for info in listed:
+            reason = guards.unrecordable(info.key)
+            if reason is not None:
+                notes.append(guards.invalid_key(request, info.key, reason))
+            elif not info.size:
+                self.log.info("Leaving out empty object s3://%s/%s", request.bucket, info.key)
+            else:
+                files.append(info)
+        boundary = guards.check_boundary(request, files)
+        return files, notes if boundary is None else [*notes, boundary]
+
+    def _manifest_folder(self, request: LoadRequest, context: Context) -> str:
+        """Return the key prefix of this task's manifests: ``<manifest_prefix><dag>/<run>/<task>/``."""
         ids = self._airflow_ids(context)
         task = ids["task_id"] or self.task_id
         if ids["map_index"] not in (None, -1):
             task = f"{task}-{ids['map_index']}"
         parts = [ids["dag_id"] or "no_dag", ids["run_id"] or "no_run", task]
-        key = (
-            request.manifest_prefix
-            + "/".join(_ID_CHARS.sub("_", p)[:200] for p in parts)
-            + f"/{load_id}.manifest"
-        )
+        return request.manifest_prefix + "/".join(_ID_CHARS.sub("_", p)[:200] for p in parts) + "/"
+
+    def _manifest_url(self, request: LoadRequest, load_id: str, context: Context, suffix: str = "") -> str:
+        """Return the URL of a manifest of this load (fixed by the ids and the load id)."""
+        key = f"{self._manifest_folder(request, context)}{load_id}{suffix}.manifest"
+        return f"s3://{request.manifest_bucket}/{key}"
+
+    def _put_manifest(self, s3: Any, request: LoadRequest, url: str, files: Sequence[FileInfo]) -> str:
+        """Write the manifest listing exactly ``files`` at ``url``; return ``url``."""
         entries = []
         for f in files:
             entry: dict[str, Any] = {"url": f"s3://{request.bucket}/{f.key}", "mandatory": True}
             if request.data_format.columnar:
                 entry["meta"] = {"content_length": f.size}
             entries.append(entry)
-        return f"s3://{request.manifest_bucket}/{key}", json.dumps({"entries": entries}).encode()
+        bucket, _, key = url.removeprefix("s3://").partition("/")
+        body = json.dumps({"entries": entries}).encode()
+        s3.conn.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+        self.log.info("Wrote manifest %s listing %s file(s).", url, len(files))
+        return url
 
     # -- Redshift catalog ----------------------------------------------------------------------------
 
     def _resolve_table(
         self, conn: Any, hook: Any, request: LoadRequest
-    ) -> tuple[LoadRequest, list[tuple[str, str]]]:
-        """Qualify the target with its schema, read its columns, and check the names given against them."""
+    ) -> tuple[LoadRequest, list[tuple[str, str]], list[str]]:
+        """Qualify the target with its schema, read its columns, and check the names given against them.
+
+        Return the request, the table's (column, type) and warnings.
+        """
         cursor = conn.cursor()
         try:
             target = request.target
@@ -413,33 +470,38 @@ class S3ToRedshiftCopyOperator(BaseOperator):
         names = [c for c, _ in columns]
         _require_columns(request.columns or (), names, target, "column_list")
         upsert_keys = request.upsert_keys
+        notes: list[str] = []
         if request.mode == "upsert":
+            primary = tuple(str(k) for k in hook.get_table_primary_key(target.name, target.schema) or [])
             if upsert_keys is None:
-                primary = hook.get_table_primary_key(target.name, target.schema) or []
-                upsert_keys = tuple(str(k) for k in primary) or None
+                upsert_keys = primary or None
             if not upsert_keys:
                 raise ConfigCheckError(
                     f"mode 'upsert' needs key columns: upsert_keys is not set and table {target} has no "
                     "primary "
                     "key. Fix: pass upsert_keys=['id']."
                 )
-            _require_columns(upsert_keys, request.columns or names, target, "upsert_keys")
+            file_names = request.columns or _file_columns(request, columns)
+            _require_columns(upsert_keys, file_names, target, "upsert_keys")
+            notes.extend(_upsert_key_notes(target, upsert_keys, primary))
+            order = request.duplicate_order_column
+            if order is not None and (order not in file_names or order in upsert_keys):
+                raise ConfigCheckError(
+                    f"duplicate_order_column is {order!r}: expected a column the files fill that "
+                    "is not an upsert "
+                    f"key (one of {', '.join(c for c in file_names if c not in upsert_keys)}). Fix: pass one."
+                )
         if request.partition_column is not None:
             _require_columns((request.partition_column,), names, target, "partition_column")
-        return replace(request, target=target, ledger=ledger, upsert_keys=upsert_keys), columns
+        for note in notes:
+            self.log.warning("%s", note)
+        return replace(request, target=target, ledger=ledger, upsert_keys=upsert_keys), columns, notes
 
-    def _create_ledger(self, conn: Any, ledger: TableName) -> None:
-        cursor = conn.cursor()
-        try:
-            ledger_sql.create_ledger(ledger).execute(cursor)
-        except Exception as error:  # another load created it at the same moment: fine if it exists now
-            conn.rollback()
-            self.log.info(
-                "CREATE TABLE IF NOT EXISTS %s failed (%s); checking that it exists.", ledger, error
-            )
-            cursor.execute(f"SELECT 1 FROM {ledger.sql} LIMIT 1")
-        finally:
-            cursor.close()
+    def _ensure_ledger(self, conn: Any, ledger: TableName) -> list[str]:
+        notes = ledger_sql.ensure_ledger(conn, ledger, self.log)
+        for note in notes:
+            self.log.warning("%s", note)
+        return notes
 
     # -- the load ------------------------------------------------------------------------------------
 
@@ -466,9 +528,9 @@ class S3ToRedshiftCopyOperator(BaseOperator):
         source: copy_sql.CopySource,
         file_columns: Sequence[str],
         table_columns: Sequence[tuple[str, str]],
-        load_id: str,
+        stage: str,
+        file_sources: Sequence[copy_sql.CopySource] = (),
     ) -> list[copy_sql.Step]:
-        stage = check_identifier(f"s3copy_stage_{load_id[:8]}", "staging table")
         if request.mode == "append":
             return copy_sql.plan_append(request.target, request.columns, source)
         if request.mode == "replace":
@@ -485,8 +547,20 @@ class S3ToRedshiftCopyOperator(BaseOperator):
                 stage,
             )
         assert request.upsert_keys is not None
+        order_by = {
+            "fail": None,
+            "keep_greatest": request.duplicate_order_column,
+            "keep_last_file": copy_sql.FILE_ORDER,
+        }[request.on_duplicate_keys]
         return copy_sql.plan_upsert(
-            request.target, file_columns, request.upsert_keys, source, stage, strategy=request.upsert_strategy
+            request.target,
+            file_columns,
+            request.upsert_keys,
+            source,
+            stage,
+            strategy=request.upsert_strategy,
+            order_by=order_by,
+            file_sources=file_sources,
         )
 
     def _load(
@@ -502,8 +576,11 @@ class S3ToRedshiftCopyOperator(BaseOperator):
         error_context: copy_errors.CopyContext,
         context: Context,
     ) -> None:
-        """Run LOCK, the ledger check, the plan and the ledger INSERTs in one transaction, and COMMIT."""
-        manifest_url, _ = self._manifest(request, (), summary.load_id, context)  # the URL only
+        """Run LOCK, the ledger check, the plan and the ledger INSERTs in one transaction, and COMMIT.
+
+        After COMMIT the load's manifests are deleted (unless ``keep_manifests``); a failed load keeps them.
+        """
+        manifest_url = self._manifest_url(request, summary.load_id, context)
         error_context = replace(error_context, manifest_url=manifest_url)
         source = copy_sql.CopySource(
             manifest_url=manifest_url,
@@ -513,23 +590,37 @@ class S3ToRedshiftCopyOperator(BaseOperator):
             region=summary.region,
             credentials=self._credentials(request),
         )
-        lock, *steps = self._plan(request, source, file_columns, table_columns, summary.load_id)
+        stage = check_identifier(f"s3copy_stage_{summary.load_id[:8]}", "staging table")
+        committing = False
         conn = hook.get_conn()
         try:
             conn.autocommit = False
             cursor = conn.cursor()
-            self._run(cursor, lock)  # loads of this table queue here, before reading the ledger
+            self._run(cursor, copy_sql.lock_step(request.target))  # loads of this table queue here
             to_load = self._to_load(control, request, files, summary)
             if not to_load:
                 conn.rollback()
                 self.log.info("Every file is already in ledger %s: nothing to load.", request.ledger)
                 return
-            _, body = self._manifest(request, to_load, summary.load_id, context)
-            bucket, _, key = manifest_url.removeprefix("s3://").partition("/")
-            s3.conn.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
-            self.log.info("Wrote manifest %s listing %s file(s).", manifest_url, len(to_load))
-            summary.manifest = manifest_url
-            summary.rows_loaded = self._run_steps(cursor, steps, request, summary)
+            summary.manifest = self._put_manifest(s3, request, manifest_url, to_load)
+            file_sources = []
+            if request.mode == "upsert" and request.on_duplicate_keys == "keep_last_file":
+                file_sources = self._file_sources(s3, request, source, to_load, summary.load_id, context)
+            _lock, *steps = self._plan(request, source, file_columns, table_columns, stage, file_sources)
+
+            def probe(found: Sequence[Sequence[Any]]) -> Exception:
+                return self._duplicates_error(
+                    cursor, s3, request, source, stage, file_columns, to_load, found, summary, context
+                )
+
+            summary.rows_loaded = self._run_steps(cursor, steps, request, summary, probe)
+            if (
+                request.replaces
+                and summary.rows_loaded == 0
+                and summary.rows_deleted > 0
+                and not request.allow_empty_replace
+            ):
+                raise guards.empty_replace(request, len(to_load), summary.rows_deleted)
             summary.files_loaded = len(to_load)
             summary.bytes_loaded = sum(f.size for f in to_load)
             if request.ledger is not None:
@@ -537,13 +628,16 @@ class S3ToRedshiftCopyOperator(BaseOperator):
                 for statement in ledger_sql.insert_entries(request.ledger, entries):
                     statement.execute(cursor)
                 summary.ledger_entries = len(entries)
+            committing = True
             conn.commit()
         except Exception as error:
             _rollback(conn, self.log)
             if error_context.bucket_region is None and copy_errors.is_region_failure(error):
                 error_context = replace(error_context, bucket_region=_bucket_region(s3, request.bucket))
             if copy_errors.is_connection_lost(error):
-                raise copy_errors.connection_lost_error(error_context, error) from error
+                if committing and not guards.retry_is_safe(request):
+                    raise guards.commit_unknown(request, manifest_url, error) from error
+                raise copy_errors.connection_lost_error(error_context, error, committing) from error
             if copy_errors.may_be_missing_object(error):
                 # Whatever Redshift's wording, S3 says whether listed files are gone (deleted after listing).
                 gone = _missing(s3, request.bucket, files)
@@ -555,21 +649,96 @@ class S3ToRedshiftCopyOperator(BaseOperator):
             raise failure from error
         finally:
             conn.close()
+        if not request.keep_manifests:
+            folder = self._manifest_folder(request, context)
+            deleted = guards.cleanup_manifests(s3, request.manifest_bucket, folder, self.log)
+            self.log.info(
+                "Deleted %s manifest(s) under s3://%s/%s.", deleted, request.manifest_bucket, folder
+            )
+
+    def _file_sources(
+        self,
+        s3: Any,
+        request: LoadRequest,
+        source: copy_sql.CopySource,
+        files: Sequence[FileInfo],
+        load_id: str,
+        context: Context,
+    ) -> list[copy_sql.CopySource]:
+        """Write one manifest per file (in order) and return a source for each, for one COPY per file."""
+        return [
+            replace(
+                source,
+                manifest_url=self._put_manifest(
+                    s3, request, self._manifest_url(request, load_id, context, f"-file-{n:05d}"), [f]
+                ),
+            )
+            for n, f in enumerate(files, start=1)
+        ]
+
+    def _duplicates_error(
+        self,
+        cursor: Any,
+        s3: Any,
+        request: LoadRequest,
+        source: copy_sql.CopySource,
+        stage: str,
+        file_columns: Sequence[str],
+        files: Sequence[FileInfo],
+        found: Sequence[Sequence[Any]],
+        summary: LoadSummary,
+        context: Context,
+    ) -> Exception:
+        """Return the error for duplicate (or tied) keys, naming the files that hold them.
+
+        Redshift cannot say which file a row came from, so on the way to this failure the first
+        ``PROBE_FILES`` files are copied one at a time into a probe table (the transaction is rolled back).
+        """
+        keys = list(request.upsert_keys or ())
+        urls = [f"s3://{request.bucket}/{f.key}" for f in files]
+        if len(files) == 1:
+            return guards.duplicate_keys(request, found, {tuple(r[: len(keys)]): urls for r in found}, 1, 1)
+        sample = files[:PROBE_FILES]
+        if request.on_duplicate_keys == "keep_last_file":  # the staging table has the file numbers already
+            statement = copy_sql.files_of_duplicates(stage, stage, keys)
+            sample = files
+        else:
+            sources = self._file_sources(s3, request, source, sample, f"{summary.load_id}-probe", context)
+            *steps, last = copy_sql.plan_file_probe(
+                f"{stage}_probe", stage, request.target, file_columns, keys, sources
+            )
+            for step in steps:
+                self._run(cursor, step)
+            statement = last.statement
+        statement.execute(cursor)
+        files_of: dict[tuple[Any, ...], list[str]] = {}
+        for row in cursor.fetchall():
+            files_of.setdefault(tuple(row[: len(keys)]), []).append(urls[int(row[len(keys)]) - 1])
+        return guards.duplicate_keys(request, found, files_of, len(sample), len(files))
 
     def _run(self, cursor: Any, step: copy_sql.Step) -> None:
         self.log.info("%s: %s", step.name, step.statement)  # str() masks key-based credentials
         step.statement.execute(cursor)
 
     def _run_steps(
-        self, cursor: Any, steps: Sequence[copy_sql.Step], request: LoadRequest, summary: LoadSummary
+        self,
+        cursor: Any,
+        steps: Sequence[copy_sql.Step],
+        request: LoadRequest,
+        summary: LoadSummary,
+        duplicates_error: Callable[[Sequence[Sequence[Any]]], Exception],
     ) -> int:
-        """Run the plan after LOCK, fill the summary's row counts, and return the rows COPY loaded."""
+        """Run the plan after LOCK, fill the summary's row counts, and return the rows COPY loaded.
+
+        Upsert counts are the same whichever the strategy: matched rows are updated, none deleted.
+        """
         rows = 0
         for step in steps:
             self._run(cursor, step)
             if step.name == "copy_count":
-                count, query_id = cursor.fetchone()
-                rows, summary.copy_query_id = int(count or 0), None if query_id is None else int(query_id)
+                count, query_id = cursor.fetchone()  # one per file when the files are copied one at a time
+                rows += int(count or 0)
+                summary.copy_query_id = None if query_id is None else int(query_id)
             elif step.name == "delete":
                 summary.rows_deleted = max(0, int(cursor.rowcount or 0))
             elif step.name == "insert" and request.mode == "replace_partition":
@@ -583,6 +752,14 @@ class S3ToRedshiftCopyOperator(BaseOperator):
                         f"replaced. Nothing was loaded. Fix: load only that partition's files, or leave "
                         f"{request.partition_column} out of column_list so that partition_value fills it."
                     )
+            elif step.name == "duplicates":
+                found = cursor.fetchall()
+                if found:
+                    raise duplicates_error(found)
+            elif step.name == "target_duplicates":
+                found = cursor.fetchall()
+                if found:
+                    raise guards.target_duplicates(request, found)
             elif step.name == "counts":
                 distinct, matched = (int(v or 0) for v in cursor.fetchone())
                 summary.duplicate_rows_dropped = rows - distinct
@@ -598,7 +775,7 @@ class S3ToRedshiftCopyOperator(BaseOperator):
         """Return the files to load, reading the ledger (autocommit connection) once the table is locked."""
         if not request.skip_loaded or request.ledger is None:
             return files
-        target = str(request.target)
+        target = request.target
         cursor = control.cursor()
         try:
             if request.mode in ("append", "upsert"):
@@ -607,8 +784,7 @@ class S3ToRedshiftCopyOperator(BaseOperator):
                 for statement in ledger_sql.select_loaded(request.ledger, target, request.bucket, keys):
                     statement.execute(cursor)
                     rows.extend(cursor.fetchall())
-                loaded = ledger_sql.latest_etags(rows)
-                to_load = [f for f in files if f.key not in loaded or loaded[f.key] != f.etag]
+                to_load = self._new_or_changed(request, files, ledger_sql.latest_etags(rows), summary)
             else:
                 partition = None
                 if request.partition_column and request.partition_value:
@@ -635,6 +811,29 @@ class S3ToRedshiftCopyOperator(BaseOperator):
             )
         return to_load
 
+    def _new_or_changed(
+        self,
+        request: LoadRequest,
+        files: Sequence[FileInfo],
+        loaded: Mapping[str, tuple[str | None, dt.datetime | None]],
+        summary: LoadSummary,
+    ) -> list[FileInfo]:
+        """Return the files not in the ledger, and the changed ones as ``on_changed_file`` says (in order)."""
+        changed = [(f, *loaded[f.key]) for f in files if f.key in loaded and loaded[f.key][0] != f.etag]
+        if changed and request.on_changed_file == "fail":
+            guards.changed_files(request, changed)
+        if changed:
+            verb = "loaded again" if request.on_changed_file == "reload" else "skipped"
+            note = (
+                f"{len(changed)} file(s) rewritten since they were loaded into {request.target} were {verb} "
+                f"(on_changed_file='{request.on_changed_file}'): "
+                + ", ".join(f"{f.key} (ETag {old} -> {f.etag})" for f, old, _ in changed[:5])
+            )
+            self.log.warning("%s", note)
+            summary.warnings.append(note)
+        reload = request.on_changed_file == "reload"
+        return [f for f in files if f.key not in loaded or (reload and loaded[f.key][0] != f.etag)]
+
     def _airflow_ids(self, context: Context) -> dict[str, Any]:
         ti = context.get("ti") or context.get("task_instance")
         return {
@@ -654,6 +853,8 @@ class S3ToRedshiftCopyOperator(BaseOperator):
             ledger_sql.LedgerEntry(
                 load_id=summary.load_id,
                 target_table=str(request.target),
+                target_schema=request.target.schema,
+                target_name=request.target.name,
                 bucket=request.bucket,
                 object_key=f.key,
                 etag=f.etag,
@@ -675,7 +876,7 @@ class S3ToRedshiftCopyOperator(BaseOperator):
 
     def _failure(self, conn: Any, error: Exception, context: copy_errors.CopyContext) -> Exception:
         """Return the exception to raise for a failed write (after ROLLBACK)."""
-        if isinstance(error, (copy_errors.PartitionMismatchError, SqlInputError)):
+        if isinstance(error, (copy_errors.PartitionMismatchError, SqlInputError, DataSafetyError)):
             return error
         translated = copy_errors.translate(error, context)
         if translated is not None:
@@ -769,6 +970,8 @@ def _head(s3: Any, bucket: str, key: str) -> FileInfo:
 
 
 MISSING_CHECK_LIMIT = 1000
+PROBE_FILES = 20
+"""How many files a failed upsert copies one at a time to name the files holding duplicate keys."""
 
 
 def _missing(s3: Any, bucket: str, files: Sequence[FileInfo]) -> list[str]:
@@ -799,6 +1002,18 @@ def _file_columns(request: LoadRequest, table_columns: Sequence[tuple[str, str]]
     if request.mode == "replace_partition":
         return [c for c in names if c != request.partition_column]
     return names
+
+
+def _upsert_key_notes(target: TableName, keys: Sequence[str], primary: Sequence[str]) -> list[str]:
+    """Return a warning when ``keys`` are not the table's declared primary key (it may not be unique)."""
+    if not primary or set(keys) == set(primary):
+        return []
+    return [
+        f"upsert_keys ({', '.join(keys)}) differ from the primary key of {target} ({', '.join(primary)}): "
+        "Redshift does not enforce keys, so check that they identify one row (the load fails if "
+        "the rows they "
+        "match are not unique). Fix: leave upsert_keys unset to use the primary key."
+    ]
 
 
 def _require_columns(wanted: Sequence[str], available: Sequence[str], target: TableName, what: str) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from airflow_redshift_s3.copy_format import CsvFormat, JsonFormat, ParquetFormat
 from airflow_redshift_s3.exceptions import (
+    ChangedFileError,
     ConfigCheckError,
     FormatCheckError,
     PermissionCheckError,
@@ -125,7 +126,12 @@ def test_csv_with_header_append_summary_and_ledger(env):
     env.put("in/b.csv", "id,name\n3,three\n")
     env.put("in/", b"")  # a folder marker is not a file
     env.put("in/_SUCCESS", b"")  # nor an empty object
-    summary = env.load(prefix="in/", input_format=CsvFormat(header_rows=1), preflight_checks=PREFLIGHT_CHECKS)
+    summary = env.load(
+        prefix="in/",
+        input_format=CsvFormat(header_rows=1),
+        preflight_checks=PREFLIGHT_CHECKS,
+        keep_manifests=True,
+    )
     assert env.rows(f"select id, name from {env.table()} order by id") == [
         (1, "one"),
         (2, "two"),
@@ -196,7 +202,7 @@ def test_parquet_with_content_length_in_the_manifest(env):
 
     env.put("p/0.parquet", _parquet({"id": pa.array([1, 2], pa.int32()), "name": ["a", "b"]}))
     env.put("p/1.parquet", _parquet({"id": pa.array([3], pa.int32()), "name": ["c"]}))
-    summary = env.load(prefix="p/", input_format=ParquetFormat())
+    summary = env.load(prefix="p/", input_format=ParquetFormat(), keep_manifests=True)
     assert summary["rows_loaded"] == 3
     manifest = json.loads(
         env.stack.aws_client("s3")
@@ -336,7 +342,7 @@ def test_upsert_keys_default_to_the_primary_key(env, monkeypatch):
 # -- the ledger ------------------------------------------------------------------------------------------
 
 
-def test_rerun_loads_nothing_and_a_changed_file_loads_again(env):
+def test_rerun_loads_nothing_and_a_changed_file_loads_again_when_asked(env):
     env.sql(ITEMS.format(t=env.table()))
     env.put("l/a.csv", "1,one\n")
     env.put("l/b.csv", "2,two\n")
@@ -346,9 +352,13 @@ def test_rerun_loads_nothing_and_a_changed_file_loads_again(env):
     assert rerun["manifest"] is None and rerun["ledger_entries"] == 0
     env.put("l/b.csv", "2,two\n3,three\n")  # changed: a new ETag
     env.put("l/c.csv", "4,four\n")  # new
-    third = env.load(prefix="l/", context=_context("manual__2"))
+    with pytest.raises(ChangedFileError, match=r"l/b\.csv"):  # the default: a decision for the user
+        env.load(prefix="l/", context=_context("manual__2"))
+    third = env.load(
+        prefix="l/", context=_context("manual__2"), on_changed_file="reload", keep_manifests=True
+    )
     assert (third["files_loaded"], third["files_skipped"], third["rows_loaded"]) == (2, 1, 3)
-    # append mode appends the changed file again: rows 2 from both versions
+    # reload in append mode appends the changed file again: rows 2 from both versions
     assert env.rows(f"select id from {env.table()} order by id") == [(1,), (2,), (2,), (3,), (4,)]
     assert [r[0] for r in env.ledger()] == ["l/a.csv", "l/b.csv", "l/b.csv", "l/c.csv"]
     manifest = json.loads(

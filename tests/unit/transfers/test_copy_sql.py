@@ -112,8 +112,8 @@ def test_upsert_merge():
         ("lock", 'LOCK "sales"."orders"', None),
         (
             "stage",
-            'CREATE TEMP TABLE "s3copy_stage_1" AS SELECT "id", "name", "amount" FROM "sales"."orders" '
-            "WHERE 1 = 0",
+            'CREATE TEMP TABLE "s3copy_stage_1" AS SELECT "id", "name", "amount", CAST(NULL AS INTEGER) AS '
+            '"s3copy_file" FROM "sales"."orders" WHERE 1 = 0',
             None,
         ),
         (
@@ -124,11 +124,23 @@ def test_upsert_merge():
         ),
         ("copy_count", COUNT, None),
         (
+            "duplicates",
+            'SELECT "id", COUNT(*) FROM (SELECT DISTINCT "id", "name", "amount" FROM "s3copy_stage_1") AS '
+            '"s3copy_distinct" GROUP BY "id" HAVING COUNT(*) > 1 ORDER BY "id" LIMIT 10',
+            None,
+        ),
+        (
             "dedup",
             'CREATE TEMP TABLE "s3copy_stage_1_dedup" AS SELECT "id", "name", "amount" FROM (SELECT "id", '
-            '"name", '
-            '"amount", ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "name", "amount") AS "s3copy_row" FROM '
+            '"name", "amount", ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "id") AS "s3copy_row" FROM '
             '"s3copy_stage_1") AS "s3copy_ranked" WHERE "s3copy_row" = 1',
+            None,
+        ),
+        (
+            "target_duplicates",
+            'SELECT "s3copy_target"."id", COUNT(*) FROM "sales"."orders" AS "s3copy_target" JOIN '
+            '"s3copy_stage_1_dedup" AS "s3copy_source" ON "s3copy_target"."id" = "s3copy_source"."id" GROUP BY '
+            '"s3copy_target"."id" HAVING COUNT(*) > 1 LIMIT 10',
             None,
         ),
         (
@@ -153,11 +165,51 @@ def test_upsert_merge():
     ]
 
 
+def test_upsert_keep_greatest_ranks_on_the_order_column_and_reports_ties():
+    steps = copy_sql.plan_upsert(TARGET, ["id", "name", "v"], ["id"], SOURCE, "stg", order_by="v")
+    by_name = {step.name: step.statement.sql for step in steps}
+    assert 'ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "v" DESC NULLS LAST)' in by_name["dedup"]
+    assert by_name["duplicates"] == (
+        'SELECT "id", COUNT(*) FROM (SELECT "id", RANK() OVER (PARTITION BY "id" ORDER BY "v" DESC NULLS LAST) '
+        'AS "s3copy_rank" FROM (SELECT DISTINCT "id", "name", "v" FROM "stg") AS "s3copy_distinct") AS '
+        '"s3copy_ranked" WHERE "s3copy_rank" = 1 GROUP BY "id" HAVING COUNT(*) > 1 ORDER BY "id" LIMIT 10'
+    )
+
+
+def test_upsert_keep_last_file_copies_each_file_and_tags_its_rows():
+    first = copy_sql.CopySource("s3://b/m-1.manifest", ROLE, CsvFormat())
+    second = copy_sql.CopySource("s3://b/m-2.manifest", ROLE, CsvFormat())
+    steps = copy_sql.plan_upsert(
+        TARGET,
+        ["id", "name"],
+        ["id"],
+        SOURCE,
+        "stg",
+        order_by=copy_sql.FILE_ORDER,
+        file_sources=[first, second],
+    )
+    names = [s.name for s in steps]
+    assert names[:9] == [
+        "lock", "stage", "copy", "copy_count", "tag_file", "copy", "copy_count", "tag_file", "duplicates"
+    ]  # fmt: skip
+    copies = [s.statement.sql for s in steps if s.name == "copy"]
+    assert ["s3://b/m-1.manifest" in copies[0], "s3://b/m-2.manifest" in copies[1]] == [True, True]
+    tags = [s.statement.sql for s in steps if s.name == "tag_file"]
+    assert tags == [
+        'UPDATE "stg" SET "s3copy_file" = 1 WHERE "s3copy_file" IS NULL',
+        'UPDATE "stg" SET "s3copy_file" = 2 WHERE "s3copy_file" IS NULL',
+    ]
+    dedup = next(s.statement.sql for s in steps if s.name == "dedup")
+    assert 'ORDER BY "s3copy_file" DESC NULLS LAST' in dedup
+    with pytest.raises(ValueError, match="one source per file"):
+        copy_sql.plan_upsert(TARGET, ["id"], ["id"], SOURCE, "stg", order_by=copy_sql.FILE_ORDER)
+
+
 def test_upsert_delete_insert_with_a_composite_key_honours_the_column_list():
     steps = copy_sql.plan_upsert(TARGET, ["a", "b", "v"], ["a", "b"], SOURCE, "stg", strategy="delete_insert")
     by_name = {step.name: step.statement.sql for step in steps}
     assert "merge" not in by_name
-    assert by_name["delete"] == (
+    assert by_name["delete_matched"] == (
         'DELETE FROM "sales"."orders" USING "stg_dedup" WHERE "sales"."orders"."a" = "stg_dedup"."a" AND '
         '"sales"."orders"."b" = "stg_dedup"."b"'
     )
@@ -165,7 +217,8 @@ def test_upsert_delete_insert_with_a_composite_key_honours_the_column_list():
         by_name["insert"]
         == 'INSERT INTO "sales"."orders" ("a", "b", "v") SELECT "a", "b", "v" FROM "stg_dedup"'
     )
-    assert 'PARTITION BY "a", "b" ORDER BY "v"' in by_name["dedup"]
+    # no rule: only rows equal in every column can share a key here (the "duplicates" step), so any wins
+    assert 'PARTITION BY "a", "b" ORDER BY "a", "b"' in by_name["dedup"]
 
 
 def test_upsert_when_every_column_is_a_key():
@@ -238,12 +291,14 @@ def test_ledger_statements():
     assert create.startswith(
         'CREATE TABLE IF NOT EXISTS "sales"."s3_load_ledger" ("load_id" VARCHAR(36) NOT NULL, '
     )
-    assert create.endswith('DISTSTYLE AUTO SORTKEY ("target_table", "bucket", "object_key")')
+    assert create.endswith('DISTSTYLE AUTO SORTKEY ("target_schema", "target_name", "bucket", "object_key")')
     when = dt.datetime(2026, 11, 27, 1, 2, 3)
     entries = [
         ledger.LedgerEntry(
             "id1",
             "sales.orders",
+            "sales",
+            "orders",
             "b",
             f"k{i}",
             "e",
@@ -265,32 +320,32 @@ def test_ledger_statements():
     inserts = ledger.insert_entries(table, entries)
     assert len(inserts) == 2
     assert inserts[1].sql == (
-        'INSERT INTO "sales"."s3_load_ledger" ("load_id", "target_table", "bucket", "object_key", "etag", '
-        '"size_bytes", "load_mode", "partition_column", "partition_value", "load_rows", "load_files", '
-        '"dag_id", '
-        '"run_id", "task_id", "map_index", "try_number", "loaded_at") VALUES '
-        "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        'INSERT INTO "sales"."s3_load_ledger" ("load_id", "target_table", "target_schema", "target_name", '
+        '"bucket", "object_key", "etag", "size_bytes", "load_mode", "partition_column", "partition_value", '
+        '"load_rows", "load_files", "dag_id", "run_id", "task_id", "map_index", "try_number", "loaded_at") '
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
     )
     assert inserts[1].params == (
-        "id1", "sales.orders", "b", "k200", "e", 10, "append", None, None, 5, 2, "d", "r", "t", -1, 1, when,
+        "id1", "sales.orders", "sales", "orders", "b", "k200", "e", 10, "append", None, None, 5, 2, "d", "r",
+        "t", -1, 1, when,
     )  # fmt: skip
-    (select,) = ledger.select_loaded(table, "sales.orders", "b", ["k1", "k'2"])
+    # The schema and the name are matched apart: "p.q"."r" and p."q.r" share the text p.q.r, not the rows.
+    (select,) = ledger.select_loaded(table, TableName("orders", "sales"), "b", ["k1", "k'2"])
     assert select.sql == (
-        'SELECT "object_key", "etag", "loaded_at" FROM "sales"."s3_load_ledger" WHERE "target_table" = %s '
-        "AND "
-        '"bucket" = %s AND "object_key" IN (%s, %s)'
+        'SELECT "object_key", "etag", "loaded_at" FROM "sales"."s3_load_ledger" WHERE "target_schema" = %s '
+        'AND "target_name" = %s AND "bucket" = %s AND "object_key" IN (%s, %s)'
     )
-    assert select.params == ("sales.orders", "b", "k1", "k'2")
-    last = ledger.select_last_load_id(table, "sales.orders", ("load_date", "2026-11-27"))
+    assert select.params == ("sales", "orders", "b", "k1", "k'2")
+    last = ledger.select_last_load_id(table, TableName("orders", "sales"), ("load_date", "2026-11-27"))
     assert last.sql == (
-        'SELECT "load_id" FROM "sales"."s3_load_ledger" WHERE "target_table" = %s AND "partition_column" = '
-        "%s AND "
-        '"partition_value" = %s ORDER BY "loaded_at" DESC LIMIT 1'
+        'SELECT "load_id" FROM "sales"."s3_load_ledger" WHERE "target_schema" = %s AND "target_name" = %s '
+        'AND "partition_column" = %s AND "partition_value" = %s ORDER BY "loaded_at" DESC LIMIT 1'
     )
+    assert last.params == ("sales", "orders", "load_date", "2026-11-27")
 
 
 def test_latest_etag_wins():
     old, new = dt.datetime(2026, 1, 1), dt.datetime(2026, 1, 2)
     rows = [("a", "e1", old), ("a", "e2", new), ("b", "x", old)]
-    assert ledger.latest_etags(rows) == {"a": "e2", "b": "x"}
-    assert ledger.latest_etags(list(reversed(rows))) == {"a": "e2", "b": "x"}
+    assert ledger.latest_etags(rows) == {"a": ("e2", new), "b": ("x", old)}
+    assert ledger.latest_etags(list(reversed(rows))) == {"a": ("e2", new), "b": ("x", old)}
