@@ -81,10 +81,8 @@ def unrecordable(key: str) -> str | None:
         return "it contains a NUL byte"
     try:
         key.encode("utf-8")
-    except UnicodeEncodeError:
+    except UnicodeEncodeError:  # a lone surrogate: bytes that were not UTF-8, decoded with surrogateescape
         return "it is not valid UTF-8"
-    if "\ufffd" in key:
-        return "it holds bytes that are not valid UTF-8 (shown as U+FFFD)"
     return None
 
 
