@@ -57,8 +57,9 @@ def _add_policy_parser(sub: argparse._SubParsersAction) -> None:
     policy = sub.add_parser(
         "policy",
         help="print the least-privilege IAM policy and trust policy of a COPY role",
-        description="Print the role's permissions policy and trust policy as two labelled JSON documents; "
-        "with --write DIR, write them to DIR/copy-policy.json and DIR/trust-policy.json instead.",
+        description="Print the role's permissions policy, its trust policy and the S3 lifecycle rule that "
+        "expires leftover manifests as labelled JSON documents; with --write DIR, write them to "
+        "DIR/copy-policy.json, DIR/trust-policy.json and DIR/manifest-lifecycle.json instead.",
     )
     policy.add_argument("--bucket", required=True, help="the bucket COPY reads")
     policy.add_argument("--prefix", default="", help="the key prefix COPY reads (default: the whole bucket)")
@@ -78,6 +79,12 @@ def _add_policy_parser(sub: argparse._SubParsersAction) -> None:
     )
     policy.add_argument(
         "--serverless", action="store_true", help="the role is for Redshift Serverless (trusts both services)"
+    )
+    policy.add_argument(
+        "--manifest-days",
+        type=int,
+        default=7,
+        help="the lifecycle rule expires manifests left by failed loads after this many days (7)",
     )
     policy.add_argument(
         "--write", type=Path, metavar="DIR", help="write the two files here instead of printing"
@@ -109,7 +116,12 @@ def _add_doctor_parser(sub: argparse._SubParsersAction) -> None:
 
 def _policy(args: argparse.Namespace) -> int:
     from airflow_redshift_s3.checks.prefix import check_bucket_name, check_prefix
-    from airflow_redshift_s3.policies import MANIFEST_PREFIX, copy_read_policy, copy_trust_policy
+    from airflow_redshift_s3.policies import (
+        MANIFEST_PREFIX,
+        copy_read_policy,
+        copy_trust_policy,
+        manifest_lifecycle,
+    )
 
     problems = [
         r for r in (check_bucket_name(args.bucket), *check_prefix(args.prefix, args.bucket)) if r.failed
@@ -131,6 +143,17 @@ def _policy(args: argparse.Namespace) -> int:
         ),
         "trust-policy.json": ("Trust policy", copy_trust_policy(args.serverless)),
     }
+    if not args.no_manifest:
+        if args.manifest_days < 1:
+            print(
+                f"--manifest-days is {args.manifest_days}: expected a number of days, 1 or more.",
+                file=sys.stderr,
+            )
+            return 1
+        documents["manifest-lifecycle.json"] = (
+            f"S3 lifecycle rule for bucket {args.manifest_bucket or args.bucket}, to merge into its rules",
+            manifest_lifecycle(args.manifest_prefix or MANIFEST_PREFIX, args.manifest_days),
+        )
     for file_name, (label, document) in documents.items():
         text = json.dumps(document, indent=2)
         if args.write:

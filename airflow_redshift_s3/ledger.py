@@ -204,8 +204,6 @@ def ensure_ledger(conn: Any, ledger: TableName, log: Any) -> list[str]:
 
     cursor = conn.cursor()
     try:
-        cursor.execute("SELECT current_user")
-        user = str(cursor.fetchone()[0])
         columns = _columns(cursor, ledger)
         if not columns:
             try:
@@ -213,6 +211,8 @@ def ensure_ledger(conn: Any, ledger: TableName, log: Any) -> list[str]:
             except Exception as error:
                 _rollback(conn)
                 if not _columns(cursor, ledger):
+                    cursor.execute("SELECT current_user")
+                    user = str(cursor.fetchone()[0])
                     fix = (
                         f"GRANT CREATE ON SCHEMA {quoted(str(ledger.schema))} TO {quoted(user)}; "
                         "or create the "
@@ -230,19 +230,21 @@ def ensure_ledger(conn: Any, ledger: TableName, log: Any) -> list[str]:
                         fix=fix,
                     ) from error
             return []
-        notes = [] if "target_name" in columns else _upgrade(conn, ledger, user, log)
-        cursor.execute("SELECT has_table_privilege(%s, 'INSERT'), has_table_privilege(%s, 'SELECT')",
-                       (ledger.sql, ledger.sql))  # fmt: skip
-        may_insert, may_select = cursor.fetchone()
+        cursor.execute(
+            "SELECT current_user, has_table_privilege(%s, 'INSERT'), has_table_privilege(%s, 'SELECT')",
+            (ledger.sql, ledger.sql),
+        )
+        user, may_insert, may_select = cursor.fetchone()
+        user = str(user)
         if not (may_insert and may_select):
             fix = f"GRANT SELECT, INSERT ON {ledger.sql} TO {quoted(user)}, or pass another ledger_table"
             raise ConfigCheckError(
                 f"User {user} may not {'INSERT into' if not may_insert else 'SELECT from'} the load ledger "
-                f"{ledger}: expected SELECT and INSERT on it, because every load reads and writes "
-                "it. Nothing "
-                f"was loaded. Fix: {fix}.",
+                f"{ledger}: expected SELECT and INSERT on it, because every load reads and writes it. "
+                f"Nothing was loaded. Fix: {fix}.",
                 fix=fix,
             )
+        notes = [] if "target_name" in columns else _upgrade(conn, ledger, user, log)
         return notes
     finally:
         cursor.close()

@@ -64,6 +64,33 @@ def copy_read_policy(
     return {"Version": POLICY_VERSION, "Statement": statements}
 
 
+MANIFEST_EXPIRY_DAYS = 7
+
+
+def manifest_lifecycle(
+    manifest_prefix: str = MANIFEST_PREFIX, days: int = MANIFEST_EXPIRY_DAYS
+) -> dict[str, Any]:
+    """Return the S3 lifecycle configuration that expires the operator's manifests after ``days`` days.
+
+    The operator deletes a load's manifests once it commits and keeps those of failed loads for diagnosis;
+    this rule removes what failed loads leave. ``PutBucketLifecycleConfiguration`` replaces every rule of
+    the bucket: merge this rule into the existing ones.
+
+    :param manifest_prefix: the operator's ``manifest_prefix``.
+    :param days: how long a leftover manifest is kept.
+    """
+    return {
+        "Rules": [
+            {
+                "ID": "expire-airflow-copy-manifests",
+                "Status": "Enabled",
+                "Filter": {"Prefix": manifest_prefix},
+                "Expiration": {"Days": days},
+            }
+        ]
+    }
+
+
 def copy_trust_policy(serverless: bool = False) -> dict[str, Any]:
     """Return the role's trust policy document: Redshift (and Redshift Serverless) may assume the role.
 

@@ -168,7 +168,7 @@ def step_timers(totals: collections.Counter[str], counts: collections.Counter[st
         (_copy_preflight, "region_checks", "  preflight: region checks"),
         (_copy_preflight, "role_checks", "  preflight: role and access checks"),
         (_copy_preflight, "format_checks", "  preflight: format sniff"),
-        (S3ToRedshiftCopyOperator, "_create_ledger", "ledger CREATE TABLE IF NOT EXISTS"),
+        (S3ToRedshiftCopyOperator, "_ensure_ledger", "ledger: exists, upgraded, writable"),
         (S3ToRedshiftCopyOperator, "_load", "load transaction (LOCK, manifest, COPY, ledger, COMMIT)"),
         (RedshiftSQLHook, "get_conn", "of all the above: opening Redshift connections"),
         (botocore.session.Session, "create_client", "of all the above: creating boto3 clients"),

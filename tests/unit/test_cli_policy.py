@@ -39,7 +39,7 @@ MANIFESTS = "arn:aws:s3:::data/_airflow_copy_manifests/*"
 )  # fmt: skip
 def test_read_policy_scopes_objects_and_listing_to_the_prefix(capsys, prefix, objects):
     docs = run_policy(capsys, "--bucket", "data", "--prefix", prefix)
-    assert set(docs) == {"copy-policy.json", "trust-policy.json"}
+    assert set(docs) == {"copy-policy.json", "trust-policy.json", "manifest-lifecycle.json"}
     policy = docs["copy-policy.json"]
     assert policy["Version"] == "2012-10-17"
     statements = by_action(policy)
@@ -99,6 +99,21 @@ def test_write_puts_both_documents_in_the_directory(capsys, tmp_path):
     assert json.loads((target / "copy-policy.json").read_text()) == copy_read_policy("data", "in/")
     trust = json.loads((target / "trust-policy.json").read_text())
     assert trust["Statement"][0]["Principal"]["Service"] == REDSHIFT_SERVICE
+    (rule,) = json.loads((target / "manifest-lifecycle.json").read_text())["Rules"]
+    assert (rule["Filter"], rule["Expiration"], rule["Status"]) == (
+        {"Prefix": "_airflow_copy_manifests/"},
+        {"Days": 7},
+        "Enabled",
+    )
+
+
+def test_the_lifecycle_rule_follows_the_manifest_options(capsys):
+    docs = run_policy(capsys, "--bucket", "data", "--manifest-prefix", "m/", "--manifest-days", "3")
+    (rule,) = docs["manifest-lifecycle.json"]["Rules"]
+    assert (rule["Filter"], rule["Expiration"]) == ({"Prefix": "m/"}, {"Days": 3})
+    assert "manifest-lifecycle.json" not in run_policy(capsys, "--bucket", "data", "--no-manifest")
+    assert main(["policy", "--bucket", "data", "--manifest-days", "0"]) == 1
+    assert "--manifest-days is 0" in capsys.readouterr().err
 
 
 def test_a_bad_bucket_name_fails_with_the_check_fix(capsys):

@@ -139,8 +139,8 @@ def test_upsert_merge():
         (
             "target_duplicates",
             'SELECT "s3copy_target"."id", COUNT(*) FROM "sales"."orders" AS "s3copy_target" JOIN '
-            '"s3copy_stage_1_dedup" AS "s3copy_source" ON "s3copy_target"."id" = "s3copy_source"."id" GROUP BY '
-            '"s3copy_target"."id" HAVING COUNT(*) > 1 LIMIT 10',
+            '"s3copy_stage_1_dedup" AS "s3copy_source" ON "s3copy_target"."id" = "s3copy_source"."id" '
+            'GROUP BY "s3copy_target"."id" HAVING COUNT(*) > 1 LIMIT 10',
             None,
         ),
         (
@@ -170,8 +170,8 @@ def test_upsert_keep_greatest_ranks_on_the_order_column_and_reports_ties():
     by_name = {step.name: step.statement.sql for step in steps}
     assert 'ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "v" DESC NULLS LAST)' in by_name["dedup"]
     assert by_name["duplicates"] == (
-        'SELECT "id", COUNT(*) FROM (SELECT "id", RANK() OVER (PARTITION BY "id" ORDER BY "v" DESC NULLS LAST) '
-        'AS "s3copy_rank" FROM (SELECT DISTINCT "id", "name", "v" FROM "stg") AS "s3copy_distinct") AS '
+        'SELECT "id", COUNT(*) FROM (SELECT "id", RANK() OVER (PARTITION BY "id" ORDER BY "v" DESC NULLS '
+        'LAST) AS "s3copy_rank" FROM (SELECT DISTINCT "id", "name", "v" FROM "stg") AS "s3copy_distinct") AS '
         '"s3copy_ranked" WHERE "s3copy_rank" = 1 GROUP BY "id" HAVING COUNT(*) > 1 ORDER BY "id" LIMIT 10'
     )
 
