@@ -11,6 +11,8 @@ import os
 from datetime import timedelta
 from typing import Any
 
+from airflow_redshift_s3 import rules
+
 # Defaults point at the local stack; override them with REDSHIFT_S3_<NAME> environment variables
 # (read once, when this module is first imported; no I/O) or per run through the Params.
 log = logging.getLogger(__name__)
@@ -31,13 +33,13 @@ WAITER_DELAY = float(os.environ.get("REDSHIFT_S3_WAITER_DELAY", "15"))
 # JSON-schema patterns the trigger forms enforce before a run is created. Each ends with END, not "$":
 # Airflow validates Params on the server with Python's re, where "$" also matches before a final newline
 # ("items\n" would pass); END ends the string in Python and in the browser's JavaScript alike.
-END = r"(?![\s\S])"
-BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]" + END
+END = rules.FORM_END
+BUCKET_PATTERN = rules.form_pattern(rules.BUCKET_NAME)
 PREFIX_PATTERN = r"^(?!/)(?!s3://)[^*?\[\]\x00-\x1f]*" + END
 TABLE_PATTERN = r"^([A-Za-z_][A-Za-z0-9_$]{0,126}\.)?[A-Za-z_][A-Za-z0-9_$]{0,126}" + END
 COLUMN_PATTERN = r"^[A-Za-z_][A-Za-z0-9_$]{0,126}" + END
-ROLE_ARN_PATTERN = r"^(default|arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512})" + END
-ROLE_NAME_PATTERN = r"^[A-Za-z0-9+=,.@_-]{1,64}" + END
+ROLE_ARN_PATTERN = rules.form_pattern(f"default|{rules.ROLE_ARN}")
+ROLE_NAME_PATTERN = rules.form_pattern(rules.ROLE_NAME)
 
 
 def default_args(**extra: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ Two families, so that Airflow does the right thing with a failed task:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
@@ -56,6 +56,14 @@ class RedshiftS3FailError(RedshiftS3Error, AirflowFailException):
         if category is not None:
             self.category = category
 
+    @property
+    def problem(self) -> str:
+        """Return the message without its closing "Fix: ..." sentence (what is wrong, for a check line)."""
+        message = str(self)
+        if self.fix and f" Fix: {self.fix}" in message:
+            return message[: message.rindex(f" Fix: {self.fix}")]
+        return message.split(" Fix: ")[0]
+
 
 class PermissionCheckError(RedshiftS3FailError):
     """An IAM role, trust policy or policy does not allow what COPY or the task needs."""
@@ -73,6 +81,18 @@ class FormatCheckError(RedshiftS3FailError):
     """The files do not match what COPY was told."""
 
     category = "format"
+
+
+class CopyLoadError(FormatCheckError):
+    """COPY rejected rows of the files; ``errors`` holds the first ones (file, line, column, value, why)."""
+
+    def __init__(self, message: str, *, errors: Sequence[Any] = (), fix: str | None = None) -> None:
+        super().__init__(message, fix=fix)
+        self.errors = list(errors)
+
+
+class PartitionMismatchError(FormatCheckError):
+    """Rows of the files belong to another partition than the one being replaced."""
 
 
 class ConfigCheckError(RedshiftS3FailError):

@@ -156,20 +156,22 @@ def step_timers(totals: collections.Counter[str], counts: collections.Counter[st
     import botocore.session
     from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
 
+    from airflow_redshift_s3 import ledger
     from airflow_redshift_s3.hooks.redshift_iam import RedshiftIamRoleHook
-    from airflow_redshift_s3.transfers import _copy_preflight
-    from airflow_redshift_s3.transfers.s3_to_redshift_copy import S3ToRedshiftCopyOperator
+    from airflow_redshift_s3.transfers.copy import catalog, listing
+    from airflow_redshift_s3.transfers.copy import preflight as _copy_preflight
+    from airflow_redshift_s3.transfers.copy.load import Load
 
     targets = [
-        (S3ToRedshiftCopyOperator, "_list_files", "list files (ListObjectsV2)"),
-        (S3ToRedshiftCopyOperator, "_resolve_table", "read the table's columns"),
+        (listing, "list_files", "list files (ListObjectsV2)"),
+        (catalog, "resolve_table", "read the table's columns"),
         (_copy_preflight, "run_preflight", "preflight, total"),
         (RedshiftIamRoleHook, "get_roles_and_region", "  preflight: cluster roles and region"),
         (_copy_preflight, "region_checks", "  preflight: region checks"),
         (_copy_preflight, "role_checks", "  preflight: role and access checks"),
         (_copy_preflight, "format_checks", "  preflight: format sniff"),
-        (S3ToRedshiftCopyOperator, "_ensure_ledger", "ledger: exists, upgraded, writable"),
-        (S3ToRedshiftCopyOperator, "_load", "load transaction (LOCK, manifest, COPY, ledger, COMMIT)"),
+        (ledger, "ensure_ledger", "ledger: exists, upgraded, writable"),
+        (Load, "run", "load transaction (LOCK, manifest, COPY, ledger, COMMIT, manifests deleted)"),
         (RedshiftSQLHook, "get_conn", "of all the above: opening Redshift connections"),
         (botocore.session.Session, "create_client", "of all the above: creating boto3 clients"),
     ]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from airflow_redshift_s3.checks.result import CheckResult
 from airflow_redshift_s3.exceptions import PermissionCheckError, SimulationUnavailableError
+from airflow_redshift_s3.hooks._aws_errors import is_access_denied
 
 if TYPE_CHECKING:
     from airflow_redshift_s3.hooks.iam_role import IamRoleHook, SimulationResult
@@ -35,12 +36,6 @@ def trust_policy(serverless: bool) -> str:
     )
 
 
-def _is_access_denied(error: Exception) -> bool:
-    response = getattr(error, "response", None) or {}
-    code = str(response.get("Error", {}).get("Code", ""))
-    return code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
-
-
 def check_role_trust(iam: IamRoleHook, role_arn: str, *, serverless: bool = False) -> CheckResult:
     """Check that ``role_arn`` exists and its trust policy lets Redshift (and Serverless) assume it."""
     from botocore.exceptions import ClientError
@@ -58,9 +53,9 @@ def check_role_trust(iam: IamRoleHook, role_arn: str, *, serverless: bool = Fals
     try:
         role = iam.get_role(role_arn)
     except PermissionCheckError as error:
-        return CheckResult.failure(name, "permission", str(error).split(" Fix: ")[0], error.fix or "")
+        return CheckResult.failure(name, "permission", error.problem, error.fix or "")
     except ClientError as error:
-        if _is_access_denied(error):
+        if is_access_denied(error):
             return CheckResult.warning(
                 name,
                 "permission",

@@ -41,6 +41,14 @@ def check_prefix(prefix: str, bucket: str = "") -> list[CheckResult]:
     match more than intended, a '//' or surrounding spaces, something that looks like a glob.
     """
     where = f"S3 prefix '{prefix}'" + (f" in bucket '{bucket}'" if bucket else "")
+    results = [*_location(prefix, where), *_wildcards(prefix, where), *_spelling(prefix, where)]
+    results.extend(_boundary(prefix, bucket, where, failed=any(r.failed for r in results)))
+    if not results:
+        results.append(CheckResult.ok("prefix.format", "config", f"{where} is a well-formed folder prefix."))
+    return results
+
+
+def _location(prefix: str, where: str) -> list[CheckResult]:
     results: list[CheckResult] = []
     if "s3://" in prefix.lower() or "s3a://" in prefix.lower():
         uri = prefix[prefix.lower().index("s3") :]
@@ -65,6 +73,11 @@ def check_prefix(prefix: str, bucket: str = "") -> list[CheckResult]:
                 f"use prefix='{prefix.lstrip('/')}'",
             )
         )
+    return results
+
+
+def _wildcards(prefix: str, where: str) -> list[CheckResult]:
+    results: list[CheckResult] = []
     wildcards = [c for c in _WILDCARDS if c in prefix]
     if wildcards:
         literal = re.split(r"[*?\[]", prefix, maxsplit=1)[0]
@@ -91,6 +104,11 @@ def check_prefix(prefix: str, bucket: str = "") -> list[CheckResult]:
                 "if you meant a pattern, use the literal part as the prefix and a manifest for the files",
             )
         )
+    return results
+
+
+def _spelling(prefix: str, where: str) -> list[CheckResult]:
+    results: list[CheckResult] = []
     if prefix != prefix.strip():
         results.append(
             CheckResult.warning(
@@ -110,6 +128,11 @@ def check_prefix(prefix: str, bucket: str = "") -> list[CheckResult]:
                 f"use prefix='{re.sub('/{2,}', '/', prefix)}' unless the keys really contain '//'",
             )
         )
+    return results
+
+
+def _boundary(prefix: str, bucket: str, where: str, *, failed: bool) -> list[CheckResult]:
+    results: list[CheckResult] = []
     if not prefix:
         results.append(
             CheckResult.warning(
@@ -119,7 +142,7 @@ def check_prefix(prefix: str, bucket: str = "") -> list[CheckResult]:
                 "give the folder to load, ending with '/', e.g. prefix='data/2026-11-27/'",
             )
         )
-    elif not prefix.endswith("/") and not any(r.failed for r in results):
+    elif not prefix.endswith("/") and not failed:
         example = f"{prefix}_old.csv" if "." not in prefix.rsplit("/", 1)[-1] else f"{prefix}.bak"
         results.append(
             CheckResult.warning(
@@ -131,6 +154,4 @@ def check_prefix(prefix: str, bucket: str = "") -> list[CheckResult]:
                 "manifest",
             )
         )
-    if not results:
-        results.append(CheckResult.ok("prefix.format", "config", f"{where} is a well-formed folder prefix."))
     return results

@@ -19,7 +19,7 @@ from airflow_redshift_s3.exceptions import RedshiftS3FailError
 
 if TYPE_CHECKING:
     from airflow_redshift_s3.hooks.iam_role import IamRoleHook
-    from airflow_redshift_s3.hooks.redshift_iam import RedshiftIamRoleHook
+    from airflow_redshift_s3.hooks.redshift_iam import RedshiftIamRoleHook, RedshiftRoles
     from airflow_redshift_s3.hooks.s3_inspect import BucketEncryption, PrefixSummary, S3InspectHook
 
 
@@ -84,22 +84,8 @@ def verify_bucket(
     """
     report = BucketVerification(bucket, prefix)
     results = report.results
-    if on_region_mismatch not in REGION_MISMATCH_POLICIES:
-        results.append(
-            CheckResult.failure(
-                "on_region_mismatch",
-                "config",
-                f"on_region_mismatch is '{on_region_mismatch}': expected one of {REGION_MISMATCH_POLICIES}.",
-                "pass on_region_mismatch='set_region' or 'fail'",
-            )
-        )
-    format_result = check_data_format(data_format)
-    if format_result is not None:
-        results.append(format_result)
-    name = check_bucket_name(bucket)
-    results.append(name)
-    results.extend(check_prefix(prefix, bucket))
-    if name.failed or any(r.failed for r in results):
+    results.extend(_argument_checks(bucket, prefix, on_region_mismatch, data_format))
+    if any(r.failed for r in results):
         return report  # do not call AWS with arguments that are known to be wrong
 
     reachable, probe = check_bucket_reachable(s3, bucket)
@@ -109,9 +95,7 @@ def verify_bucket(
         roles, report.redshift_region = redshift.get_roles_and_region()
     except RedshiftS3FailError as error:
         results.append(
-            CheckResult.failure(
-                "redshift.exists", error.category, str(error).split(" Fix: ")[0], error.fix or ""
-            )  # type: ignore[arg-type]
+            CheckResult.failure("redshift.exists", error.category, error.problem, error.fix or "")  # type: ignore[arg-type]
         )
         return report
     if report.bucket_region:
@@ -134,6 +118,38 @@ def verify_bucket(
         results.append(check_objects(report.summary, required=True))
 
     report.iam_role_arn = iam_role_arn or roles.default_role_arn
+    results.extend(_role_checks(report, roles, iam))
+    return report
+
+
+def _argument_checks(
+    bucket: str, prefix: str, on_region_mismatch: str, data_format: str | None
+) -> list[CheckResult]:
+    """Return the checks of the arguments alone (no AWS call)."""
+    results = []
+    if on_region_mismatch not in REGION_MISMATCH_POLICIES:
+        results.append(
+            CheckResult.failure(
+                "on_region_mismatch",
+                "config",
+                f"on_region_mismatch is '{on_region_mismatch}': expected one of {REGION_MISMATCH_POLICIES}.",
+                "pass on_region_mismatch='set_region' or 'fail'",
+            )
+        )
+    format_result = check_data_format(data_format)
+    if format_result is not None:
+        results.append(format_result)
+    results.append(check_bucket_name(bucket))
+    results.extend(check_prefix(prefix, bucket))
+    return results
+
+
+def _role_checks(
+    report: BucketVerification, roles: RedshiftRoles, iam: IamRoleHook | None
+) -> list[CheckResult]:
+    """Return the role's checks: attached, trusted, allowed to read the prefix (and its KMS key)."""
+    results: list[CheckResult] = []
+    bucket, prefix = report.bucket, report.prefix
     if report.iam_role_arn is None:
         results.append(
             CheckResult.warning(
@@ -145,14 +161,14 @@ def verify_bucket(
                 "set_as_default=True)",
             )
         )
-        return report
+        return results
     results.append(check_role_attached(roles, report.iam_role_arn))
     if iam is None:
-        return report
+        return results
     trust = check_role_trust(iam, report.iam_role_arn, serverless=roles.target.serverless)
     results.append(trust)
     if trust.failed:
-        return report
+        return results
     samples = []
     if report.summary is not None:
         samples = [k for k in dict.fromkeys((report.summary.first_key, report.summary.last_key)) if k]
@@ -167,4 +183,4 @@ def verify_bucket(
             sample_keys=samples,
         )
     )
-    return report
+    return results

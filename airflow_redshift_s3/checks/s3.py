@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from airflow_redshift_s3.checks.result import CheckResult
 from airflow_redshift_s3.exceptions import ResourceNotFoundError
+from airflow_redshift_s3.rules import REGION_POLICIES
 
 if TYPE_CHECKING:
     from airflow_redshift_s3.hooks.s3_inspect import BucketProbe, PrefixSummary, S3InspectHook
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
 # COPY's FORMAT names; REGION is rejected for the columnar ones.
 DATA_FORMATS = ("csv", "json", "avro", "parquet", "orc", "text", "fixedwidth")
 COLUMNAR_FORMATS = ("parquet", "orc")
-REGION_MISMATCH_POLICIES = ("set_region", "fail")
+REGION_MISMATCH_POLICIES = REGION_POLICIES  # one rule: airflow_redshift_s3.rules
 
 
 def check_bucket_reachable(s3: S3InspectHook, bucket: str) -> tuple[CheckResult, BucketProbe | None]:
@@ -21,9 +22,7 @@ def check_bucket_reachable(s3: S3InspectHook, bucket: str) -> tuple[CheckResult,
     try:
         probe = s3.probe_bucket(bucket)
     except ResourceNotFoundError as error:
-        return CheckResult.failure(
-            "bucket.exists", "config", str(error).split(" Fix: ")[0], error.fix or ""
-        ), None
+        return CheckResult.failure("bucket.exists", "config", error.problem, error.fix or ""), None
     if not probe.accessible:
         fix = f"allow the identity of connection '{s3.aws_conn_id}' s3:ListBucket on arn:aws:s3:::{bucket}"
         return (

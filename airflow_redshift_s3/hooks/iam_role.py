@@ -13,10 +13,11 @@ from urllib.parse import unquote
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 
 from airflow_redshift_s3.exceptions import PermissionCheckError, SimulationUnavailableError
+from airflow_redshift_s3.hooks._aws_errors import error_code as _code
 from airflow_redshift_s3.hooks._shared_loader import SharedLoaderMixin
 
 if TYPE_CHECKING:
-    from botocore.exceptions import ClientError
+    pass
 
 REDSHIFT_SERVICE = "redshift.amazonaws.com"
 SERVERLESS_SERVICE = "redshift-serverless.amazonaws.com"
@@ -87,10 +88,6 @@ class SimulationResult:
     def allowed(self) -> bool:
         """Return whether the action is allowed on the resource."""
         return self.decision == "allowed"
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 class IamRoleHook(SharedLoaderMixin, AwsBaseHook):

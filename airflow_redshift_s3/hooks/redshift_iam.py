@@ -18,6 +18,8 @@ from airflow_redshift_s3.exceptions import (
     ResourceNotFoundError,
     RoleApplyTimeoutError,
 )
+from airflow_redshift_s3.hooks._aws_errors import error_code as _code
+from airflow_redshift_s3.hooks._aws_errors import error_message as _message
 from airflow_redshift_s3.hooks._shared_loader import SharedLoaderMixin
 
 if TYPE_CHECKING:
@@ -117,14 +119,6 @@ def roles_from_namespace(target: RedshiftTarget, namespace: dict[str, Any]) -> R
     parsed = (parse_serverless_role(text) for text in namespace.get("iamRoles") or [])
     roles = tuple(role for role in parsed if role is not None)
     return RedshiftRoles(target, roles, namespace.get("defaultIamRoleArn") or None)
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def _message(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Message", "")) or str(error)
 
 
 class RedshiftIamRoleHook(SharedLoaderMixin, AwsBaseHook):

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
 from airflow_redshift_s3.exceptions import PermissionCheckError, ResourceNotFoundError
+from airflow_redshift_s3.hooks._aws_errors import error_code as _code
 from airflow_redshift_s3.hooks._shared_loader import SharedLoaderMixin
 
 if TYPE_CHECKING:
-    from botocore.exceptions import ClientError
+    pass
 
 PAGE_SIZE = 1000  # ListObjectsV2 returns at most 1,000 keys a call
 # GetBucketLocation's LocationConstraint quirks: None (or "") is us-east-1, "EU" is eu-west-1.
@@ -29,10 +30,6 @@ _REDIRECTS = {
     "AuthorizationHeaderMalformed",
     "IllegalLocationConstraintException",
 }
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def _headers(error_or_response: Any) -> dict[str, str]:

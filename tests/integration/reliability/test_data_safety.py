@@ -2,7 +2,7 @@
 
 Each test runs S3ToRedshiftCopyOperator against the local stack and asserts the table's rows, the ledger
 and the summary (or the error a person reads). The cases are those of the data-safety rules in
-``airflow_redshift_s3.transfers._copy_guards``: prefix boundaries, empty replaces, duplicate upsert keys,
+``airflow_redshift_s3.transfers.copy.guards``: prefix boundaries, empty replaces, duplicate upsert keys,
 keys not unique in the target, the ledger's table names, changed files, keys the ledger cannot hold, a
 connection lost during COMMIT, ledger privileges, upsert counts and manifests.
 """

@@ -15,13 +15,14 @@ from airflow_redshift_s3.copy_format import CsvFormat, JsonFormat, ParquetFormat
 from airflow_redshift_s3.exceptions import (
     ChangedFileError,
     ConfigCheckError,
+    CopyLoadError,
     FormatCheckError,
+    PartitionMismatchError,
     PermissionCheckError,
     RegionCheckError,
 )
 from airflow_redshift_s3.local.pytest_plugin import create_role, unique_name
-from airflow_redshift_s3.transfers._copy_errors import CopyLoadError, PartitionMismatchError
-from airflow_redshift_s3.transfers._copy_request import PREFLIGHT_CHECKS
+from airflow_redshift_s3.transfers.copy.request import PREFLIGHT_CHECKS
 from airflow_redshift_s3.transfers.s3_to_redshift_copy import S3ToRedshiftCopyOperator
 
 pytestmark = pytest.mark.integration

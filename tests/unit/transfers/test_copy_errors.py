@@ -13,8 +13,8 @@ from airflow_redshift_s3.exceptions import (
     RedshiftS3FailError,
     RegionCheckError,
 )
-from airflow_redshift_s3.transfers import _copy_errors as copy_errors
-from airflow_redshift_s3.transfers._copy_preflight import redshift_target
+from airflow_redshift_s3.transfers.copy import errors as copy_errors
+from airflow_redshift_s3.transfers.copy.preflight import redshift_target
 
 ROLE = "arn:aws:iam::123456789012:role/RedshiftCopy"
 CONTEXT = copy_errors.CopyContext(

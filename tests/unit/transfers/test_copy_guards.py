@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from airflow_redshift_s3.exceptions import ConfigCheckError, PrefixBoundaryError
-from airflow_redshift_s3.transfers import _copy_guards as guards
-from airflow_redshift_s3.transfers._copy_request import FileInfo
+from airflow_redshift_s3.transfers.copy import guards
+from airflow_redshift_s3.transfers.copy.request import FileInfo
 from airflow_redshift_s3.transfers.s3_to_redshift_copy import S3ToRedshiftCopyOperator
 
 ROLE = "arn:aws:iam::123456789012:role/copy"

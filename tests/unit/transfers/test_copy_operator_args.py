@@ -10,7 +10,7 @@ import pytest
 from airflow_redshift_s3.copy_format import CsvFormat, JsonFormat, ParquetFormat
 from airflow_redshift_s3.exceptions import ConfigCheckError, RedshiftS3FailError
 from airflow_redshift_s3.sql import SqlInputError, TableName
-from airflow_redshift_s3.transfers._copy_request import check_partition_value
+from airflow_redshift_s3.transfers.copy.request import check_partition_value
 from airflow_redshift_s3.transfers.s3_to_redshift_copy import S3ToRedshiftCopyOperator, redshift_table_asset
 
 ROLE = "arn:aws:iam::123456789012:role/RedshiftCopy"

@@ -9,7 +9,7 @@ import pytest
 from airflow_redshift_s3 import ledger
 from airflow_redshift_s3.copy_format import CsvFormat, ParquetFormat
 from airflow_redshift_s3.sql import SqlInputError, TableName
-from airflow_redshift_s3.transfers import _copy_sql as copy_sql
+from airflow_redshift_s3.transfers.copy import plan as copy_sql
 
 ROLE = "arn:aws:iam::123456789012:role/RedshiftCopy"
 MANIFEST = "s3://data-bucket/_airflow_copy_manifests/d/r/t/load.manifest"

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from airflow_redshift_s3.checks.result import CheckResult
     from airflow_redshift_s3.hooks.redshift_iam import RedshiftIamRoleHook, RedshiftRoles
-    from airflow_redshift_s3.transfers._copy_request import FileInfo, LoadRequest
+    from airflow_redshift_s3.transfers.copy.request import FileInfo, LoadRequest
 
 _CLUSTER_HOST = re.compile(r"^([a-z][a-z0-9-]*)\.[a-z0-9]+\.[a-z0-9-]+\.redshift\.amazonaws\.com(?:\.cn)?$")
 _WORKGROUP_HOST = re.compile(

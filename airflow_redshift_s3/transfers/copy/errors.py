@@ -15,6 +15,7 @@ from typing import Any
 
 from airflow_redshift_s3.exceptions import (
     ConfigCheckError,
+    CopyLoadError,
     FormatCheckError,
     PermissionCheckError,
     RedshiftS3Error,
@@ -32,18 +33,6 @@ _DECOMPRESS_HINTS = (
     "not in gzip",
 )
 _MISSING_HINTS = ("does not exist", "nosuchkey", "not found", "status 404")
-
-
-class CopyLoadError(FormatCheckError):
-    """COPY rejected rows of the files; ``errors`` holds the first ones (file, line, column, value, why)."""
-
-    def __init__(self, message: str, *, errors: Sequence[LoadErrorRow] = (), fix: str | None = None) -> None:
-        super().__init__(message, fix=fix)
-        self.errors = list(errors)
-
-
-class PartitionMismatchError(FormatCheckError):
-    """Rows of the files belong to another partition than the one being replaced."""
 
 
 @dataclass(frozen=True)
@@ -202,95 +191,121 @@ def load_error(
 def translate(error: BaseException, context: CopyContext) -> Exception | None:
     """Return the domain exception for a COPY failure recognised by its message, or None."""
     message = server_message(error)
-    lowered = message.lower()
+    said = message.splitlines()[0] if message else ""
+    recognisers = (_role_refused, _access_denied, _region, _missing_bucket, _decompress, _manifest,
+                   _refused_statement, _serializable)  # fmt: skip
+    for recognise in recognisers:
+        translated = recognise(error, message.lower(), said, context)
+        if translated is not None:
+            return translated
+    return None
+
+
+def _role_refused(error: BaseException, lowered: str, said: str, context: CopyContext) -> Exception | None:
+    target = context.redshift_target or "the cluster (or Serverless namespace)"
     if "not authorized to get credentials of role" in lowered:
-        match = _ROLE_IN_MESSAGE.search(message)
+        match = _ROLE_IN_MESSAGE.search(server_message(error))
         role = match.group(1) if match else context.iam_role or "the role"
-        target = context.redshift_target or "the cluster (or Serverless namespace)"
         fix = (
             f"attach role {role} to {target} and wait until it is in-sync (RedshiftEnsureIamRoleOperator), "
-            "and "
-            "make sure its trust policy lets redshift.amazonaws.com (and, for Serverless, "
+            "and make sure its trust policy lets redshift.amazonaws.com (and, for Serverless, "
             "redshift-serverless.amazonaws.com) call sts:AssumeRole"
         )
         return PermissionCheckError(
-            f"COPY into {context.table} failed: Redshift may not use IAM role {role} (it said: "
-            f"{message.splitlines()[0]}). Expected the role attached to {target} and in-sync, with a trust "
-            "policy "
-            f"for Redshift. Fix: {fix}.",
-            fix=fix,
-        )
-    if "default iam role is not set" in lowered:
-        target = context.redshift_target or "the cluster (or Serverless namespace)"
-        fix = f"pass iam_role_arn=<the role's ARN>, or make a role the default of {target}"
-        return PermissionCheckError(
-            f"COPY into {context.table} failed: iam_role_arn is 'default' but {target} has no default IAM "
-            "role "
-            f"(Redshift said: {message.splitlines()[0]}). Fix: {fix}.",
-            fix=fix,
-        )
-    if "s3serviceexception:access denied" in lowered or ("status 403" in lowered and "s3" in lowered):
-        role = context.iam_role or "the COPY role"
-        manifest_bucket, _, manifest_key = context.manifest_url.removeprefix("s3://").partition("/")
-        fix = (
-            f"allow role {role} s3:GetObject on arn:aws:s3:::{context.bucket}/{context.prefix}* and on "
-            f"arn:aws:s3:::{manifest_bucket}/{manifest_key} (the manifest), plus kms:Decrypt on the "
-            "bucket's KMS key "
-            "if it uses SSE-KMS"
-        )
-        return PermissionCheckError(
-            f"COPY into {context.table} failed: IAM role {role} may not read the files or the manifest "
-            "(Redshift "
-            f"said: {message.splitlines()[0]}). Fix: {fix}.",
-            fix=fix,
-        )
-    if is_region_failure(error):
-        where = (
-            f" (bucket in {context.bucket_region}, Redshift in {context.redshift_region})"
-            if context.bucket_region
-            else ""
-        )
-        region = context.bucket_region or "<the bucket's region>"
-        fix = (
-            f"add REGION '{region}' (keep the region preflight on with bucket_region_policy='set_region'), "
-            "or move "
-            "the data to a bucket in Redshift's "
-            f"region{' ' + context.redshift_region if context.redshift_region else ''}"
-        )
-        return RegionCheckError(
-            f"COPY into {context.table} failed: bucket '{context.bucket}' is in another region than "
-            f"Redshift{where} "
-            f"(Redshift said: {message.splitlines()[0]}). Fix: {fix}.",
-            fix=fix,
-        )
-    if "nosuchbucket" in lowered:
-        fix = f"check that bucket '{context.bucket}' (and the manifest's bucket) still exists"
-        return ConfigCheckError(
-            f"COPY into {context.table} failed: a bucket does not exist (Redshift said: "
-            f"{message.splitlines()[0]}). "
+            f"COPY into {context.table} failed: Redshift may not use IAM role {role} (it said: {said}). "
+            f"Expected the role attached to {target} and in-sync, with a trust policy for Redshift. "
             f"Fix: {fix}.",
             fix=fix,
         )
-    decompress = _DECOMPRESS.search(message)
-    if decompress or any(hint in lowered for hint in _DECOMPRESS_HINTS):
-        url = decompress.group(1) if decompress else f"a file under s3://{context.bucket}/{context.prefix}"
-        kind = decompress.group(2).upper() if decompress else "compressed"
-        fix = (
-            f"replace {url} with a complete {kind} file, or correct the compression of the input format "
-            "(a retry alone fails the same way)"
-        )
-        return FormatCheckError(
-            f"COPY into {context.table} failed: {url} could not be decompressed (Redshift said: "
-            f"{message.splitlines()[0]}). Nothing was loaded: the transaction was rolled back. Fix: {fix}.",
+    if "default iam role is not set" in lowered:
+        fix = f"pass iam_role_arn=<the role's ARN>, or make a role the default of {target}"
+        return PermissionCheckError(
+            f"COPY into {context.table} failed: iam_role_arn is 'default' but {target} has no default IAM "
+            f"role (Redshift said: {said}). Fix: {fix}.",
             fix=fix,
         )
+    return None
+
+
+def _access_denied(error: BaseException, lowered: str, said: str, context: CopyContext) -> Exception | None:
+    if not ("s3serviceexception:access denied" in lowered or ("status 403" in lowered and "s3" in lowered)):
+        return None
+    role = context.iam_role or "the COPY role"
+    manifest_bucket, _, manifest_key = context.manifest_url.removeprefix("s3://").partition("/")
+    fix = (
+        f"allow role {role} s3:GetObject on arn:aws:s3:::{context.bucket}/{context.prefix}* and on "
+        f"arn:aws:s3:::{manifest_bucket}/{manifest_key} (the manifest), plus kms:Decrypt on the bucket's "
+        "KMS key if it uses SSE-KMS"
+    )
+    return PermissionCheckError(
+        f"COPY into {context.table} failed: IAM role {role} may not read the files or the manifest (Redshift "
+        f"said: {said}). Fix: {fix}.",
+        fix=fix,
+    )
+
+
+def _region(error: BaseException, lowered: str, said: str, context: CopyContext) -> Exception | None:
+    if not is_region_failure(error):
+        return None
+    where = (
+        f" (bucket in {context.bucket_region}, Redshift in {context.redshift_region})"
+        if context.bucket_region
+        else ""
+    )
+    region = context.bucket_region or "<the bucket's region>"
+    fix = (
+        f"add REGION '{region}' (keep the region preflight on with bucket_region_policy='set_region'), or "
+        "move the data to a bucket in Redshift's "
+        f"region{' ' + context.redshift_region if context.redshift_region else ''}"
+    )
+    return RegionCheckError(
+        f"COPY into {context.table} failed: bucket '{context.bucket}' is in another region than "
+        f"Redshift{where} (Redshift said: {said}). Fix: {fix}.",
+        fix=fix,
+    )
+
+
+def _missing_bucket(error: BaseException, lowered: str, said: str, context: CopyContext) -> Exception | None:
+    if "nosuchbucket" in lowered:
+        fix = f"check that bucket '{context.bucket}' (and the manifest's bucket) still exists"
+        return ConfigCheckError(
+            f"COPY into {context.table} failed: a bucket does not exist (Redshift said: {said}). Fix: {fix}.",
+            fix=fix,
+        )
+    return None
+
+
+def _manifest(error: BaseException, lowered: str, said: str, context: CopyContext) -> Exception | None:
     if "problem reading manifest file" in lowered:
         fix = f"check that {context.manifest_url} exists and that the role may read it"
         return ConfigCheckError(
-            f"COPY into {context.table} failed reading its manifest {context.manifest_url}: "
-            f"{message.splitlines()[0]}. Fix: {fix}.",
+            f"COPY into {context.table} failed reading its manifest {context.manifest_url}: {said}. "
+            f"Fix: {fix}.",
             fix=fix,
         )
+    return None
+
+
+def _decompress(error: BaseException, lowered: str, said: str, context: CopyContext) -> Exception | None:
+    found = _DECOMPRESS.search(server_message(error))
+    if not (found or any(hint in lowered for hint in _DECOMPRESS_HINTS)):
+        return None
+    url = found.group(1) if found else f"a file under s3://{context.bucket}/{context.prefix}"
+    kind = found.group(2).upper() if found else "compressed"
+    fix = (
+        f"replace {url} with a complete {kind} file, or correct the compression of the input format "
+        "(a retry alone fails the same way)"
+    )
+    return FormatCheckError(
+        f"COPY into {context.table} failed: {url} could not be decompressed (Redshift said: {said}). Nothing "
+        f"was loaded: the transaction was rolled back. Fix: {fix}.",
+        fix=fix,
+    )
+
+
+def _refused_statement(
+    error: BaseException, lowered: str, said: str, context: CopyContext
+) -> Exception | None:
     state = sqlstate(error)
     if state == "42501":
         fix = (
@@ -298,8 +313,8 @@ def translate(error: BaseException, context: CopyContext) -> Exception | None:
             "replace modes; CREATE on the schema for the ledger), or use a user that has them"
         )
         return PermissionCheckError(
-            f"COPY into {context.table} failed: the database user may not do it (Redshift said: "
-            f"{message.splitlines()[0]}). Nothing was loaded. Fix: {fix}.",
+            f"COPY into {context.table} failed: the database user may not do it (Redshift said: {said}). "
+            f"Nothing was loaded. Fix: {fix}.",
             fix=fix,
         )
     if state and state.startswith("42"):
@@ -309,16 +324,20 @@ def translate(error: BaseException, context: CopyContext) -> Exception | None:
             "(Parquet and ORC accept only a few), or report the statement as a bug if they are right"
         )
         return ConfigCheckError(
-            f"COPY into {context.table} failed: Redshift refused the statement (SQLSTATE {state}: "
-            f"{message.splitlines()[0]}). Nothing was loaded. Fix: {fix}.",
+            f"COPY into {context.table} failed: Redshift refused the statement (SQLSTATE {state}: {said}). "
+            f"Nothing was loaded. Fix: {fix}.",
             fix=fix,
         )
-    if _SERIALIZABLE in lowered:
-        return RedshiftS3Error(
-            f"COPY into {context.table} was aborted by a concurrent transaction ({message.splitlines()[0]}). "
-            "Nothing was loaded; a retry will load the files."
-        )
     return None
+
+
+def _serializable(error: BaseException, lowered: str, said: str, context: CopyContext) -> Exception | None:
+    if _SERIALIZABLE not in lowered:
+        return None
+    return RedshiftS3Error(
+        f"COPY into {context.table} was aborted by a concurrent transaction ({said}). Nothing was loaded; a "
+        "retry will load the files."
+    )
 
 
 def may_be_missing_object(error: BaseException) -> bool:

@@ -17,15 +17,15 @@ from typing import Any
 from airflow_redshift_s3 import ledger as ledger_sql
 from airflow_redshift_s3.copy_format import CopyFormat, parse_copy_options, parse_format
 from airflow_redshift_s3.exceptions import ConfigCheckError
+from airflow_redshift_s3.policies import MANIFEST_PREFIX
+from airflow_redshift_s3.rules import BUCKET_RE, REGION_POLICIES
 from airflow_redshift_s3.sql import SqlInputError, TableName, check_identifier, parse_table_name
-from airflow_redshift_s3.transfers import _copy_sql as copy_sql
+from airflow_redshift_s3.transfers.copy import plan as copy_sql
 
 PREFLIGHT_CHECKS = ("role", "region", "access", "format")
-REGION_POLICIES = ("set_region", "fail")
 DUPLICATE_KEY_RULES = ("fail", "keep_greatest", "keep_last_file")
 CHANGED_FILE_RULES = ("fail", "reload", "skip")
 INVALID_KEY_RULES = ("fail", "skip")
-_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _MANIFEST_PREFIX = re.compile(r"[A-Za-z0-9!_.*()=/-]*")
 _PARTITION_VALUE = re.compile(r"[\w\-.:+/@ ]{1,256}")
 
@@ -64,6 +64,7 @@ class LoadRequest:
     checks: frozenset[str]
     region_policy: str
     warnings: tuple[str, ...] = ()
+    ledger_follows_target: bool = False
     allow_empty_replace: bool = False
     on_duplicate_keys: str = "fail"
     duplicate_order_column: str | None = None
@@ -97,7 +98,7 @@ def check_bucket(value: object, what: str = "bucket") -> str:
 
     if isinstance(value, str):
         raise_for_failures([check_bucket_name(value)])
-    if not isinstance(value, str) or not _BUCKET.fullmatch(value):
+    if not isinstance(value, str) or not BUCKET_RE.fullmatch(value):
         raise SqlInputError(
             f"{what} is {value!r}: expected an S3 bucket name (3-63 lower-case letters, digits, '.' and "
             "'-'). "
@@ -195,55 +196,62 @@ def _choice(value: object, what: str, choices: Sequence[str]) -> str:
     return value.lower()
 
 
-def _source(op: Any, bucket: str) -> tuple[str | None, tuple[str, ...] | None, list[str]]:
-    if (op.prefix is None) == (op.keys is None):
+def _source(
+    prefix: object, keys: object, bucket: str
+) -> tuple[str | None, tuple[str, ...] | None, list[str]]:
+    if (prefix is None) == (keys is None):
         raise ConfigCheckError(
-            "Expected exactly one of prefix and keys, found "
-            f"{'both' if op.prefix is not None else 'neither'}. "
+            f"Expected exactly one of prefix and keys, found {'both' if prefix is not None else 'neither'}. "
             "Fix: pass prefix='folder/' to load a folder, or keys=[...] to load exact files."
         )
-    if op.prefix is not None:
-        prefix, notes = check_prefix_value(op.prefix, bucket)
-        return prefix, None, notes
-    if isinstance(op.keys, str) or not isinstance(op.keys, Sequence) or not op.keys:
+    if prefix is not None:
+        checked, notes = check_prefix_value(prefix, bucket)
+        return checked, None, notes
+    if isinstance(keys, str) or not isinstance(keys, Sequence) or not keys:
         raise ConfigCheckError(
-            f"keys is {op.keys!r}: expected a non-empty list of S3 keys. Fix: pass keys=['a.csv', ...]."
+            f"keys is {keys!r}: expected a non-empty list of S3 keys. Fix: pass keys=['a.csv', ...]."
         )
-    return None, tuple(dict.fromkeys(check_key(k) for k in op.keys)), []
+    return None, tuple(dict.fromkeys(check_key(k) for k in keys)), []
 
 
-def _partition(op: Any, mode: str, strict: bool) -> tuple[str | None, str | None]:
+def _partition(column: object, value: object, mode: str, strict: bool) -> tuple[str | None, str | None]:
     if mode != "replace_partition":
-        if op.partition_column is not None or op.partition_value is not None:
+        if column is not None or value is not None:
             raise ConfigCheckError(
                 f"partition_column/partition_value are set but mode is {mode!r}: expected them with "
                 "mode='replace_partition' only. Fix: set the mode or remove them."
             )
         return None, None
-    if op.partition_column is None:
+    if column is None:
         raise ConfigCheckError(
-            "mode 'replace_partition' needs partition_column: expected the column naming the partition, "
-            "found "
+            "mode 'replace_partition' needs partition_column: expected the column naming the "
+            "partition, found "
             "none. Fix: pass partition_column='load_date' and partition_value='{{ ds }}'."
         )
-    column = check_identifier(op.partition_column, "partition_column", strict=strict)
-    return column, check_partition_value(op.partition_value)
+    return check_identifier(column, "partition_column", strict=strict), check_partition_value(value)
 
 
-def _ledger(op: Any, target: TableName, mode: str, strict: bool) -> tuple[TableName | None, bool]:
-    skip = op.skip_loaded_files if op.skip_loaded_files is not None else mode == "append"
-    if not op.use_ledger:
-        if op.skip_loaded_files:
+def _ledger(
+    ledger_table: object,
+    use_ledger: bool,
+    skip_loaded_files: bool | None,
+    target: TableName,
+    mode: str,
+    strict: bool,
+) -> tuple[TableName | None, bool]:
+    skip = skip_loaded_files if skip_loaded_files is not None else mode == "append"
+    if not use_ledger:
+        if skip_loaded_files:
             raise ConfigCheckError("skip_loaded_files=True needs the ledger. Fix: keep use_ledger=True.")
         return None, False
-    if op.ledger_table:
-        return parse_table_name(op.ledger_table, strict=strict), bool(skip)
+    if ledger_table:
+        return parse_table_name(ledger_table, strict=strict), bool(skip)
     return TableName(ledger_sql.DEFAULT_LEDGER_NAME, target.schema), bool(skip)
 
 
-def _manifest_location(op: Any) -> tuple[str, str]:
-    bucket = check_bucket(op.manifest_bucket or op.bucket, "manifest_bucket")
-    prefix = op.manifest_prefix or ""
+def _manifest_location(manifest_bucket: object, manifest_prefix: object) -> tuple[str, str]:
+    bucket = check_bucket(manifest_bucket, "manifest_bucket")
+    prefix = manifest_prefix or ""
     if not isinstance(prefix, str) or not _MANIFEST_PREFIX.fullmatch(prefix) or prefix.startswith("/"):
         raise SqlInputError(
             f"manifest_prefix is {prefix!r}: expected letters, digits and !_.*()=/- without a leading '/'. "
@@ -252,8 +260,8 @@ def _manifest_location(op: Any) -> tuple[str, str]:
     return bucket, prefix if not prefix or prefix.endswith("/") else prefix + "/"
 
 
-def _checks(op: Any) -> frozenset[str]:
-    checks = frozenset(op.preflight_checks or ())
+def _checks(preflight_checks: Sequence[str] | None) -> frozenset[str]:
+    checks = frozenset(preflight_checks or ())
     unknown = sorted(checks - set(PREFLIGHT_CHECKS))
     if unknown:
         raise ConfigCheckError(
@@ -263,97 +271,150 @@ def _checks(op: Any) -> frozenset[str]:
     return checks
 
 
-def _rules(op: Any, mode: str, strict: bool) -> dict[str, Any]:
+def _rules(
+    *,
+    mode: str,
+    strict: bool,
+    allow_empty_replace: object,
+    on_duplicate_keys: object,
+    duplicate_order_column: object,
+    on_changed_file: object,
+    on_invalid_key: object,
+    keep_manifests: object,
+) -> dict[str, Any]:
     """Return the data-safety rules: empty replace, duplicate keys, changed files, invalid keys, manifests."""
-    on_duplicate = _choice(op.on_duplicate_keys, "on_duplicate_keys", DUPLICATE_KEY_RULES)
+    on_duplicate = _choice(on_duplicate_keys, "on_duplicate_keys", DUPLICATE_KEY_RULES)
     if on_duplicate != "fail" and mode != "upsert":
         raise ConfigCheckError(
-            f"on_duplicate_keys is {on_duplicate!r} but mode is {mode!r}: expected it with "
-            "mode='upsert' only "
-            "(the other modes load every row). Fix: remove on_duplicate_keys or set mode='upsert'."
+            f"on_duplicate_keys is {on_duplicate!r} but mode is {mode!r}: expected it with mode='upsert' "
+            "only (the other modes load every row). Fix: remove on_duplicate_keys or set mode='upsert'."
         )
-    order = op.duplicate_order_column
+    order = duplicate_order_column
     if (on_duplicate == "keep_greatest") != (order is not None):
         raise ConfigCheckError(
             f"on_duplicate_keys is {on_duplicate!r} and duplicate_order_column is {order!r}: expected "
-            "duplicate_order_column exactly with on_duplicate_keys='keep_greatest' (the row with "
-            "the greatest "
-            "value of that column wins). Fix: pass both, e.g. on_duplicate_keys='keep_greatest', "
+            "duplicate_order_column exactly with on_duplicate_keys='keep_greatest' (the row with the "
+            "greatest value of that column wins). Fix: pass both, e.g. on_duplicate_keys='keep_greatest', "
             "duplicate_order_column='updated_at', or neither."
         )
-    changed = op.on_changed_file
+    changed = on_changed_file
     if changed is None:
         changed = "reload" if mode == "upsert" else "fail"
     elif mode not in ("append", "upsert"):
         raise ConfigCheckError(
-            f"on_changed_file is {changed!r} but mode is {mode!r}: expected it with mode='append' "
-            "or 'upsert' "
-            "(the replace modes reload every file anyway). Fix: remove on_changed_file."
+            f"on_changed_file is {changed!r} but mode is {mode!r}: expected it with mode='append' or "
+            "'upsert' (the replace modes reload every file anyway). Fix: remove on_changed_file."
         )
-    if not isinstance(op.allow_empty_replace, bool):
+    if not isinstance(allow_empty_replace, bool):
         raise ConfigCheckError(
-            f"allow_empty_replace is {op.allow_empty_replace!r}: expected True or False. Fix: pass a boolean."
+            f"allow_empty_replace is {allow_empty_replace!r}: expected True or False. Fix: pass a boolean."
         )
     return {
-        "allow_empty_replace": op.allow_empty_replace,
+        "allow_empty_replace": allow_empty_replace,
         "on_duplicate_keys": on_duplicate,
         "duplicate_order_column": None
         if order is None
         else check_identifier(order, "duplicate_order_column", strict=strict),
         "on_changed_file": _choice(changed, "on_changed_file", CHANGED_FILE_RULES),
-        "on_invalid_key": _choice(op.on_invalid_key, "on_invalid_key", INVALID_KEY_RULES),
-        "keep_manifests": bool(op.keep_manifests),
+        "on_invalid_key": _choice(on_invalid_key, "on_invalid_key", INVALID_KEY_RULES),
+        "keep_manifests": bool(keep_manifests),
     }
 
 
-def build_request(op: Any) -> LoadRequest:
-    """Return the checked request of an ``S3ToRedshiftCopyOperator`` (after its templates are rendered)."""
-    strict = bool(op.strict_identifiers)
-    bucket = check_bucket(op.bucket)
-    prefix, keys, notes = _source(op, bucket)
-    if op.key_pattern is not None and (
-        not isinstance(op.key_pattern, str) or not op.key_pattern.isprintable()
-    ):
-        raise SqlInputError(
-            f"key_pattern is {op.key_pattern!r}: expected a glob such as '*.csv'. Fix: pass one."
-        )
-    target = parse_table_name(op.table, op.schema, strict=strict)
-    mode = _choice(op.mode, "mode", copy_sql.MODES)
-    partition_column, partition_value = _partition(op, mode, strict)
-    iam_role = None
-    if op.iam_role_arn is not None:
-        iam_role = copy_sql.check_role(op.iam_role_arn)
-    elif not op.allow_key_based_credentials:
+def _authorization(iam_role_arn: object, allow_key_based_credentials: bool) -> str | None:
+    if iam_role_arn is not None:
+        return copy_sql.check_role(iam_role_arn)
+    if not allow_key_based_credentials:
         raise ConfigCheckError(
             "iam_role_arn is not set: expected the ARN of an IAM role attached to the cluster (or "
             "'default'), "
             "because COPY authorizes with IAM_ROLE only. Fix: pass iam_role_arn (key-based credentials need "
             "allow_key_based_credentials=True and are discouraged)."
         )
-    data_format = parse_format(op.input_format)
-    ledger, skip = _ledger(op, target, mode, strict)
-    manifest_bucket, manifest_prefix = _manifest_location(op)
+    return None
+
+
+def build_request(
+    *,
+    bucket: object,
+    table: object,
+    prefix: object = None,
+    keys: object = None,
+    key_pattern: object = None,
+    schema: object = None,
+    column_list: object = None,
+    iam_role_arn: object = None,
+    input_format: Any = "csv",
+    copy_options: Any = None,
+    mode: object = "append",
+    upsert_keys: object = None,
+    upsert_strategy: object = "merge",
+    partition_column: object = None,
+    partition_value: object = None,
+    skip_loaded_files: bool | None = None,
+    ledger_table: object = None,
+    use_ledger: bool = True,
+    manifest_bucket: object = None,
+    manifest_prefix: object = MANIFEST_PREFIX,
+    preflight_checks: Sequence[str] | None = PREFLIGHT_CHECKS,
+    bucket_region_policy: object = "set_region",
+    allow_key_based_credentials: bool = False,
+    strict_identifiers: bool = True,
+    allow_empty_replace: object = False,
+    on_duplicate_keys: object = "fail",
+    duplicate_order_column: object = None,
+    on_changed_file: object = None,
+    on_invalid_key: object = "fail",
+    keep_manifests: object = False,
+) -> LoadRequest:
+    """Return the checked request of a load from ``S3ToRedshiftCopyOperator``'s (rendered) arguments.
+
+    The arguments are the operator's, with the same names and defaults; see its docstring.
+    """
+    strict = bool(strict_identifiers)
+    checked_bucket = check_bucket(bucket)
+    checked_prefix, checked_keys, notes = _source(prefix, keys, checked_bucket)
+    if key_pattern is not None and (not isinstance(key_pattern, str) or not key_pattern.isprintable()):
+        raise SqlInputError(
+            f"key_pattern is {key_pattern!r}: expected a glob such as '*.csv'. Fix: pass one."
+        )
+    target = parse_table_name(table, schema, strict=strict)
+    checked_mode = _choice(mode, "mode", copy_sql.MODES)
+    column, value = _partition(partition_column, partition_value, checked_mode, strict)
+    data_format = parse_format(input_format)
+    ledger, skip = _ledger(ledger_table, use_ledger, skip_loaded_files, target, checked_mode, strict)
+    manifests = _manifest_location(manifest_bucket or checked_bucket, manifest_prefix)
     return LoadRequest(
-        bucket=bucket,
-        prefix=prefix,
-        keys=keys,
-        key_pattern=op.key_pattern,
+        bucket=checked_bucket,
+        prefix=checked_prefix,
+        keys=checked_keys,
+        key_pattern=key_pattern,
         target=target,
-        columns=_names(op.column_list, "column_list", strict),
-        iam_role=iam_role,
+        columns=_names(column_list, "column_list", strict),
+        iam_role=_authorization(iam_role_arn, allow_key_based_credentials),
         data_format=data_format,
-        extra_options=tuple(parse_copy_options(op.copy_options, data_format)),
-        mode=mode,
-        upsert_keys=_names(op.upsert_keys, "upsert_keys", strict),
-        upsert_strategy=_choice(op.upsert_strategy, "upsert_strategy", copy_sql.UPSERT_STRATEGIES),
-        partition_column=partition_column,
-        partition_value=partition_value,
+        extra_options=tuple(parse_copy_options(copy_options, data_format)),
+        mode=checked_mode,
+        upsert_keys=_names(upsert_keys, "upsert_keys", strict),
+        upsert_strategy=_choice(upsert_strategy, "upsert_strategy", copy_sql.UPSERT_STRATEGIES),
+        partition_column=column,
+        partition_value=value,
         skip_loaded=skip,
         ledger=ledger,
-        manifest_bucket=manifest_bucket,
-        manifest_prefix=manifest_prefix,
-        checks=_checks(op),
-        region_policy=_choice(op.bucket_region_policy, "bucket_region_policy", REGION_POLICIES),
+        ledger_follows_target=ledger is not None and not ledger_table,
+        manifest_bucket=manifests[0],
+        manifest_prefix=manifests[1],
+        checks=_checks(preflight_checks),
+        region_policy=_choice(bucket_region_policy, "bucket_region_policy", REGION_POLICIES),
         warnings=tuple(notes),
-        **_rules(op, mode, strict),
+        **_rules(
+            mode=checked_mode,
+            strict=strict,
+            allow_empty_replace=allow_empty_replace,
+            on_duplicate_keys=on_duplicate_keys,
+            duplicate_order_column=duplicate_order_column,
+            on_changed_file=on_changed_file,
+            on_invalid_key=on_invalid_key,
+            keep_manifests=keep_manifests,
+        ),
     )

@@ -11,8 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 
 from airflow_redshift_s3.copy_format import CopyFormat
+from airflow_redshift_s3.rules import REGION_RE, ROLE_ARN_RE
 from airflow_redshift_s3.sql import (
     SqlInputError,
     Statement,
@@ -24,8 +26,6 @@ from airflow_redshift_s3.sql import (
 
 MODES = ("append", "replace", "replace_partition", "upsert")
 UPSERT_STRATEGIES = ("merge", "delete_insert")
-ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
-REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}")
 # A type name as information_schema spells it ("character varying", "timestamp without time zone").
 _TYPE_NAME = re.compile(r"[a-z][a-z0-9 _]{0,63}")
 _SOURCE_ALIAS = "s3copy_source"
@@ -60,11 +60,35 @@ class CopySource:
     credentials: KeyCredentials | None = None
 
 
+class StepName(str, Enum):
+    """What a statement of a plan does; the load reads the results of some of them (counts, checks)."""
+
+    LOCK = "lock"
+    STAGE = "stage"
+    COPY = "copy"
+    COPY_COUNT = "copy_count"
+    TAG_FILE = "tag_file"
+    CHECK_PARTITION = "check_partition"
+    DUPLICATES = "duplicates"
+    DEDUP = "dedup"
+    TARGET_DUPLICATES = "target_duplicates"
+    COUNTS = "counts"
+    DELETE = "delete"
+    DELETE_MATCHED = "delete_matched"
+    INSERT = "insert"
+    MERGE = "merge"
+    DROP = "drop"
+    FILES = "files"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass(frozen=True)
 class Step:
-    """One statement of a plan and the name the operator knows it by."""
+    """One statement of a plan and what it does."""
 
-    name: str
+    name: StepName
     statement: Statement
 
 
@@ -72,7 +96,7 @@ def check_role(iam_role: object) -> str:
     """Return ``iam_role`` ("default" or a role ARN) or raise saying what is expected."""
     if isinstance(iam_role, str) and iam_role.strip().lower() == "default":
         return "default"
-    if isinstance(iam_role, str) and ROLE_ARN.fullmatch(iam_role):
+    if isinstance(iam_role, str) and ROLE_ARN_RE.fullmatch(iam_role):
         return iam_role
     raise SqlInputError(
         f"iam_role_arn is {iam_role!r}: expected 'default' or an IAM role ARN such as "
@@ -83,7 +107,7 @@ def check_role(iam_role: object) -> str:
 
 def check_region(region: object) -> str:
     """Return ``region`` or raise saying what is expected."""
-    if isinstance(region, str) and REGION.fullmatch(region):
+    if isinstance(region, str) and REGION_RE.fullmatch(region):
         return region
     raise SqlInputError(f"region is {region!r}: expected an AWS region such as 'eu-west-1'. Fix: pass one.")
 
@@ -144,13 +168,13 @@ def _cast(type_name: str) -> str:
 
 def lock_step(target: TableName) -> Step:
     """Return the LOCK that starts every load: loads of one table queue here."""
-    return Step("lock", Statement(f"LOCK {target.sql}"))
+    return Step(StepName.LOCK, Statement(f"LOCK {target.sql}"))
 
 
 def _copy_steps(into: str, columns: Sequence[str] | None, source: CopySource, staging: bool) -> list[Step]:
     return [
-        Step("copy", copy_statement(into, columns, source, staging=staging)),
-        Step("copy_count", Statement("SELECT pg_last_copy_count(), pg_last_copy_id()")),
+        Step(StepName.COPY, copy_statement(into, columns, source, staging=staging)),
+        Step(StepName.COPY_COUNT, Statement("SELECT pg_last_copy_count(), pg_last_copy_id()")),
     ]
 
 
@@ -158,7 +182,7 @@ def _stage(name: str, target: TableName, columns: Sequence[str]) -> Step:
     # CTAS of the file columns (not LIKE): no NOT NULL of columns the files do not fill, no defaults, no
     # identity, the exact types.
     return Step(
-        "stage",
+        StepName.STAGE,
         Statement(
             f"CREATE TEMP TABLE {quoted(name)} AS SELECT {', '.join(map(quoted, columns))} FROM "
             f"{target.sql} WHERE 1 = 0"
@@ -167,7 +191,7 @@ def _stage(name: str, target: TableName, columns: Sequence[str]) -> Step:
 
 
 def _drop(name: str) -> Step:
-    return Step("drop", Statement(f"DROP TABLE {quoted(name)}"))
+    return Step(StepName.DROP, Statement(f"DROP TABLE {quoted(name)}"))
 
 
 def plan_append(target: TableName, columns: Sequence[str] | None, source: CopySource) -> list[Step]:
@@ -179,7 +203,7 @@ def plan_replace(target: TableName, columns: Sequence[str] | None, source: CopyS
     """Return LOCK; DELETE every row (never TRUNCATE, which commits); COPY."""
     return [
         lock_step(target),
-        Step("delete", Statement(f"DELETE FROM {target.sql}")),
+        Step(StepName.DELETE, Statement(f"DELETE FROM {target.sql}")),
         *_copy_steps(target.sql, columns, source, staging=False),
     ]
 
@@ -211,7 +235,7 @@ def plan_replace_partition(
     if partition_column in file_columns:
         steps.append(
             Step(
-                "check_partition",
+                StepName.CHECK_PARTITION,
                 Statement(
                     f"SELECT COUNT(*) FROM {quoted(stage)} WHERE {column} IS NULL OR {column} <> {cast}",
                     (partition_value,),
@@ -226,9 +250,12 @@ def plan_replace_partition(
         select = ", ".join([*map(quoted, file_columns), cast])
         params = (partition_value,)
     steps += [
-        Step("delete", Statement(f"DELETE FROM {target.sql} WHERE {column} = {cast}", (partition_value,))),
         Step(
-            "insert",
+            StepName.DELETE,
+            Statement(f"DELETE FROM {target.sql} WHERE {column} = {cast}", (partition_value,)),
+        ),
+        Step(
+            StepName.INSERT,
             Statement(
                 f"INSERT INTO {target.sql} {column_list_sql(insert_columns)} SELECT {select} FROM "
                 f"{quoted(stage)}",
@@ -258,7 +285,7 @@ def _copy_files_tagged(into: str, columns: Sequence[str], sources: Sequence[Copy
         steps += [
             *_copy_steps(into, columns, source, staging=True),
             Step(
-                "tag_file",
+                StepName.TAG_FILE,
                 Statement(
                     f"UPDATE {into} SET {quoted(FILE_COLUMN)} = {number} WHERE {quoted(FILE_COLUMN)} IS NULL"
                 ),
@@ -269,7 +296,7 @@ def _copy_files_tagged(into: str, columns: Sequence[str], sources: Sequence[Copy
 
 def _stage_tagged(name: str, target: TableName, columns: Sequence[str]) -> Step:
     return Step(
-        "stage",
+        StepName.STAGE,
         Statement(
             f"CREATE TEMP TABLE {quoted(name)} AS SELECT {', '.join(map(quoted, columns))}, "
             f"CAST(NULL AS INTEGER) AS {quoted(FILE_COLUMN)} FROM {target.sql} WHERE 1 = 0"
@@ -321,7 +348,7 @@ def plan_file_probe(
     return [
         _stage_tagged(probe, target, columns),
         *_copy_files_tagged(quoted(probe), columns, sources),
-        Step("files", files_of_duplicates(probe, stage, keys)),
+        Step(StepName.FILES, files_of_duplicates(probe, stage, keys)),
     ]
 
 
@@ -371,15 +398,6 @@ def plan_upsert(
             f"upsert_strategy is {strategy!r}: expected one of {', '.join(UPSERT_STRATEGIES)}. Fix: pass one."
         )
     dedup = f"{stage}_dedup"
-    rest = [c for c in columns if c not in keys]
-    all_cols = ", ".join(map(quoted, columns))
-    partition = ", ".join(map(quoted, keys))
-    src = quoted(_SOURCE_ALIAS)
-    tgt = '"s3copy_target"'
-
-    def match(left: str, right: str) -> str:
-        return " AND ".join(f"{left}.{quoted(k)} = {right}.{quoted(k)}" for k in keys)
-
     if order_by == FILE_ORDER:
         if not file_sources:
             raise ValueError("order_by=FILE_ORDER needs one source per file")
@@ -388,14 +406,39 @@ def plan_upsert(
     else:
         rank_column = order_by
         loading = _copy_steps(quoted(stage), columns, source, staging=True)
-    order = f"{quoted(rank_column)} DESC NULLS LAST" if rank_column else partition
-    steps = [
+    return [
         lock_step(target),
         _stage_tagged(stage, target, columns),
         *loading,
-        Step("duplicates", duplicates_statement(quoted(stage), keys, columns, rank_column)),
+        *_upsert_checks(target, columns, keys, stage, dedup, rank_column),
+        *_upsert_write(target, columns, keys, dedup, strategy),
+        _drop(dedup),
+        _drop(stage),
+    ]
+
+
+def _match(keys: Sequence[str], left: str, right: str) -> str:
+    return " AND ".join(f"{left}.{quoted(k)} = {right}.{quoted(k)}" for k in keys)
+
+
+def _upsert_checks(
+    target: TableName,
+    columns: Sequence[str],
+    keys: Sequence[str],
+    stage: str,
+    dedup: str,
+    rank_column: str | None,
+) -> list[Step]:
+    """Return the duplicate check, the de-duplication, the target's key check and the counts."""
+    all_cols = ", ".join(map(quoted, columns))
+    partition = ", ".join(map(quoted, keys))
+    src, tgt = quoted(_SOURCE_ALIAS), '"s3copy_target"'
+    target_keys = ", ".join(f"{tgt}.{quoted(k)}" for k in keys)
+    order = f"{quoted(rank_column)} DESC NULLS LAST" if rank_column else partition
+    return [
+        Step(StepName.DUPLICATES, duplicates_statement(quoted(stage), keys, columns, rank_column)),
         Step(
-            "dedup",
+            StepName.DEDUP,
             Statement(
                 f"CREATE TEMP TABLE {quoted(dedup)} AS SELECT {all_cols} FROM (SELECT {all_cols}, "
                 f'ROW_NUMBER() OVER (PARTITION BY {partition} ORDER BY {order}) AS "s3copy_row" FROM '
@@ -403,51 +446,55 @@ def plan_upsert(
             ),
         ),
         Step(
-            "target_duplicates",
+            StepName.TARGET_DUPLICATES,
             Statement(
-                f"SELECT {', '.join(f'{tgt}.{quoted(k)}' for k in keys)}, COUNT(*) FROM "
-                f"{target.sql} AS {tgt} "
-                f"JOIN {quoted(dedup)} AS {src} ON {match(tgt, src)} GROUP BY "
-                f"{', '.join(f'{tgt}.{quoted(k)}' for k in keys)} HAVING COUNT(*) > 1 LIMIT "
+                f"SELECT {target_keys}, COUNT(*) FROM {target.sql} AS {tgt} JOIN {quoted(dedup)} AS {src} ON "
+                f"{_match(keys, tgt, src)} GROUP BY {target_keys} HAVING COUNT(*) > 1 LIMIT "
                 f"{DUPLICATES_SHOWN}"
             ),
         ),
         Step(
-            "counts",
+            StepName.COUNTS,
             Statement(
                 f"SELECT (SELECT COUNT(*) FROM {quoted(dedup)}), (SELECT COUNT(*) FROM {quoted(dedup)} AS "
-                f"{src} "
-                f"WHERE EXISTS (SELECT 1 FROM {target.sql} WHERE {match(target.sql, src)}))"
+                f"{src} WHERE EXISTS (SELECT 1 FROM {target.sql} WHERE {_match(keys, target.sql, src)}))"
             ),
         ),
     ]
+
+
+def _upsert_write(
+    target: TableName, columns: Sequence[str], keys: Sequence[str], dedup: str, strategy: str
+) -> list[Step]:
+    """Return the MERGE, or the DELETE of the matched rows and the INSERT, from the de-duplicated rows."""
+    src = quoted(_SOURCE_ALIAS)
     if strategy == "merge":
+        rest = [c for c in columns if c not in keys]
         updates = ", ".join(f"{quoted(c)} = {src}.{quoted(c)}" for c in (rest or keys))
         values = ", ".join(f"{src}.{quoted(c)}" for c in columns)
-        steps.append(
+        return [
             Step(
-                "merge",
+                StepName.MERGE,
                 Statement(
-                    f"MERGE INTO {target.sql} USING {quoted(dedup)} AS {src} ON {match(target.sql, src)} "
-                    f"WHEN MATCHED THEN UPDATE SET {updates} "
+                    f"MERGE INTO {target.sql} USING {quoted(dedup)} AS {src} ON "
+                    f"{_match(keys, target.sql, src)} WHEN MATCHED THEN UPDATE SET {updates} "
                     f"WHEN NOT MATCHED THEN INSERT {column_list_sql(columns)} VALUES ({values})"
                 ),
             )
-        )
-    else:
-        steps += [
-            Step(
-                "delete_matched",
-                Statement(
-                    f"DELETE FROM {target.sql} USING {quoted(dedup)} WHERE {match(target.sql, quoted(dedup))}"
-                ),
-            ),
-            Step(
-                "insert",
-                Statement(
-                    f"INSERT INTO {target.sql} {column_list_sql(columns)} SELECT {all_cols} FROM "
-                    f"{quoted(dedup)}"
-                ),
-            ),
         ]
-    return [*steps, _drop(dedup), _drop(stage)]
+    return [
+        Step(
+            StepName.DELETE_MATCHED,
+            Statement(
+                f"DELETE FROM {target.sql} USING {quoted(dedup)} WHERE "
+                f"{_match(keys, target.sql, quoted(dedup))}"
+            ),
+        ),
+        Step(
+            StepName.INSERT,
+            Statement(
+                f"INSERT INTO {target.sql} {column_list_sql(columns)} SELECT "
+                f"{', '.join(map(quoted, columns))} FROM {quoted(dedup)}"
+            ),
+        ),
+    ]

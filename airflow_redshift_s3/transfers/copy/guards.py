@@ -29,7 +29,7 @@ from airflow_redshift_s3.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from airflow_redshift_s3.transfers._copy_request import FileInfo, LoadRequest
+    from airflow_redshift_s3.transfers.copy.request import FileInfo, LoadRequest
 
 SHOWN = 5
 
