@@ -61,3 +61,11 @@ class AwsHookFactoryMixin:
         from airflow_redshift_s3.hooks.s3_inspect import S3InspectHook
 
         return S3InspectHook(**self._aws_kwargs)
+
+
+def aws_template_fields(*fields: str) -> tuple[str, ...]:
+    """Return ``fields`` with the AWS connection fields, sorted, as the Amazon provider's helper does.
+
+    (Its own helper lives in a module that imports boto3, which a DAG file must not pay for.)
+    """
+    return tuple(sorted({"aws_conn_id", "region_name", "verify"} | set(fields)))

@@ -8,9 +8,10 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator, conf
+from airflow.sdk import conf
 
-from airflow_redshift_s3.hooks._aws_mixin import AwsHookFactoryMixin
+from airflow_redshift_s3.hooks._aws_mixin import aws_template_fields
+from airflow_redshift_s3.operators._aws_base import AwsOperatorBase
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from airflow_redshift_s3.hooks.redshift_iam import RedshiftIamRoleHook
 
 
-class RedshiftEnsureIamRoleOperator(AwsHookFactoryMixin, BaseOperator):
+class RedshiftEnsureIamRoleOperator(AwsOperatorBase):
     """Attach an IAM role to a Redshift cluster or Serverless namespace (idempotent) and wait until in-sync.
 
     A role already attached and in-sync (and already the default, if asked) is left alone. Otherwise it is
@@ -36,19 +37,14 @@ class RedshiftEnsureIamRoleOperator(AwsHookFactoryMixin, BaseOperator):
     :param waiter_delay: seconds between two status checks.
     :param waiter_max_attempts: status checks before giving up.
     :param deferrable: wait in the triggerer instead of a worker slot.
-    :param aws_conn_id: the Airflow AWS connection. (templated)
-    :param region_name: AWS region, else the connection's. (templated)
-    :param verify: SSL verification for the AWS clients.
-    :param botocore_config: botocore client configuration.
+    AWS: ``aws_conn_id``, ``region_name``, ``verify``, ``botocore_config`` (see ``AwsOperatorBase``).
     """
 
-    template_fields: Sequence[str] = (
+    template_fields: Sequence[str] = aws_template_fields(
         "iam_role_arn",
         "cluster_identifier",
         "workgroup_name",
         "namespace_name",
-        "aws_conn_id",
-        "region_name",
     )
     ui_color = "#ededed"
 
@@ -64,10 +60,6 @@ class RedshiftEnsureIamRoleOperator(AwsHookFactoryMixin, BaseOperator):
         waiter_delay: float = 15.0,
         waiter_max_attempts: int = 60,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        aws_conn_id: str | None = "aws_default",
-        region_name: str | None = None,
-        verify: bool | str | None = None,
-        botocore_config: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -80,10 +72,6 @@ class RedshiftEnsureIamRoleOperator(AwsHookFactoryMixin, BaseOperator):
         self.waiter_delay = waiter_delay
         self.waiter_max_attempts = waiter_max_attempts
         self.deferrable = deferrable
-        self.aws_conn_id = aws_conn_id
-        self.region_name = region_name
-        self.verify = verify
-        self.botocore_config = botocore_config
 
     @cached_property
     def redshift_hook(self) -> RedshiftIamRoleHook:

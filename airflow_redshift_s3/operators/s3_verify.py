@@ -6,9 +6,8 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
-
-from airflow_redshift_s3.hooks._aws_mixin import AwsHookFactoryMixin
+from airflow_redshift_s3.hooks._aws_mixin import aws_template_fields
+from airflow_redshift_s3.operators._aws_base import AwsOperatorBase
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -18,7 +17,7 @@ if TYPE_CHECKING:
     from airflow_redshift_s3.hooks.s3_inspect import S3InspectHook
 
 
-class S3VerifyBucketOperator(AwsHookFactoryMixin, BaseOperator):
+class S3VerifyBucketOperator(AwsOperatorBase):
     """Verify an S3 bucket and prefix for COPY into a Redshift cluster or Serverless workgroup.
 
     Checks that the bucket exists and is reachable; its region against Redshift's; that the prefix is
@@ -43,13 +42,10 @@ class S3VerifyBucketOperator(AwsHookFactoryMixin, BaseOperator):
     :param data_format: COPY's format (csv, json, avro, parquet, orc, text, fixedwidth) or None. (templated)
     :param check_role_access: simulate the role's policies (needs iam:SimulatePrincipalPolicy; without it
         the check is a warning).
-    :param aws_conn_id: the Airflow AWS connection. (templated)
-    :param region_name: AWS region, else the connection's. (templated)
-    :param verify: SSL verification for the AWS clients.
-    :param botocore_config: botocore client configuration.
+    AWS: ``aws_conn_id``, ``region_name``, ``verify``, ``botocore_config`` (see ``AwsOperatorBase``).
     """
 
-    template_fields: Sequence[str] = (
+    template_fields: Sequence[str] = aws_template_fields(
         "bucket",
         "prefix",
         "cluster_identifier",
@@ -58,8 +54,6 @@ class S3VerifyBucketOperator(AwsHookFactoryMixin, BaseOperator):
         "iam_role_arn",
         "on_region_mismatch",
         "data_format",
-        "aws_conn_id",
-        "region_name",
     )
     ui_color = "#ededed"
 
@@ -76,10 +70,6 @@ class S3VerifyBucketOperator(AwsHookFactoryMixin, BaseOperator):
         require_objects: bool = False,
         data_format: str | None = None,
         check_role_access: bool = True,
-        aws_conn_id: str | None = "aws_default",
-        region_name: str | None = None,
-        verify: bool | str | None = None,
-        botocore_config: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -93,10 +83,6 @@ class S3VerifyBucketOperator(AwsHookFactoryMixin, BaseOperator):
         self.require_objects = require_objects
         self.data_format = data_format
         self.check_role_access = check_role_access
-        self.aws_conn_id = aws_conn_id
-        self.region_name = region_name
-        self.verify = verify
-        self.botocore_config = botocore_config
 
     @cached_property
     def s3_hook(self) -> S3InspectHook:

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
+from airflow.sdk import PokeReturnValue, conf
 
-from airflow_redshift_s3.hooks._aws_mixin import AwsHookFactoryMixin
+from airflow_redshift_s3.hooks._aws_mixin import aws_template_fields
+from airflow_redshift_s3.operators._aws_base import AwsSensorBase
 from airflow_redshift_s3.sensors._deferral import poke_then_defer
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from airflow_redshift_s3.hooks.redshift_iam import RedshiftIamRoleHook
 
 
-class RedshiftIamRoleSensor(AwsHookFactoryMixin, BaseSensorOperator):
+class RedshiftIamRoleSensor(AwsSensorBase):
     """Wait until ``iam_role_arn`` is attached and in-sync, i.e. usable by COPY; its XCom is the role ARN.
 
     A role that is not attached yet is waited for (someone else attaches it); a missing cluster or
@@ -28,19 +29,14 @@ class RedshiftIamRoleSensor(AwsHookFactoryMixin, BaseSensorOperator):
     :param workgroup_name: a Serverless workgroup. (templated)
     :param namespace_name: a Serverless namespace, instead of the workgroup. (templated)
     :param deferrable: wait in the triggerer instead of a worker slot.
-    :param aws_conn_id: the Airflow AWS connection. (templated)
-    :param region_name: AWS region, else the connection's. (templated)
-    :param verify: SSL verification for the AWS clients.
-    :param botocore_config: botocore client configuration.
+    AWS: ``aws_conn_id``, ``region_name``, ``verify``, ``botocore_config`` (see ``AwsSensorBase``).
     """
 
-    template_fields: Sequence[str] = (
+    template_fields: Sequence[str] = aws_template_fields(
         "iam_role_arn",
         "cluster_identifier",
         "workgroup_name",
         "namespace_name",
-        "aws_conn_id",
-        "region_name",
     )
 
     def __init__(
@@ -51,10 +47,6 @@ class RedshiftIamRoleSensor(AwsHookFactoryMixin, BaseSensorOperator):
         workgroup_name: str | None = None,
         namespace_name: str | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        aws_conn_id: str | None = "aws_default",
-        region_name: str | None = None,
-        verify: bool | str | None = None,
-        botocore_config: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -63,10 +55,6 @@ class RedshiftIamRoleSensor(AwsHookFactoryMixin, BaseSensorOperator):
         self.workgroup_name = workgroup_name
         self.namespace_name = namespace_name
         self.deferrable = deferrable
-        self.aws_conn_id = aws_conn_id
-        self.region_name = region_name
-        self.verify = verify
-        self.botocore_config = botocore_config
 
     @cached_property
     def hook(self) -> RedshiftIamRoleHook:

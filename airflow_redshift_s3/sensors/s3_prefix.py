@@ -7,9 +7,10 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
+from airflow.sdk import PokeReturnValue, conf
 
-from airflow_redshift_s3.hooks._aws_mixin import AwsHookFactoryMixin
+from airflow_redshift_s3.hooks._aws_mixin import aws_template_fields
+from airflow_redshift_s3.operators._aws_base import AwsSensorBase
 from airflow_redshift_s3.sensors._deferral import poke_then_defer
 from airflow_redshift_s3.triggers.s3_prefix import PrefixReadiness, S3PrefixTrigger, marker_key, summary_xcom
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from airflow_redshift_s3.hooks.s3_inspect import S3InspectHook
 
 
-class S3PrefixSensor(AwsHookFactoryMixin, BaseSensorOperator):
+class S3PrefixSensor(AwsSensorBase):
     """Wait until ``s3://bucket/prefix`` holds at least ``min_objects`` matching objects.
 
     With ``success_marker`` (e.g. ``_SUCCESS``, relative to the prefix) that object must exist too; it is
@@ -39,19 +40,14 @@ class S3PrefixSensor(AwsHookFactoryMixin, BaseSensorOperator):
         ``*`` also matches '/'), e.g. "*.parquet". (templated)
     :param quiet_period: seconds (or a timedelta) without any change, or None.
     :param deferrable: wait in the triggerer instead of a worker slot.
-    :param aws_conn_id: the Airflow AWS connection. (templated)
-    :param region_name: AWS region, else the connection's. (templated)
-    :param verify: SSL verification for the AWS clients.
-    :param botocore_config: botocore client configuration.
+    AWS: ``aws_conn_id``, ``region_name``, ``verify``, ``botocore_config`` (see ``AwsSensorBase``).
     """
 
-    template_fields: Sequence[str] = (
+    template_fields: Sequence[str] = aws_template_fields(
         "bucket",
         "prefix",
         "success_marker",
         "key_pattern",
-        "aws_conn_id",
-        "region_name",
     )
 
     def __init__(
@@ -64,10 +60,6 @@ class S3PrefixSensor(AwsHookFactoryMixin, BaseSensorOperator):
         key_pattern: str | None = None,
         quiet_period: float | timedelta | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        aws_conn_id: str | None = "aws_default",
-        region_name: str | None = None,
-        verify: bool | str | None = None,
-        botocore_config: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -78,10 +70,6 @@ class S3PrefixSensor(AwsHookFactoryMixin, BaseSensorOperator):
         self.key_pattern = key_pattern
         self.quiet_period = quiet_period
         self.deferrable = deferrable
-        self.aws_conn_id = aws_conn_id
-        self.region_name = region_name
-        self.verify = verify
-        self.botocore_config = botocore_config
 
     @property
     def _quiet_seconds(self) -> float | None:

@@ -7,10 +7,10 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
-
 from airflow_redshift_s3 import ledger as ledger_sql
 from airflow_redshift_s3.copy_format import CopyFormat
+from airflow_redshift_s3.hooks._aws_mixin import aws_template_fields
+from airflow_redshift_s3.operators._aws_base import AwsOperatorBase
 from airflow_redshift_s3.policies import MANIFEST_PREFIX
 from airflow_redshift_s3.sql import SqlInputError, parse_table_name
 from airflow_redshift_s3.transfers.copy import catalog, listing
@@ -43,7 +43,7 @@ def redshift_table_asset(*, host: str, database: str, schema: str, table: str, p
     return Asset(uri=f"redshift://{host}:{port}/{database}/{schema}/{table}")
 
 
-class S3ToRedshiftCopyOperator(BaseOperator):
+class S3ToRedshiftCopyOperator(AwsOperatorBase):
     """Load an S3 prefix, or an exact list of files, into a Redshift table with COPY: atomic, exactly once.
 
     The files are listed first and COPY reads exactly those through a manifest, so files arriving during
@@ -62,7 +62,8 @@ class S3ToRedshiftCopyOperator(BaseOperator):
     :param column_list: the table columns the files fill, in file order (templated).
     :param iam_role_arn: the role COPY uses: an ARN or "default" (templated).
     :param redshift_conn_id: the Redshift connection (templated).
-    :param aws_conn_id: the AWS connection, for S3 and the preflight (templated).
+    AWS: ``aws_conn_id`` (S3, the preflight and IAM authentication to Redshift), ``region_name``, ``verify``,
+    ``botocore_config`` (see ``AwsOperatorBase``; the first three templated).
     :param cluster_identifier: the provisioned cluster, for the role and region preflight; default: from the
         connection (templated).
     :param workgroup_name: the Serverless workgroup, for the role and region preflight (templated).
@@ -111,7 +112,7 @@ class S3ToRedshiftCopyOperator(BaseOperator):
         manifests of this task's failed tries). A failed load always keeps it, for diagnosis.
     """
 
-    template_fields: Sequence[str] = (
+    template_fields: Sequence[str] = aws_template_fields(
         "bucket",
         "table",
         "prefix",
@@ -121,7 +122,6 @@ class S3ToRedshiftCopyOperator(BaseOperator):
         "column_list",
         "iam_role_arn",
         "redshift_conn_id",
-        "aws_conn_id",
         "cluster_identifier",
         "workgroup_name",
         "input_format",
@@ -152,7 +152,6 @@ class S3ToRedshiftCopyOperator(BaseOperator):
         column_list: Sequence[str] | None = None,
         iam_role_arn: str | None = None,
         redshift_conn_id: str = "redshift_default",
-        aws_conn_id: str | None = "aws_default",
         cluster_identifier: str | None = None,
         workgroup_name: str | None = None,
         input_format: CopyFormat | Mapping[str, Any] | str = "csv",
@@ -192,7 +191,6 @@ class S3ToRedshiftCopyOperator(BaseOperator):
         self.column_list = column_list
         self.iam_role_arn = iam_role_arn
         self.redshift_conn_id = redshift_conn_id
-        self.aws_conn_id = aws_conn_id
         self.cluster_identifier = cluster_identifier
         self.workgroup_name = workgroup_name
         self.input_format = input_format
@@ -261,12 +259,10 @@ class S3ToRedshiftCopyOperator(BaseOperator):
         """List the files, run the preflight, and load them in one transaction; return the summary."""
         from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
 
-        from airflow_redshift_s3.hooks.s3_inspect import S3InspectHook
-
         started = time.monotonic()
         request = self.validate()
         summary = LoadSummary(table=str(request.target), mode=request.mode, load_id=str(uuid.uuid4()))
-        s3 = S3InspectHook(aws_conn_id=self.aws_conn_id)
+        s3 = self._new_s3_hook()
         files, notes = listing.list_files(s3, request, self.log)
         self._warn(summary, [*request.warnings, *notes])
         summary.files_found = len(files)
@@ -332,7 +328,7 @@ class S3ToRedshiftCopyOperator(BaseOperator):
             request=request,
             files=files,
             file_columns=file_columns,
-            aws_conn_id=self.aws_conn_id,
+            aws=self._aws_kwargs,
             cluster=cluster,
             workgroup=workgroup,
             role_wait_timeout=self.role_wait_timeout,

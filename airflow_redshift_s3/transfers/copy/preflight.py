@@ -66,7 +66,7 @@ def run_preflight(
     request: LoadRequest,
     files: Sequence[FileInfo],
     file_columns: Sequence[str],
-    aws_conn_id: str | None,
+    aws: dict[str, Any],
     cluster: str | None,
     workgroup: str | None,
     role_wait_timeout: float,
@@ -93,9 +93,7 @@ def run_preflight(
         else:
             from airflow_redshift_s3.hooks.redshift_iam import RedshiftIamRoleHook
 
-            redshift = RedshiftIamRoleHook(
-                cluster_identifier=cluster, workgroup_name=workgroup, aws_conn_id=aws_conn_id
-            )
+            redshift = RedshiftIamRoleHook(cluster_identifier=cluster, workgroup_name=workgroup, **aws)
             roles, outcome.redshift_region = redshift.get_roles_and_region()
             outcome.redshift_target = str(roles.target)
             if "region" in checks:
@@ -103,9 +101,7 @@ def run_preflight(
                 results.extend(region_results)
                 outcome.region = region_needed(region_results)
             if request.iam_role is not None and {"role", "access"} & checks:
-                results.extend(
-                    role_checks(s3, redshift, roles, request, files, aws_conn_id, role_wait_timeout, log)
-                )
+                results.extend(role_checks(s3, redshift, roles, request, files, aws, role_wait_timeout, log))
     if "format" in checks:
         results.extend(format_checks(s3, request, files, file_columns))
     log_results(results, log)
@@ -165,7 +161,7 @@ def role_checks(
     roles: RedshiftRoles,
     request: LoadRequest,
     files: Sequence[FileInfo],
-    aws_conn_id: str | None,
+    aws: dict[str, Any],
     role_wait_timeout: float,
     log: Any,
 ) -> list[CheckResult]:
@@ -189,7 +185,7 @@ def role_checks(
             )
         ]
     results: list[CheckResult] = []
-    iam = IamRoleHook(aws_conn_id=aws_conn_id)
+    iam = IamRoleHook(**aws)
     if "role" in request.checks:
         if roles.status(role) == ADDING and role_wait_timeout > 0:
             log.info(
