@@ -465,7 +465,7 @@ _BY_OPERATOR = {
     "SECRET_ACCESS_KEY": "iam_role_arn (key-based credentials: allow_key_based_credentials=True)",
     "SESSION_TOKEN": "iam_role_arn (key-based credentials: allow_key_based_credentials=True)",
     "MANIFEST": "nothing: the operator always loads through a manifest it writes",
-    "REGION": "the region preflight (bucket_region_policy), which adds REGION when it is needed",
+    "REGION": "the region preflight (on_region_mismatch), which adds REGION when it is needed",
     "FORMAT": "input_format",
     "CSV": "input_format=CsvFormat(...)",
     "JSON": "input_format=JsonFormat(...)",

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import time
 import uuid
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+
+from airflow.exceptions import AirflowProviderDeprecationWarning
 
 from airflow_redshift_s3 import ledger as ledger_sql
 from airflow_redshift_s3.copy_format import CopyFormat
@@ -87,7 +90,9 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
     :param manifest_bucket: the bucket for the manifests; default ``bucket`` (templated).
     :param manifest_prefix: the key prefix of the manifests (templated).
     :param preflight_checks: the checks to run first, among "role", "region", "access" and "format".
-    :param bucket_region_policy: "set_region" (add REGION when the bucket is in another region) or "fail".
+    :param on_region_mismatch: "set_region" (add REGION when the bucket is in another region) or "fail", as
+        in ``S3VerifyBucketOperator``.
+    :param bucket_region_policy: deprecated name of ``on_region_mismatch``.
     :param role_wait_timeout: seconds to wait for a role still being attached ("adding").
     :param allow_key_based_credentials: with no ``iam_role_arn``, let COPY use the AWS connection's access
         keys (masked in logs); refused otherwise.
@@ -167,7 +172,8 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
         manifest_bucket: str | None = None,
         manifest_prefix: str = MANIFEST_PREFIX,
         preflight_checks: Sequence[str] = PREFLIGHT_CHECKS,
-        bucket_region_policy: str = "set_region",
+        on_region_mismatch: str = "set_region",
+        bucket_region_policy: str | None = None,
         role_wait_timeout: float = 300.0,
         allow_key_based_credentials: bool = False,
         strict_identifiers: bool = True,
@@ -206,7 +212,15 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
         self.manifest_bucket = manifest_bucket
         self.manifest_prefix = manifest_prefix
         self.preflight_checks = preflight_checks
-        self.bucket_region_policy = bucket_region_policy
+        if bucket_region_policy is not None:
+            warnings.warn(
+                "bucket_region_policy is deprecated: pass on_region_mismatch (the same values), the name the "
+                "other operators and the checks use.",
+                AirflowProviderDeprecationWarning,
+                stacklevel=2,
+            )
+            on_region_mismatch = bucket_region_policy
+        self.on_region_mismatch = on_region_mismatch
         self.role_wait_timeout = role_wait_timeout
         self.allow_key_based_credentials = allow_key_based_credentials
         self.strict_identifiers = strict_identifiers
@@ -244,7 +258,7 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
             manifest_bucket=self.manifest_bucket,
             manifest_prefix=self.manifest_prefix,
             preflight_checks=self.preflight_checks,
-            bucket_region_policy=self.bucket_region_policy,
+            on_region_mismatch=self.on_region_mismatch,
             allow_key_based_credentials=self.allow_key_based_credentials,
             strict_identifiers=self.strict_identifiers,
             allow_empty_replace=self.allow_empty_replace,

@@ -149,7 +149,7 @@ def test_copy_options_allow_list():
         ({"IAM_ROLE": "x"}, CsvFormat(), "iam_role_arn"),
         ({"CREDENTIALS": "aws_access_key_id=x"}, CsvFormat(), "allow_key_based_credentials"),
         ({"MANIFEST": True}, CsvFormat(), "manifest"),
-        ({"REGION": "eu-west-1"}, CsvFormat(), "bucket_region_policy"),
+        ({"REGION": "eu-west-1"}, CsvFormat(), "on_region_mismatch"),
         ({"DELIMITER": "|"}, CsvFormat(), "delimiter field"),
         ({"GZIP": True}, CsvFormat(), "compression field"),
         ({"NOLOAD": True}, CsvFormat(), "refused"),

@@ -254,7 +254,7 @@ def _region(error: BaseException, lowered: str, said: str, context: CopyContext)
     )
     region = context.bucket_region or "<the bucket's region>"
     fix = (
-        f"add REGION '{region}' (keep the region preflight on with bucket_region_policy='set_region'), or "
+        f"add REGION '{region}' (keep the region preflight on with on_region_mismatch='set_region'), or "
         "move the data to a bucket in Redshift's "
         f"region{' ' + context.redshift_region if context.redshift_region else ''}"
     )

@@ -357,7 +357,7 @@ def build_request(
     manifest_bucket: object = None,
     manifest_prefix: object = MANIFEST_PREFIX,
     preflight_checks: Sequence[str] | None = PREFLIGHT_CHECKS,
-    bucket_region_policy: object = "set_region",
+    on_region_mismatch: object = "set_region",
     allow_key_based_credentials: bool = False,
     strict_identifiers: bool = True,
     allow_empty_replace: object = False,
@@ -405,7 +405,7 @@ def build_request(
         manifest_bucket=manifests[0],
         manifest_prefix=manifests[1],
         checks=_checks(preflight_checks),
-        region_policy=_choice(bucket_region_policy, "bucket_region_policy", REGION_POLICIES),
+        region_policy=_choice(on_region_mismatch, "on_region_mismatch", REGION_POLICIES),
         warnings=tuple(notes),
         **_rules(
             mode=checked_mode,

@@ -461,7 +461,7 @@ def test_bucket_in_another_region_gets_region_or_fails_per_policy(env, eu_data):
     assert any("cross-region" in w for w in summary["warnings"])
     assert env.rows(f"select id from {env.table()}") == [(1,)]
     with pytest.raises(RegionCheckError, match="eu-west-1") as caught:
-        env.load(bucket=eu_data, prefix="x/", bucket_region_policy="fail", use_ledger=False)
+        env.load(bucket=eu_data, prefix="x/", on_region_mismatch="fail", use_ledger=False)
     assert "set_region" in caught.value.fix
     with pytest.raises(RegionCheckError, match="PARQUET"):
         env.load(bucket=eu_data, prefix="x/", input_format=ParquetFormat(), use_ledger=False)

@@ -32,8 +32,11 @@ def test_init_only_stores_arguments_under_template_field_names():
     signature = inspect.signature(S3ToRedshiftCopyOperator.__init__)
     params = [p for p in signature.parameters.values() if p.name not in ("self", "kwargs")]
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params)
+    from airflow_redshift_s3.operators._aws_base import AwsOperatorBase
+
+    inherited = inspect.signature(AwsOperatorBase.__init__).parameters  # aws_conn_id, region_name, verify
     for name in S3ToRedshiftCopyOperator.template_fields:
-        assert name in signature.parameters, name
+        assert name in signature.parameters or name in inherited, name
     op = _op(keys=None, table="not a valid; table", bucket="NOT A BUCKET")  # no check in __init__
     assert op.table == "not a valid; table"
 
@@ -109,7 +112,7 @@ HOSTILE = [
     {"manifest_prefix": "m'/"},
     {"manifest_bucket": "Bad Bucket"},
     {"preflight_checks": ["role", "everything"]},
-    {"bucket_region_policy": "ignore"},
+    {"on_region_mismatch": "ignore"},
     {"key_pattern": "*.csv\n"},
 ]
 
@@ -215,3 +218,13 @@ def test_importing_the_operator_loads_no_heavy_module():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_bucket_region_policy_is_a_deprecated_alias_of_on_region_mismatch():
+    from airflow.exceptions import AirflowProviderDeprecationWarning
+
+    args = {"task_id": "t", "bucket": "data", "table": "t", "prefix": "in/", "iam_role_arn": "default"}
+    with pytest.warns(AirflowProviderDeprecationWarning, match="pass on_region_mismatch"):
+        op = S3ToRedshiftCopyOperator(bucket_region_policy="fail", **args)
+    assert op.on_region_mismatch == "fail" and op.validate().region_policy == "fail"
+    assert S3ToRedshiftCopyOperator(**args).validate().region_policy == "set_region"
