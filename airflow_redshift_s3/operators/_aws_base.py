@@ -16,15 +16,6 @@ from airflow.sdk import BaseOperator, BaseSensorOperator
 from airflow_redshift_s3.hooks._aws_mixin import AwsHookFactoryMixin
 
 
-def _store(
-    obj: Any, aws_conn_id: str | None, region_name: str | None, verify: Any, botocore_config: Any
-) -> None:
-    obj.aws_conn_id = aws_conn_id
-    obj.region_name = region_name
-    obj.verify = verify
-    obj.botocore_config = botocore_config
-
-
 class AwsOperatorBase(AwsHookFactoryMixin, BaseOperator):
     """An operator that calls AWS through this package's hooks.
 
@@ -44,20 +35,14 @@ class AwsOperatorBase(AwsHookFactoryMixin, BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        _store(self, aws_conn_id, region_name, verify, botocore_config)
+        self.aws_conn_id = aws_conn_id
+        self.region_name = region_name
+        self.verify = verify
+        self.botocore_config = botocore_config
 
 
-class AwsSensorBase(AwsHookFactoryMixin, BaseSensorOperator):
-    """A sensor that calls AWS through this package's hooks (the parameters of ``AwsOperatorBase``)."""
+class AwsSensorBase(AwsOperatorBase, BaseSensorOperator):
+    """A sensor that calls AWS through this package's hooks (the parameters of ``AwsOperatorBase``).
 
-    def __init__(
-        self,
-        *,
-        aws_conn_id: str | None = "aws_default",
-        region_name: str | None = None,
-        verify: bool | str | None = None,
-        botocore_config: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        _store(self, aws_conn_id, region_name, verify, botocore_config)
+    ``AwsOperatorBase.__init__`` takes the AWS arguments and hands the rest to ``BaseSensorOperator``.
+    """
