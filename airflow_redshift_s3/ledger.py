@@ -206,30 +206,8 @@ def ensure_ledger(conn: Any, ledger: TableName, log: Any) -> list[str]:
     try:
         columns = _columns(cursor, ledger)
         if not columns:
-            try:
-                create_ledger(ledger).execute(cursor)
-            except Exception as error:
-                _rollback(conn)
-                if not _columns(cursor, ledger):
-                    cursor.execute("SELECT current_user")
-                    user = str(cursor.fetchone()[0])
-                    fix = (
-                        f"GRANT CREATE ON SCHEMA {quoted(str(ledger.schema))} TO {quoted(user)}; "
-                        "or create the "
-                        f"ledger once as a user who may: {create_ledger(ledger)}; and GRANT SELECT, INSERT "
-                        f"ON {ledger.sql} "
-                        f"TO {quoted(user)}; or pass ledger_table='<schema where {user} may "
-                        "create>.s3_load_ledger'"
-                    )
-                    raise ConfigCheckError(
-                        f"Could not create the load ledger {ledger} as user {user}: "
-                        f"{str(error)[:300]}. Expected "
-                        f"the CREATE privilege on schema {ledger.schema}, because the ledger "
-                        "records each loaded "
-                        f"file in the load's transaction. Nothing was loaded. Fix: {fix}.",
-                        fix=fix,
-                    ) from error
-            return []
+            _create(conn, cursor, ledger)
+            columns = _columns(cursor, ledger)  # empty when it exists but this user may not see it
         cursor.execute(
             "SELECT current_user, has_table_privilege(%s, 'INSERT'), has_table_privilege(%s, 'SELECT')",
             (ledger.sql, ledger.sql),
@@ -244,10 +222,35 @@ def ensure_ledger(conn: Any, ledger: TableName, log: Any) -> list[str]:
                 f"Nothing was loaded. Fix: {fix}.",
                 fix=fix,
             )
-        notes = [] if "target_name" in columns else _upgrade(conn, ledger, user, log)
-        return notes
+        return [] if "target_name" in columns else _upgrade(conn, ledger, user, log)
     finally:
         cursor.close()
+
+
+def _create(conn: Any, cursor: Any, ledger: TableName) -> None:
+    """CREATE the ledger; tolerate only its creation by someone else in the meantime."""
+    from airflow_redshift_s3.exceptions import ConfigCheckError
+
+    try:
+        create_ledger(ledger).execute(cursor)
+    except Exception as error:
+        _rollback(conn)
+        if _columns(cursor, ledger):
+            return  # another load created it at the same moment
+        cursor.execute("SELECT current_user")
+        user = str(cursor.fetchone()[0])
+        fix = (
+            f"GRANT CREATE ON SCHEMA {quoted(str(ledger.schema))} TO {quoted(user)}; or create the "
+            "ledger once "
+            f"as a user who may: {create_ledger(ledger)}; and GRANT SELECT, INSERT ON {ledger.sql} TO "
+            f"{quoted(user)}; or pass ledger_table='<schema where {user} may create>.s3_load_ledger'"
+        )
+        raise ConfigCheckError(
+            f"Could not create the load ledger {ledger} as user {user}: {str(error)[:300]}. Expected the "
+            f"CREATE privilege on schema {ledger.schema}, because the ledger records each loaded file in the "
+            f"load's transaction. Nothing was loaded. Fix: {fix}.",
+            fix=fix,
+        ) from error
 
 
 def _rollback(conn: Any) -> None:
