@@ -58,8 +58,8 @@ def check_boundary(request: LoadRequest, files: Sequence[FileInfo]) -> str | Non
             "would be too"
         )
     fix = (
-        f"end the prefix with '/' (prefix='{folder}'), or narrow it with key_pattern "
-        "(e.g. key_pattern='*.csv')"
+        f"end the prefix with '/' (prefix='{folder}'), pin what follows it with a key_pattern that starts "
+        "with a literal character (key_pattern='/*'), or name the files with keys=[...]"
     )
     if request.replaces:
         raise PrefixBoundaryError(

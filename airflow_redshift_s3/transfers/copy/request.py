@@ -79,8 +79,15 @@ class LoadRequest:
 
     @property
     def open_prefix(self) -> bool:
-        """Return whether the prefix may match neighbouring folders (no '/' at its end, no key_pattern)."""
-        return bool(self.prefix) and not str(self.prefix).endswith("/") and not self.key_pattern
+        """Return whether the prefix may match neighbouring folders.
+
+        It may when it does not end with '/' and no ``key_pattern`` pins what follows it: a pattern
+        starting with a literal character (``/*``, ``-part*.csv``) does; one starting with a wildcard
+        (``*.csv``) does not, since ``*`` also matches '/'.
+        """
+        if not self.prefix or str(self.prefix).endswith("/"):
+            return False
+        return not self.key_pattern or self.key_pattern[0] in "*?["
 
     @property
     def source_prefix(self) -> str:

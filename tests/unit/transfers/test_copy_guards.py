@@ -34,6 +34,8 @@ def files(*keys: str) -> list[FileInfo]:
         ({"prefix": "sales/2026-11-2/"}, False),
         ({"prefix": ""}, False),  # the whole bucket: the empty-prefix warning covers it
         ({"key_pattern": "/*.csv"}, False),  # narrowed by the pattern
+        ({"key_pattern": "-part*.csv"}, False),  # a file-name prefix, pinned by a literal
+        ({"key_pattern": "*.csv"}, True),  # '*' also matches '/': sales/2026-11-20/a.csv matches
         ({"prefix": None, "keys": ["sales/2026-11-2"]}, False),
     ],
 )
@@ -45,6 +47,8 @@ def test_an_open_prefix_names_the_keys_beyond_its_folder():
     listed = files("sales/2026-11-2/a.csv", "sales/2026-11-20/a.csv", "sales/2026-11-2.csv")
     warning = guards.check_boundary(request(), listed)
     assert "2 key(s) outside 'sales/2026-11-2/': sales/2026-11-20/a.csv, sales/2026-11-2.csv" in warning
+    with pytest.raises(PrefixBoundaryError, match="Nothing was deleted or loaded") as caught:
+        guards.check_boundary(request(mode="replace", key_pattern="*.csv"), listed)
     with pytest.raises(PrefixBoundaryError, match="Nothing was deleted or loaded") as caught:
         guards.check_boundary(request(mode="replace"), listed)
     assert "sales/2026-11-20/a.csv" in str(caught.value)
