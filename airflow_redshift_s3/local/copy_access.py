@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from airflow_redshift_s3.local.copy_command import CopyCommand
+    from airflow_redshift_s3.local.sql.copy_command import CopyCommand
 
 # Messages as Redshift words them (see shared/reference/redshift-facts.md).
 NOT_AUTHORIZED = (

@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Any
 from airflow_redshift_s3.local import pgwire
 from airflow_redshift_s3.local.pgclient import PgSimpleClient
 from airflow_redshift_s3.local.pgwire import PgError
-from airflow_redshift_s3.local.sqltext import (
+from airflow_redshift_s3.local.sql.rewrite import rewrite_for_postgres
+from airflow_redshift_s3.local.sql.tokens import (
     SqlLexError,
     first_words,
     quote_ident,
     quote_literal,
     render,
-    rewrite_for_postgres,
     split_statements,
 )
 
@@ -626,7 +626,8 @@ class Session:
 def _is_copy_from_s3(sql: str) -> bool:
     if "s3://" not in sql.lower():
         return False
-    from airflow_redshift_s3.local.copy_command import CopySyntaxError, parse_copy
+    from airflow_redshift_s3.local.sql.copy_command import CopySyntaxError
+    from airflow_redshift_s3.local.sql.copy_parser import parse_copy
 
     try:
         return parse_copy(sql) is not None

@@ -15,7 +15,7 @@ from airflow_redshift_s3.local.catalog import SYSTEM_TABLES_SQL, slices_sql
 from airflow_redshift_s3.local.copy_access import AwsAccess, Owner
 from airflow_redshift_s3.local.gateway import GatewayConfig, GatewayThread
 from airflow_redshift_s3.local.postgres import SUPERUSER, LocalPostgres
-from airflow_redshift_s3.local.sqltext import quote_ident, quote_literal
+from airflow_redshift_s3.local.sql.tokens import quote_ident, quote_literal
 from airflow_redshift_s3.local.tls import LocalTls, create_local_tls
 
 CLUSTER_IDENTIFIER = "local-cluster"
