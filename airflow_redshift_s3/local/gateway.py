@@ -37,7 +37,7 @@ from airflow_redshift_s3.local.sql.tokens import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from airflow_redshift_s3.local.copy_access import AwsAccess, Owner
+    from airflow_redshift_s3.local.copy.access import AwsAccess, Owner
 
 log = logging.getLogger(__name__)
 
@@ -613,7 +613,7 @@ class Session:
     _last_copy_count = 0
 
     async def _run_copy_reporting(self, sql: str) -> PgError | None:
-        from airflow_redshift_s3.local.copy_runner import CopyRunner
+        from airflow_redshift_s3.local.copy.runner import CopyRunner
 
         runner = CopyRunner(self, sql)
         error = await runner.run()

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from airflow_redshift_s3.local.catalog import SYSTEM_TABLES_SQL, slices_sql
-from airflow_redshift_s3.local.copy_access import AwsAccess, Owner
+from airflow_redshift_s3.local.copy.access import AwsAccess, Owner
 from airflow_redshift_s3.local.gateway import GatewayConfig, GatewayThread
 from airflow_redshift_s3.local.postgres import SUPERUSER, LocalPostgres
 from airflow_redshift_s3.local.sql.tokens import quote_ident, quote_literal

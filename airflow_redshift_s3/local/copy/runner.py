@@ -10,10 +10,10 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from airflow_redshift_s3.local import pgwire
+from airflow_redshift_s3.local.copy.access import CopyAccessError
 from airflow_redshift_s3.local.copy.model import LoadError, LoadFailed, TableColumn
 from airflow_redshift_s3.local.copy.objects import resolve_objects
 from airflow_redshift_s3.local.copy.stream import build_copy_stream, record_from_postgres_error
-from airflow_redshift_s3.local.copy_access import CopyAccessError
 from airflow_redshift_s3.local.pgwire import PgError
 from airflow_redshift_s3.local.sql.copy_command import CopySyntaxError
 from airflow_redshift_s3.local.sql.copy_parser import parse_copy
