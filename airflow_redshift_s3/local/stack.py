@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from airflow_redshift_s3.local.catalog import SYSTEM_TABLES_SQL, slices_sql
 from airflow_redshift_s3.local.copy.access import AwsAccess, Owner
-from airflow_redshift_s3.local.gateway import GatewayConfig, GatewayThread
+from airflow_redshift_s3.local.gateway.server import GatewayConfig, GatewayThread
 from airflow_redshift_s3.local.postgres import SUPERUSER, LocalPostgres
 from airflow_redshift_s3.local.sql.tokens import quote_ident, quote_literal
 from airflow_redshift_s3.local.tls import LocalTls, create_local_tls
