@@ -10,23 +10,13 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-REDSHIFT_TRUST_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": ["redshift.amazonaws.com", "redshift-serverless.amazonaws.com"]},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
+from airflow_redshift_s3.local.aws import roles as aws_roles
 
 
 def unique_name(prefix: str) -> str:
@@ -100,10 +90,4 @@ def create_role(
     stack: Any, name: str, policy: dict[str, Any] | None, trust: dict[str, Any] | None = None
 ) -> str:
     """Create a role with Redshift's trust policy (or ``trust``) and an inline ``policy``; return its ARN."""
-    iam = stack.aws_client("iam")
-    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust or REDSHIFT_TRUST_POLICY))[
-        "Role"
-    ]["Arn"]
-    if policy is not None:
-        iam.put_role_policy(RoleName=name, PolicyName=f"{name}-policy", PolicyDocument=json.dumps(policy))
-    return arn
+    return aws_roles.create_role(stack.aws_client("iam"), name, policy, trust)

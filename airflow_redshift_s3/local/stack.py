@@ -12,10 +12,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from airflow_redshift_s3.local.catalog import SYSTEM_TABLES_SQL, slices_sql
-from airflow_redshift_s3.local.copy_access import AwsAccess, Owner
-from airflow_redshift_s3.local.gateway import GatewayConfig, GatewayThread
+from airflow_redshift_s3.local.copy.access import AwsAccess, Owner
+from airflow_redshift_s3.local.gateway.server import GatewayConfig, GatewayThread
 from airflow_redshift_s3.local.postgres import SUPERUSER, LocalPostgres
-from airflow_redshift_s3.local.sqltext import quote_ident, quote_literal
+from airflow_redshift_s3.local.sql.tokens import quote_ident, quote_literal
 from airflow_redshift_s3.local.tls import LocalTls, create_local_tls
 
 CLUSTER_IDENTIFIER = "local-cluster"
@@ -229,28 +229,9 @@ class LocalRedshift:
 
     def create_copy_role(self, name: str, resources: list[str], attach: bool = True) -> str:
         """Create (or adopt) a role Redshift trusts that may read ``resources``; attach it if asked."""
-        import json
+        from airflow_redshift_s3.local.aws.roles import create_read_role
 
-        from airflow_redshift_s3.local.pytest_plugin import REDSHIFT_TRUST_POLICY
-
-        iam = self.aws_client("iam")
-        try:
-            arn = iam.get_role(RoleName=name)["Role"]["Arn"]
-        except iam.exceptions.NoSuchEntityException:
-            arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(REDSHIFT_TRUST_POLICY))[
-                "Role"
-            ]["Arn"]
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Action": ["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"],
-                    "Resource": resources,
-                }
-            ],
-        }
-        iam.put_role_policy(RoleName=name, PolicyName=f"{name}-read", PolicyDocument=json.dumps(policy))
+        arn = create_read_role(self.aws_client("iam"), name, resources)
         if attach:
             self.attach_role(arn)
         return arn

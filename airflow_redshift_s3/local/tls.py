@@ -103,11 +103,14 @@ def create_local_tls(directory: Path, hosts: tuple[str, ...] = ("127.0.0.1", "lo
         key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     paths.server_key.chmod(0o600)
+    paths.bundle.write_text(_system_ca_bundle() + "\n" + paths.ca_cert.read_text())
+    return paths
+
+
+def _system_ca_bundle() -> str:
+    """Return the system's CA certificates (PEM), or an empty string when there is no bundle file."""
     system = ssl.get_default_verify_paths()
-    system_bundle = ""
     for candidate in (system.cafile, system.openssl_cafile):
         if candidate and Path(candidate).is_file():
-            system_bundle = Path(candidate).read_text()
-            break
-    paths.bundle.write_text(system_bundle + "\n" + paths.ca_cert.read_text())
-    return paths
+            return Path(candidate).read_text()
+    return ""

@@ -183,3 +183,35 @@ def test_redshift_sql_hook_with_iam_for_cluster_and_serverless(local_redshift_en
         assert user.startswith("IAM"), f"{conn_id} did not log in with temporary IAM credentials: {user}"
     hook = RedshiftSQLHook(redshift_conn_id="redshift_default")
     assert hook.get_first("select current_user") == ["awsuser"]
+
+
+def test_client_listeners_see_each_connection_and_statement_until_removed(local_redshift):
+    import redshift_connector
+
+    events: list = []
+    listener = events.append
+    local_redshift.gateway.add_client_listener(listener)
+    try:
+        conn = redshift_connector.connect(**local_redshift.connect_kwargs())
+        cursor = conn.cursor()
+        cursor.execute("select 41 + %s", (1,))  # extended protocol: a Parse
+        assert cursor.fetchall() == ([42],)
+        conn.close()
+    finally:
+        local_redshift.gateway.remove_client_listener(listener)
+    assert events[0].kind == "connect"
+    assert any(e.kind == "statement" and "select 41 + $1" in e.sql for e in events), events
+    seen = len(events)
+    redshift_connector.connect(**local_redshift.connect_kwargs()).close()
+    assert len(events) == seen
+
+
+def test_admin_connections_reopen_after_being_closed(local_redshift):
+    database = local_redshift.connect_kwargs()["database"]
+    gateway, thread = local_redshift.gateway, local_redshift.gateway_thread
+    before = gateway.admin(database)
+    assert thread.call(before.query("select 1")) == [["1"]]
+    thread.close_admin_connections()
+    after = gateway.admin(database)
+    assert after is not before
+    assert thread.call(after.query("select 2")) == [["2"]]

@@ -10,29 +10,16 @@ from reliability_support import Db, GatewaySql, restart_postgres, wait_until_que
 
 
 @pytest.fixture
-def gateway_sql(local_redshift: Any, monkeypatch: pytest.MonkeyPatch) -> GatewaySql:
-    from airflow_redshift_s3.local import pgwire
-    from airflow_redshift_s3.local.gateway import Session
-
+def gateway_sql(local_redshift: Any) -> Iterator[GatewaySql]:
+    """Every connection and SQL statement clients send to the gateway while the test runs."""
     spy = GatewaySql()
-    run, simple_query, parse = Session.run, Session._simple_query, Session._parse
 
-    async def spy_run(self: Session) -> None:
-        spy.add("<connect>")
-        await run(self)
+    def listen(event: Any) -> None:
+        spy.add("<connect>" if event.kind == "connect" else event.sql)
 
-    async def spy_simple_query(self: Session, body: bytes) -> None:
-        spy.add(body.rstrip(b"\x00").decode("utf-8", "replace"))
-        await simple_query(self, body)
-
-    async def spy_parse(self: Session, body: bytes) -> None:
-        spy.add(pgwire.parse_parse(body)[1])
-        await parse(self, body)
-
-    monkeypatch.setattr(Session, "run", spy_run)
-    monkeypatch.setattr(Session, "_simple_query", spy_simple_query)
-    monkeypatch.setattr(Session, "_parse", spy_parse)
-    return spy
+    local_redshift.gateway.add_client_listener(listen)
+    yield spy
+    local_redshift.gateway.remove_client_listener(listen)
 
 
 @pytest.fixture

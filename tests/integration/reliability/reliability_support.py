@@ -18,8 +18,8 @@ def task_context(run_id: str = "manual__1", try_number: int = 1, dag_id: str = "
 class GatewaySql:
     """Every client connection and SQL statement the local gateway received, in order.
 
-    It wraps the gateway's own Session methods (the test double, not product code): a statement counts as
-    soon as the gateway reads it from a client, whether PostgreSQL then runs it or not.
+    It listens to the gateway's client events (``Gateway.add_client_listener``): a statement counts as soon
+    as the gateway reads it from a client, whether PostgreSQL then runs it or not.
     """
 
     def __init__(self) -> None:
@@ -94,12 +94,10 @@ def restart_postgres(stack: Any) -> None:
     """Restart the stack's PostgreSQL and wait until local-cluster answers again.
 
     Call it from the test's main thread only: the server gets SIGTERM when the thread that started it
-    ends. The gateway's own admin connections (query ids, system tables) outlive the restart broken; the
-    local stack does not reconnect them, so they are closed here and reopen on their next use.
+    ends. The gateway's own admin connections (query ids, system tables) outlive the restart broken, so
+    they are closed here and reopen on their next use.
     """
     stack.postgres.restart()
-    gateway = stack.gateway
-    for admin in list(gateway._admins.values()):
-        with contextlib.suppress(Exception):
-            stack.gateway_thread.call(admin.close(), timeout=10)
+    with contextlib.suppress(Exception):
+        stack.gateway_thread.close_admin_connections()
     wait_until_queryable(stack)

@@ -11,25 +11,26 @@ from types import SimpleNamespace
 
 import pytest
 
-from airflow_redshift_s3.local.copy_command import CopyCommand, parse_copy
-from airflow_redshift_s3.local.copy_source import (
+from airflow_redshift_s3.local.copy.limits import MAX_CHUNK, MIN_CHUNK
+from airflow_redshift_s3.local.copy.model import (
     EMPTY_PREFIX_MESSAGE,
     LOAD_FAILED_MESSAGE,
     MANIFEST_ERROR_PREFIX,
-    MAX_CHUNK,
-    MIN_CHUNK,
-    CopyStream,
     LoadError,
     LoadFailed,
     RowLocation,
     S3ObjectRef,
     TableColumn,
+)
+from airflow_redshift_s3.local.copy.objects import resolve_objects, s3_error_message
+from airflow_redshift_s3.local.copy.stream import (
+    CopyStream,
     build_copy_stream,
     map_postgres_error,
     record_from_postgres_error,
-    resolve_objects,
-    s3_error_message,
 )
+from airflow_redshift_s3.local.sql.copy_command import CopyCommand
+from airflow_redshift_s3.local.sql.copy_parser import parse_copy
 
 BUCKET = "copy-bucket"
 INT = TableColumn("id", "integer")
@@ -976,18 +977,18 @@ def test_json_nan_and_infinity_are_bad_objects():
 
 
 def test_a_line_longer_than_the_row_limit_is_a_load_error(monkeypatch):
-    from airflow_redshift_s3.local import copy_source
+    from airflow_redshift_s3.local.copy import limits
 
-    monkeypatch.setattr(copy_source, "MAX_LINE", 100)
+    monkeypatch.setattr(limits, "MAX_LINE", 100)
     stream, _ = make_stream("MAXERROR 1", [INT, NOTE], {"a": b"1|" + b"x" * 500 + b"\n"}, max_read=10)
     with pytest.raises(LoadError, match="Line too long: s3://copy-bucket/a has a line longer than 100 bytes"):
         data_of(stream)
 
 
 def test_csv_pass_through_with_a_very_long_first_line(monkeypatch):
-    from airflow_redshift_s3.local import copy_source
+    from airflow_redshift_s3.local.copy import limits
 
-    monkeypatch.setattr(copy_source, "MAX_LINE", 100)
+    monkeypatch.setattr(limits, "MAX_LINE", 100)
     data = b"1," + b"y" * 500 + b"\r\n2,z\r\n"
     stream, _ = make_stream("CSV", [INT, NOTE], {"a": data}, max_read=10)
     assert data_of(stream) == b"\n" + data

@@ -1,4 +1,4 @@
-"""Redshift Serverless for moto: namespaces, workgroups and GetCredentials, served by moto's own dispatcher.
+"""Redshift Serverless for moto: the namespaces, workgroups and GetCredentials of its backend.
 
 moto 5 has no ``redshift-serverless`` service. This module is one, built the way moto builds its own: a
 ``BaseBackend`` kept in a ``BackendDict``, a ``BaseResponse`` whose methods return ``ActionResult`` (moto
@@ -10,22 +10,21 @@ from __future__ import annotations
 
 import re
 import secrets
-import sys
 import uuid
 from datetime import datetime, timedelta, timezone
-from types import SimpleNamespace
 from typing import Any
 
-from moto import backend_index
 from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.common_models import BaseModel
-from moto.core.exceptions import ServiceException
-from moto.core.responses import ActionResult, BaseResponse
 from moto.core.utils import utcnow
-from moto.sts.models import sts_backends
 from moto.utilities.utils import get_partition
 
-from .state import (
+from airflow_redshift_s3.local.aws.serverless.exceptions import (
+    ConflictException,
+    ResourceNotFoundException,
+    ValidationException,
+)
+from airflow_redshift_s3.local.aws.state import (
     IssuedCredential,
     RoleAssociations,
     find_role,
@@ -41,33 +40,6 @@ _NAME_PATTERN = re.compile(r"^[a-z0-9-]+$")
 _DEFAULT_PORT = 5439
 DEFAULT_ROLE_NOT_LISTED = "The default IAM role must be one of the IAM roles of the namespace."
 _VALID_PORTS = (*range(5431, 5456), *range(8191, 8216))
-
-
-class RedshiftServerlessError(ServiceException):
-    """An error of the Redshift Serverless API (its code names a shape of the botocore model)."""
-
-
-class ValidationException(RedshiftServerlessError):
-    """The request is invalid."""
-
-    code = "ValidationException"
-
-
-class ConflictException(RedshiftServerlessError):
-    """The resource exists already or is busy."""
-
-    code = "ConflictException"
-
-
-class ResourceNotFoundException(RedshiftServerlessError):
-    """The namespace or workgroup does not exist."""
-
-    code = "ResourceNotFoundException"
-
-    def __init__(self, message: str, resource_name: str | None = None) -> None:
-        super().__init__(message)
-        if resource_name:
-            self.resourceName = resource_name
 
 
 def _validate_name(value: Any, member: str) -> str:
@@ -191,10 +163,13 @@ class RedshiftServerlessBackend(BaseBackend):
         self.namespaces: dict[str, Namespace] = {}
         self.workgroups: dict[str, Workgroup] = {}
 
+    # moto derives the URL module from the backend's module name (moto.<svc>.models -> moto.<svc>.urls);
+    # ``urls.register()`` sets it instead.
+    url_module: Any = None
+
     @property
     def _url_module(self) -> Any:
-        # moto derives the URL module from the backend's module name (moto.<svc>.models -> moto.<svc>.urls).
-        return SimpleNamespace(url_bases=url_bases, url_paths=url_paths)
+        return self.url_module
 
     def _validate_roles(self, arns: list[str]) -> None:
         for arn in arns:
@@ -405,124 +380,5 @@ def db_user_for(caller_arn: str) -> str:
     return f"IAM:{caller_arn.rsplit('/', 1)[-1]}"
 
 
-class RedshiftServerlessResponse(BaseResponse):
-    """JSON-protocol handlers; moto dispatches ``RedshiftServerless.<Action>`` to the snake_case method."""
-
-    RESPONSE_KEY_PATH_TO_TRANSFORMER = {
-        "CreateWorkgroupResponse.workgroup.status": lambda _: "CREATING",
-    }
-
-    def __init__(self) -> None:
-        super().__init__(service_name=SERVICE_NAME)
-        self.automated_parameter_parsing = True
-
-    @property
-    def backend(self) -> RedshiftServerlessBackend:
-        """Return the backend of the caller's account and region."""
-        return redshiftserverless_backends[self.current_account][self.region]
-
-    def create_namespace(self) -> ActionResult:
-        """Handle CreateNamespace."""
-        namespace = self.backend.create_namespace(
-            namespace_name=self._get_param("namespaceName"),
-            admin_username=self._get_param("adminUsername"),
-            admin_user_password=self._get_param("adminUserPassword"),
-            db_name=self._get_param("dbName"),
-            iam_roles=self._get_param("iamRoles", []),
-            default_iam_role_arn=self._get_param("defaultIamRoleArn"),
-            kms_key_id=self._get_param("kmsKeyId"),
-            log_exports=self._get_param("logExports", []),
-            tags=self._get_param("tags", []),
-        )
-        return ActionResult({"namespace": namespace})
-
-    def get_namespace(self) -> ActionResult:
-        """Handle GetNamespace."""
-        return ActionResult({"namespace": self.backend.get_namespace(self._get_param("namespaceName"))})
-
-    def list_namespaces(self) -> ActionResult:
-        """Handle ListNamespaces (one page)."""
-        return ActionResult({"namespaces": self.backend.list_namespaces()})
-
-    def update_namespace(self) -> ActionResult:
-        """Handle UpdateNamespace."""
-        namespace = self.backend.update_namespace(
-            namespace_name=self._get_param("namespaceName"),
-            iam_roles=self._get_param("iamRoles"),
-            default_iam_role_arn=self._get_param("defaultIamRoleArn"),
-            admin_username=self._get_param("adminUsername"),
-            admin_user_password=self._get_param("adminUserPassword"),
-            kms_key_id=self._get_param("kmsKeyId"),
-            log_exports=self._get_param("logExports"),
-        )
-        return ActionResult({"namespace": namespace})
-
-    def delete_namespace(self) -> ActionResult:
-        """Handle DeleteNamespace."""
-        return ActionResult({"namespace": self.backend.delete_namespace(self._get_param("namespaceName"))})
-
-    def create_workgroup(self) -> ActionResult:
-        """Handle CreateWorkgroup."""
-        workgroup = self.backend.create_workgroup(
-            workgroup_name=self._get_param("workgroupName"),
-            namespace_name=self._get_param("namespaceName"),
-            base_capacity=self._get_param("baseCapacity"),
-            max_capacity=self._get_param("maxCapacity"),
-            port=self._get_param("port"),
-            publicly_accessible=bool(self._get_param("publiclyAccessible", False)),
-            enhanced_vpc_routing=bool(self._get_param("enhancedVpcRouting", False)),
-            security_group_ids=self._get_param("securityGroupIds", []),
-            subnet_ids=self._get_param("subnetIds", []),
-            config_parameters=self._get_param("configParameters", []),
-            tags=self._get_param("tags", []),
-        )
-        return ActionResult({"workgroup": workgroup})
-
-    def get_workgroup(self) -> ActionResult:
-        """Handle GetWorkgroup."""
-        return ActionResult({"workgroup": self.backend.get_workgroup(self._get_param("workgroupName"))})
-
-    def list_workgroups(self) -> ActionResult:
-        """Handle ListWorkgroups (one page)."""
-        return ActionResult({"workgroups": self.backend.list_workgroups()})
-
-    def delete_workgroup(self) -> ActionResult:
-        """Handle DeleteWorkgroup."""
-        return ActionResult({"workgroup": self.backend.delete_workgroup(self._get_param("workgroupName"))})
-
-    def get_credentials(self) -> ActionResult:
-        """Handle GetCredentials for the calling IAM identity."""
-        _, caller_arn, _ = sts_backends[self.current_account][self.partition].get_caller_identity(
-            self.get_access_key(), self.region
-        )
-        credentials = self.backend.get_credentials(
-            workgroup_name=self._get_param("workgroupName"),
-            db_name=self._get_param("dbName"),
-            duration_seconds=self._get_param("durationSeconds"),
-            caller_arn=caller_arn,
-        )
-        return ActionResult(credentials)
-
-
-# What moto's urls.py modules define: the hosts this service answers and the paths it routes.
-url_bases = [r"https?://redshift-serverless\.(.+)\.amazonaws\.com"]
-url_paths = {"{0}/$": RedshiftServerlessResponse.dispatch}
-
 # moto's get_backend("redshift-serverless") imports moto.redshiftserverless and reads this attribute.
 redshiftserverless_backends = BackendDict(RedshiftServerlessBackend, SERVICE_NAME)
-
-_MOTO_MODULE = "moto.redshiftserverless"
-_URL_PATTERN = ("redshiftserverless", re.compile(r"https?://redshift-serverless\.(.+)\.amazonaws\.com"))
-
-
-def register() -> None:
-    """Make moto's server dispatch ``redshift-serverless`` requests here (idempotent).
-
-    moto's dispatcher infers the host ``redshift-serverless.<region>.amazonaws.com`` from the SigV4 scope,
-    matches it against ``moto.backend_index.backend_url_patterns`` (a generated list, so we append our
-    pattern to it), and then loads the backend with ``moto.backends.get_backend``, which imports the
-    module ``moto.<name>``: we alias this module under that name instead of writing into moto's package.
-    """
-    sys.modules.setdefault(_MOTO_MODULE, sys.modules[__name__])
-    if all(name != _URL_PATTERN[0] for name, _ in backend_index.backend_url_patterns):
-        backend_index.backend_url_patterns.append(_URL_PATTERN)

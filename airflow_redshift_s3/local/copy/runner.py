@@ -7,29 +7,32 @@ import functools
 import logging
 import re
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from airflow_redshift_s3.local import pgwire
-from airflow_redshift_s3.local.copy_access import CopyAccessError
-from airflow_redshift_s3.local.copy_command import CopySyntaxError, parse_copy
-from airflow_redshift_s3.local.copy_source import (
-    LoadError,
-    LoadFailed,
-    TableColumn,
-    build_copy_stream,
-    record_from_postgres_error,
-    resolve_objects,
+from airflow_redshift_s3.local.copy.access import CopyAccessError
+from airflow_redshift_s3.local.copy.model import LOAD_FAILED_MESSAGE, LoadError, LoadFailed, TableColumn
+from airflow_redshift_s3.local.copy.objects import resolve_objects
+from airflow_redshift_s3.local.copy.stream import build_copy_stream, record_from_postgres_error
+from airflow_redshift_s3.local.sql.copy_command import CopySyntaxError
+from airflow_redshift_s3.local.sql.tokens import quote_ident, quote_literal
+from airflow_redshift_s3.local.wire.messages import (
+    Backend,
+    Frontend,
+    PgError,
+    TransactionStatus,
+    cstring,
+    message,
+    parse_command_tag,
 )
-from airflow_redshift_s3.local.pgwire import PgError
-from airflow_redshift_s3.local.sqltext import quote_ident, quote_literal
 
 if TYPE_CHECKING:
-    from airflow_redshift_s3.local.copy_command import CopyCommand
-    from airflow_redshift_s3.local.gateway import Session
+    from airflow_redshift_s3.local.copy.access import AwsAccess, Owner
+    from airflow_redshift_s3.local.sql.copy_command import CopyCommand
+    from airflow_redshift_s3.local.wire.client import PgSimpleClient
+    from airflow_redshift_s3.local.wire.upstream import Upstream
 
 log = logging.getLogger(__name__)
 
-LOAD_FAILED = "Load into table '{table}' failed.  Check 'stl_load_errors' system table for details."
 _COPY_CONTEXT = re.compile(r'COPY [^,]+, line (\d+)(?:, column ([^:]+?))?(?:: "(.*)")?$', re.S)
 _SKIPPED_ROW = re.compile(
     r'skipping row due to data type incompatibility at line (\d+) for column "?([^":]+)"?: "(.*)"', re.S
@@ -37,22 +40,55 @@ _SKIPPED_ROW = re.compile(
 _WRITE_HIGH_WATER = 1 << 20
 
 
+class CopySession(Protocol):
+    """What a COPY needs of the gateway session it runs in (the session's public interface)."""
+
+    upstream: Upstream | None  # in capture mode while the COPY runs
+    owner: Owner
+    user: str
+    database: str
+    backend_pid: int
+
+    @property
+    def aws(self) -> AwsAccess:
+        """Return the AWS endpoint to read from."""
+
+    @property
+    def drops_connections_during_copy(self) -> bool:
+        """Tell whether the fault switch of the reliability suite is on."""
+
+    def admin(self) -> PgSimpleClient:
+        """Return an autocommit connection to the session's database (for the system tables)."""
+
+    def close(self) -> None:
+        """Close the client and upstream connections."""
+
+
 class CopyRunner:
     """Run one COPY from S3 on a session's upstream connection, inside the client's transaction."""
 
-    def __init__(self, session: Session, sql: str):
+    def __init__(self, session: CopySession, command: CopyCommand | CopySyntaxError):
+        """Prepare the COPY.
+
+        :param session: the session (in capture mode) whose upstream connection and transaction to use.
+        :param command: the COPY as the gateway parsed it, or the syntax error to answer it with.
+        """
         self.session = session
-        self.sql = sql
+        self.command = command
         self.rows_loaded = 0
         self.query_id = 0
 
+    @property
+    def upstream(self) -> Upstream:
+        """Return the session's upstream connection."""
+        assert self.session.upstream is not None
+        return self.session.upstream
+
     async def run(self) -> PgError | None:
         """Execute the COPY; return the error to send to the client, or None on success."""
-        try:
-            cmd = parse_copy(self.sql)
-        except CopySyntaxError as err:
-            return PgError.make(str(err), "42601")
-        assert cmd is not None
+        if isinstance(self.command, CopySyntaxError):
+            return PgError.make(str(self.command), "42601")
+        cmd = self.command
         started = time.time()
         try:
             objects = await asyncio.to_thread(self._authorize_and_list, cmd)
@@ -68,8 +104,7 @@ class CopyRunner:
     # -- before the data ----------------------------------------------------------------------------
 
     def _authorize_and_list(self, cmd: CopyCommand) -> list[Any]:
-        aws = self.session.gateway.config.aws
-        assert aws is not None, "the gateway has no AWS endpoint"
+        aws = self.session.aws
         role = None
         if cmd.credentials is None:
             if not cmd.iam_role:
@@ -94,7 +129,7 @@ class CopyRunner:
 
     async def _table(self, cmd: CopyCommand) -> tuple[int, list[Any]] | PgError:
         name = (quote_ident(cmd.schema) + "." if cmd.schema else "") + quote_ident(cmd.table)
-        rows, _, error = await self.session._upstream_query(
+        rows, _, error = await self.upstream.query(
             "SELECT c.oid, a.attname, format_type(a.atttypid, a.atttypmod), "
             "CASE WHEN a.atttypmod > 4 AND t.typname IN ('varchar', 'bpchar') THEN a.atttypmod - 4 END, "
             "a.attidentity "
@@ -125,9 +160,7 @@ class CopyRunner:
         return int(rows[0][0] or 0), columns
 
     async def _next_query_id(self) -> int:
-        rows = await self.session.gateway.admin(self.session.database).query(
-            "SELECT nextval('pg_catalog.redshift_query_id_seq')"
-        )
+        rows = await self.session.admin().query("SELECT nextval('pg_catalog.redshift_query_id_seq')")
         return int(rows[0][0] or 0)
 
     # -- the data -----------------------------------------------------------------------------------
@@ -135,9 +168,7 @@ class CopyRunner:
     async def _load(
         self, cmd: CopyCommand, oid: int, columns: list[Any], objects: list[Any], started: float
     ) -> PgError | None:
-        session = self.session
-        aws = session.gateway.config.aws
-        assert aws is not None
+        aws = self.session.aws
         stream = build_copy_stream(cmd, columns, objects, lambda ref: aws.open_object(ref.bucket, ref.key))
         options = stream.pg_copy_options
         if cmd.maxerror > 0 and stream.mode != "columnar":
@@ -147,9 +178,9 @@ class CopyRunner:
         copy_sql = f"COPY {target} ({column_list}) FROM STDIN WITH ({options})"
         # Outside a transaction the COPY gets one of its own, so that a MAXERROR overrun found after
         # PostgreSQL's COPY ends (Python-side and PostgreSQL-side bad rows together) still loads nothing.
-        own_transaction = session.txn_status == b"I"
+        own_transaction = self.upstream.txn_status == TransactionStatus.IDLE
         if own_transaction:
-            await session._upstream_query("BEGIN")
+            await self.upstream.query("BEGIN")
         tag, error, notices, stream_error = await self._stream(copy_sql, stream)
         records = list(stream.errors)
         skipped = 0
@@ -188,10 +219,10 @@ class CopyRunner:
         count = tag.split()[-1] if tag else ""
         self.rows_loaded = int(count) if not failed and count.isdigit() else 0
         if own_transaction:
-            await session._upstream_query("ROLLBACK" if failed else "COMMIT")
+            await self.upstream.query("ROLLBACK" if failed else "COMMIT")
         await self._write_history(cmd, oid, objects, records, failed, started)
         if not failed:
-            await session._upstream_query(
+            await self.upstream.query(
                 f"SELECT set_config('redshift.last_copy_count', '{self.rows_loaded}', false), "
                 f"set_config('redshift.last_copy_id', '{self.query_id}', false)"
             )
@@ -206,40 +237,37 @@ class CopyRunner:
     async def _stream(
         self, copy_sql: str, stream: Any
     ) -> tuple[str, PgError | None, list[PgError], Exception | None]:
-        session = self.session
-        assert session.up_w is not None
-        session.up_w.write(pgwire.message(b"Q", pgwire.cstring(copy_sql)))
-        await session.up_w.drain()
+        upstream = self.upstream
+        upstream.send(message(Frontend.QUERY, cstring(copy_sql)))
+        await upstream.drain()
         notices: list[PgError] = []
         error: PgError | None = None
         tag = ""
         stream_error: Exception | None = None
-        kind, body = await session._recv()
-        while kind == b"N":
+        kind, body = await upstream.receive()
+        while kind == Backend.NOTICE_RESPONSE:
             notices.append(PgError.parse(body))
-            kind, body = await session._recv()
+            kind, body = await upstream.receive()
         early: list[tuple[bytes, bytes]] = []
-        if kind == b"G":
+        if kind == Backend.COPY_IN_RESPONSE:
             stream_error = await self._send_chunks(stream, early)
-        elif kind == b"E":
+        elif kind == Backend.ERROR_RESPONSE:
             error = PgError.parse(body)
         while True:
-            kind, body = early.pop(0) if early else await session._recv()
-            if kind == b"Z":
-                session.txn_status = body[:1]
+            kind, body = early.pop(0) if early else await upstream.receive()
+            if kind == Backend.READY_FOR_QUERY:
                 break
-            if kind == b"E":
+            if kind == Backend.ERROR_RESPONSE:
                 error = PgError.parse(body)
-            elif kind == b"N":
+            elif kind == Backend.NOTICE_RESPONSE:
                 notices.append(PgError.parse(body))
-            elif kind == b"C":
-                tag = pgwire.parse_command_tag(body)
+            elif kind == Backend.COMMAND_COMPLETE:
+                tag = parse_command_tag(body)
         return tag, error, notices, stream_error
 
     async def _send_chunks(self, stream: Any, early: list[tuple[bytes, bytes]]) -> Exception | None:
         """Send the stream as CopyData; stop early when PostgreSQL reports an error mid-stream."""
-        session = self.session
-        assert session.up_w is not None and session._capture is not None
+        upstream = self.upstream
         loop = asyncio.get_running_loop()
         chunks = iter(stream.chunks())
         pull = functools.partial(next, chunks, None)
@@ -247,25 +275,22 @@ class CopyRunner:
             try:
                 chunk = await loop.run_in_executor(None, pull)
             except Exception as err:  # a bad row past MAXERROR, or S3 failing mid-stream
-                session.up_w.write(
-                    pgwire.message(b"f", pgwire.cstring(str(err)[:1000] or type(err).__name__))
-                )
-                await session.up_w.drain()
+                upstream.send(message(Frontend.COPY_FAIL, cstring(str(err)[:1000] or type(err).__name__)))
+                await upstream.drain()
                 return err
             if chunk is None:
                 break
-            session.up_w.write(pgwire.message(b"d", chunk))
-            if session.gateway.drop_connections_during_copy:
-                session.close()
+            upstream.send(message(Frontend.COPY_DATA, chunk))
+            if self.session.drops_connections_during_copy:
+                self.session.close()
                 raise ConnectionResetError("connection dropped by the gateway during COPY (fault injection)")
-            if session.up_w.transport.get_write_buffer_size() > _WRITE_HIGH_WATER:
-                await session.up_w.drain()
-            while not session._capture.empty():
-                early.append(session._capture.get_nowait())
-            if any(kind == b"E" for kind, _ in early):
+            if upstream.buffered() > _WRITE_HIGH_WATER:
+                await upstream.drain()
+            early.extend(upstream.received())
+            if any(kind == Backend.ERROR_RESPONSE for kind, _ in early):
                 break  # PostgreSQL now ignores further data
-        session.up_w.write(pgwire.message(b"c"))
-        await session.up_w.drain()
+        upstream.send(message(Frontend.COPY_DONE))
+        await upstream.drain()
         return None
 
     def _load_failed(self, cmd: CopyCommand, records: list[Any]) -> PgError:
@@ -282,7 +307,7 @@ class CopyRunner:
                 f"  location:  {first.file_url}:{first.line_number}\n"
                 "  -----------------------------------------------\n"
             )
-        return PgError.make(LOAD_FAILED.format(table=table), "XX000", D=detail)
+        return PgError.make(LOAD_FAILED_MESSAGE.format(table=table), "XX000", detail=detail)
 
     # -- system tables ------------------------------------------------------------------------------
 
@@ -290,7 +315,7 @@ class CopyRunner:
         self, cmd: CopyCommand, oid: int, objects: list[Any], records: list[Any], failed: bool, started: float
     ) -> None:
         session = self.session
-        admin = session.gateway.admin(session.database)
+        admin = session.admin()
         user = quote_literal(session.user)
         qid = self.query_id
         pid = session.backend_pid

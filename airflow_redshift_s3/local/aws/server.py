@@ -2,11 +2,12 @@
 
 ``LocalAws`` runs ``moto.server.ThreadedMotoServer`` on a local port, serving S3, IAM, STS and the Redshift
 control plane from moto's usual global backends (account 123456789012), plus, as small extensions of
-moto's own classes (see ``moto_ext``): ``ModifyClusterIamRoles`` with the ``adding``/``removing`` apply
-status, ``DefaultIamRoleArn``, IAM ``SimulatePrincipalPolicy``, and the ``redshift-serverless`` service
-(namespaces, workgroups, ``GetCredentials``). Temporary database passwords issued by
-``GetClusterCredentials`` and ``GetCredentials`` are remembered so a local SQL gateway can check the
-``IAM:<user>`` logins with ``verify_temporary_credentials``.
+moto's own classes (the ``iam``, ``redshift`` and ``serverless`` modules beside this one):
+``ModifyClusterIamRoles`` with the ``adding``/``removing`` apply status, ``DefaultIamRoleArn``, IAM
+``SimulatePrincipalPolicy``, and the ``redshift-serverless`` service (namespaces, workgroups,
+``GetCredentials``). Temporary database passwords issued by ``GetClusterCredentials`` and
+``GetCredentials`` are remembered so a local SQL gateway can check the ``IAM:<user>`` logins with
+``verify_temporary_credentials``.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from typing import Any
 
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from .moto_ext import install as install_extensions
-from .moto_ext.state import (
+from airflow_redshift_s3.local.aws.extensions import install as install_extensions
+from airflow_redshift_s3.local.aws.state import (
     IssuedCredential,
     clear_credentials,
     clear_endpoint_overrides,

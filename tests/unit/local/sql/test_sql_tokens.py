@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_redshift_s3.local.sqltext import (
+from airflow_redshift_s3.local.sql.rewrite import rewrite_for_postgres
+from airflow_redshift_s3.local.sql.tokens import (
     SqlLexError,
     quote_ident,
     quote_literal,
     render,
-    rewrite_for_postgres,
     split_statements,
     tokenize,
 )

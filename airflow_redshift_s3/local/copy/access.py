@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from airflow_redshift_s3.local.copy_command import CopyCommand
+    from airflow_redshift_s3.local.sql.copy_command import CopyCommand
 
-# Messages as Redshift words them (see shared/reference/redshift-facts.md).
+# Messages as Redshift words them in its COPY errors; the tests of the operators and the reliability suite
+# match on these texts, as code under test would in production.
 NOT_AUTHORIZED = (
     "exception name : UnauthorizedException, error type : 135, message: Not authorized to get credentials of "
     "role {role}, should retry : 0"

@@ -1,9 +1,12 @@
-"""PostgreSQL frontend/backend protocol (v3) messages, as much as the local gateway needs."""
+"""PostgreSQL frontend/backend protocol (v3) messages, as much as the local gateway needs.
+
+Message types are named (:class:`Frontend`, :class:`Backend`): the same byte means different messages in
+each direction (``D`` is Describe from a client and DataRow from the server).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import struct
 from dataclasses import dataclass, field
 
@@ -19,8 +22,66 @@ FIELD_SEVERITY_V = "V"
 FIELD_CODE = "C"
 FIELD_MESSAGE = "M"
 FIELD_DETAIL = "D"
-FIELD_HINT = "H"
 FIELD_WHERE = "W"
+
+
+class Frontend:
+    """Types of the messages a client sends (https://www.postgresql.org/docs/current/protocol-message-formats.html)."""
+
+    BIND = b"B"
+    CLOSE = b"C"
+    COPY_DATA = b"d"
+    COPY_DONE = b"c"
+    COPY_FAIL = b"f"
+    DESCRIBE = b"D"
+    EXECUTE = b"E"
+    FLUSH = b"H"
+    FUNCTION_CALL = b"F"
+    PARSE = b"P"
+    PASSWORD = b"p"
+    QUERY = b"Q"
+    SYNC = b"S"
+    TERMINATE = b"X"
+
+
+class Backend:
+    """Types of the messages the server sends."""
+
+    AUTHENTICATION = b"R"
+    BACKEND_KEY_DATA = b"K"
+    BIND_COMPLETE = b"2"
+    CLOSE_COMPLETE = b"3"
+    COMMAND_COMPLETE = b"C"
+    COPY_BOTH_RESPONSE = b"W"
+    COPY_IN_RESPONSE = b"G"
+    COPY_OUT_RESPONSE = b"H"
+    DATA_ROW = b"D"
+    ERROR_RESPONSE = b"E"
+    NO_DATA = b"n"
+    NOTICE_RESPONSE = b"N"
+    PARAMETER_DESCRIPTION = b"t"
+    PARAMETER_STATUS = b"S"
+    PARSE_COMPLETE = b"1"
+    READY_FOR_QUERY = b"Z"
+    ROW_DESCRIPTION = b"T"
+
+
+class TransactionStatus:
+    """The status byte of ReadyForQuery."""
+
+    IDLE = b"I"
+    IN_TRANSACTION = b"T"
+    FAILED = b"E"
+
+
+# What a Describe or Close names: a prepared statement or a portal.
+TARGET_STATEMENT = b"S"
+TARGET_PORTAL = b"P"
+# The one-byte answers to an SSLRequest or GSSENCRequest.
+SSL_ACCEPTED = b"S"
+SSL_REFUSED = b"N"
+AUTH_OK = 0
+AUTH_CLEARTEXT_PASSWORD = 3
 
 
 class ProtocolError(Exception):
@@ -79,25 +140,14 @@ def split_cstring(body: bytes, start: int = 0) -> tuple[str, int]:
     return body[start:end].decode(), end + 1
 
 
-def md5_password_hash(user: str, password: str, salt: bytes) -> str:
-    """Return the md5 authentication response a client computes for ``user``/``password``."""
-    inner = hashlib.md5((password + user).encode()).hexdigest()
-    return "md5" + hashlib.md5(inner.encode() + salt).hexdigest()
-
-
 def ready_for_query(status: bytes) -> bytes:
     """Encode ReadyForQuery with a transaction status byte (I, T or E)."""
-    return message(b"Z", status)
+    return message(Backend.READY_FOR_QUERY, status)
 
 
 def command_complete(tag: str) -> bytes:
     """Encode CommandComplete."""
-    return message(b"C", cstring(tag))
-
-
-def parameter_status(name: str, value: str) -> bytes:
-    """Encode ParameterStatus."""
-    return message(b"S", cstring(name) + cstring(value))
+    return message(Backend.COMMAND_COMPLETE, cstring(tag))
 
 
 @dataclass
@@ -133,15 +183,18 @@ class PgError:
         return cls(fields)
 
     @classmethod
-    def make(cls, message_text: str, code: str = "XX000", severity: str = "ERROR", **extra: str) -> PgError:
-        """Build an error with the given message and SQLSTATE."""
+    def make(
+        cls, message_text: str, code: str = "XX000", severity: str = "ERROR", detail: str | None = None
+    ) -> PgError:
+        """Build an error with the given message, SQLSTATE and optional detail."""
         fields = {FIELD_SEVERITY: severity, FIELD_SEVERITY_V: severity, FIELD_CODE: code}
         fields[FIELD_MESSAGE] = message_text
-        fields.update(extra)
+        if detail is not None:
+            fields[FIELD_DETAIL] = detail
         return cls(fields)
 
-    def encode(self, kind: bytes = b"E") -> bytes:
-        """Encode as an ErrorResponse (or NoticeResponse with kind b'N')."""
+    def encode(self, kind: bytes = Backend.ERROR_RESPONSE) -> bytes:
+        """Encode as an ErrorResponse (or a NoticeResponse with ``kind=Backend.NOTICE_RESPONSE``)."""
         body = b"".join(k.encode() + cstring(v.replace("\x00", "")) for k, v in self.fields.items()) + b"\x00"
         return message(kind, body)
 
@@ -156,7 +209,7 @@ def parse_parse(body: bytes) -> tuple[bytes, str, bytes]:
 
 def build_parse(name: bytes, query: str, rest: bytes) -> bytes:
     """Encode a Parse message."""
-    return message(b"P", name + b"\x00" + cstring(query) + rest)
+    return message(Frontend.PARSE, name + b"\x00" + cstring(query) + rest)
 
 
 def parse_bind_names(body: bytes) -> tuple[bytes, bytes, bool]:

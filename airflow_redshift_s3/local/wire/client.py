@@ -5,8 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from airflow_redshift_s3.local import pgwire
-from airflow_redshift_s3.local.pgwire import PgError
+from airflow_redshift_s3.local.wire.messages import (
+    AUTH_OK,
+    FIELD_SEVERITY_V,
+    Backend,
+    Frontend,
+    PgError,
+    cstring,
+    message,
+    parse_data_row,
+    read_message,
+    startup_message,
+)
 
 
 class PgQueryError(Exception):
@@ -34,15 +44,15 @@ class PgSimpleClient:
 
     async def _connect(self) -> None:
         self._reader, self._writer = await asyncio.open_connection(self._host, self._port)
-        self._writer.write(pgwire.startup_message(self._params))
+        self._writer.write(startup_message(self._params))
         await self._writer.drain()
         while True:
-            kind, body = await pgwire.read_message(self._reader)
-            if kind == b"E":
+            kind, body = await read_message(self._reader)
+            if kind == Backend.ERROR_RESPONSE:
                 raise PgQueryError(PgError.parse(body))
-            if kind == b"R" and body[:4] != b"\x00\x00\x00\x00":
+            if kind == Backend.AUTHENTICATION and int.from_bytes(body[:4], "big") != AUTH_OK:
                 raise PgQueryError(PgError.make("the gateway's admin connection needs trust authentication"))
-            if kind == b"Z":
+            if kind == Backend.READY_FOR_QUERY:
                 return
 
     async def query(self, sql: str) -> list[list[str | None]]:
@@ -68,20 +78,23 @@ class PgSimpleClient:
         error: PgError | None = None
         answered = False
         try:
-            self._writer.write(pgwire.message(b"Q", pgwire.cstring(sql)))
+            self._writer.write(message(Frontend.QUERY, cstring(sql)))
             await self._writer.drain()
             while True:
-                kind, body = await pgwire.read_message(self._reader)
-                if kind == b"E" and PgError.parse(body).fields.get("V") in ("FATAL", "PANIC"):
+                kind, body = await read_message(self._reader)
+                if kind == Backend.ERROR_RESPONSE and PgError.parse(body).fields.get(FIELD_SEVERITY_V) in (
+                    "FATAL",
+                    "PANIC",
+                ):
                     continue  # the server is closing the connection (e.g. it shut down while it was idle)
                 answered = True
-                if kind == b"T":
+                if kind == Backend.ROW_DESCRIPTION:
                     rows = []
-                elif kind == b"D":
-                    rows.append(pgwire.parse_data_row(body))
-                elif kind == b"E":
+                elif kind == Backend.DATA_ROW:
+                    rows.append(parse_data_row(body))
+                elif kind == Backend.ERROR_RESPONSE:
                     error = PgError.parse(body)
-                elif kind == b"Z":
+                elif kind == Backend.READY_FOR_QUERY:
                     break
         except (asyncio.IncompleteReadError, ConnectionError) as err:
             self._writer = None
@@ -96,6 +109,6 @@ class PgSimpleClient:
         """Terminate the connection."""
         if self._writer is not None:
             with contextlib.suppress(Exception):
-                self._writer.write(pgwire.message(b"X"))
+                self._writer.write(message(Frontend.TERMINATE))
                 self._writer.close()
             self._writer = None

@@ -2,14 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_redshift_s3.local.copy_command import (
+from airflow_redshift_s3.local.sql.copy_command import (
     AwsKeyCredentials,
     CopyCommand,
     CopySyntaxError,
     datetime_format_parts,
-    parse_copy,
-    redact_sql,
 )
+from airflow_redshift_s3.local.sql.copy_parser import parse_copy, redact_sql
 
 ROLE = "arn:aws:iam::123456789012:role/RedshiftCopy"
 BASE = f"COPY t FROM 's3://bucket/data/2026' IAM_ROLE '{ROLE}'"

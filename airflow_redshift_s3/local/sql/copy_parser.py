@@ -1,31 +1,26 @@
-"""Parse a Redshift ``COPY ... FROM 's3://...'`` statement into a typed command.
-
-The grammar is Redshift's (see the AWS COPY reference), not PostgreSQL's: options follow the source without
-parentheses or commas, in any order, keywords are case-insensitive and ``AS`` is optional where Redshift
-allows it. A COPY that is not from an ``'s3://...'`` string (``COPY t FROM STDIN``, ``COPY (query) TO ...``)
-is plain PostgreSQL and is left alone: :func:`parse_copy` returns None for it.
-"""
+"""Parse a Redshift ``COPY ... FROM 's3://...'`` statement into a :class:`CopyCommand`; mask its secrets."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 
-__all__ = [
-    "AwsKeyCredentials",
-    "CopyCommand",
-    "CopySyntaxError",
-    "datetime_format_parts",
-    "parse_copy",
-    "redact_sql",
-]
-
-FORMATS = ("text", "csv", "json", "parquet", "orc", "avro")
-COLUMNAR_FORMATS = ("parquet", "orc")
-COMPRESSIONS = ("gzip", "bzip2", "zstd", "lzop")
-REDACTED = "'***'"
-MAXERROR_LIMIT = 100000
+from airflow_redshift_s3.local.sql.copy_command import (
+    COLUMNAR_FORMATS,
+    MAXERROR_LIMIT,
+    REDACTED,
+    AwsKeyCredentials,
+    CopyCommand,
+    CopySyntaxError,
+    datetime_format_parts,
+    split_s3_url,
+)
+from airflow_redshift_s3.local.sql.copy_lexer import (
+    CopyToken,
+    CopyTokenizeError,
+    is_copy_from_s3,
+    is_role_only_credentials,
+    tokenize_copy,
+)
 
 # Redshift options this local stack does not implement: refused by name, never ignored.
 _UNSUPPORTED = {
@@ -45,7 +40,6 @@ _SECRET_KEYWORDS = frozenset(
     {"access_key_id", "secret_access_key", "session_token", "credentials", "master_symmetric_key"}
 )
 _ON_OFF = {"on": "on", "true": "on", "off": "off", "false": "off"}
-_DATETIME_PARTS = ("HH24", "HH12", "YYYY", "MONTH", "MON", "HH", "YY", "MM", "DD", "MI", "SS", "AM", "PM")
 _ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/\S+")
 # options a columnar (PARQUET / ORC) COPY accepts, per "COPY from columnar data formats"
 _COLUMNAR_OPTIONS = frozenset(
@@ -66,101 +60,15 @@ _COLUMNAR_OPTIONS = frozenset(
 _JSON_REJECTED = ("DELIMITER", "QUOTE", "ESCAPE", "REMOVEQUOTES", "FILLRECORD", "IGNOREBLANKLINES", "NULL AS")
 
 
-class CopySyntaxError(Exception):
-    """A Redshift COPY statement that Redshift would reject before reading any data."""
-
-    sqlstate = "42601"
-
-
-@dataclass(frozen=True)
-class AwsKeyCredentials:
-    """Key-based authorization of a COPY; the secret parts never appear in ``repr``."""
-
-    access_key_id: str
-    secret_access_key: str = field(repr=False)
-    session_token: str | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
-class CopyCommand:
-    """A parsed Redshift ``COPY ... FROM 's3://...'``; option defaults are Redshift's."""
-
-    table: str
-    source: str
-    schema: str | None = None
-    database: str | None = None
-    columns: tuple[str, ...] | None = None
-    iam_role: str | None = None
-    credentials: AwsKeyCredentials | None = None
-    region: str | None = None
-    manifest: bool = False
-    format: str = "text"
-    json_spec: str | None = None
-    avro_spec: str | None = None
-    delimiter: str | None = "|"
-    quote: str | None = None
-    escape: bool = False
-    removequotes: bool = False
-    ignoreheader: int = 0
-    null_as: str | None = None
-    emptyasnull: bool = False
-    blanksasnull: bool = False
-    trimblanks: bool = False
-    fillrecord: bool = False
-    ignoreblanklines: bool = False
-    truncatecolumns: bool = False
-    roundec: bool = False
-    explicit_ids: bool = False
-    dateformat: str | None = None
-    timeformat: str | None = None
-    acceptinvchars: str | None = None
-    maxerror: int = 0
-    compression: str | None = None
-    compupdate: str | None = None
-    statupdate: str | None = None
-    comprows: int | None = None
-    encoding: str = "utf8"
-    sql: str = field(default="", repr=False, compare=False)
-    secret_spans: tuple[tuple[int, int], ...] = field(default=(), repr=False, compare=False)
-
-    @property
-    def bucket(self) -> str:
-        """Return the bucket of the source URL."""
-        return _split_s3_url(self.source)[0]
-
-    @property
-    def key_prefix(self) -> str:
-        """Return the key (prefix, object or manifest key) of the source URL."""
-        return _split_s3_url(self.source)[1]
-
-    @property
-    def qualified_table(self) -> str:
-        """Return ``schema.table`` (or ``table``) for messages."""
-        return f"{self.schema}.{self.table}" if self.schema else self.table
-
-    def redacted(self) -> str:
-        """Return the original statement with every secret literal replaced by ``'***'``."""
-        if not self.sql:
-            return ""
-        out: list[str] = []
-        pos = 0
-        for start, end in sorted(self.secret_spans):
-            out.append(self.sql[pos:start])
-            out.append(REDACTED)
-            pos = end
-        out.append(self.sql[pos:])
-        return "".join(out)
-
-
 def parse_copy(sql: str) -> CopyCommand | None:
     """Parse a Redshift COPY from S3; return None when the statement is anything else.
 
     :param sql: one SQL statement, optionally ending with ``;``.
     :raises CopySyntaxError: the statement is a COPY from ``'s3://...'`` that Redshift would reject.
     """
-    if not _is_copy_from_s3(sql):
+    if not is_copy_from_s3(sql):
         return None
-    return _Parser(sql, list(_tokenize(sql))).parse()
+    return _Parser(sql, list(tokenize_copy(sql))).parse()
 
 
 def redact_sql(sql: str) -> str:
@@ -169,18 +77,18 @@ def redact_sql(sql: str) -> str:
     pos = 0
     pending = False
     try:
-        for tok in _tokenize(sql):
+        for tok in tokenize_copy(sql):
             if tok.kind == "WORD" and tok.lower in _SECRET_KEYWORDS:
                 pending = True
             elif pending and tok.kind == "STRING":
                 pending = False
-                if not _is_role_only_credentials(tok.value):
+                if not is_role_only_credentials(tok.value):
                     out.append(sql[pos : tok.start])
                     out.append(REDACTED)
                     pos = tok.end
             elif not (tok.kind == "WORD" and tok.lower == "as"):
                 pending = False
-    except _TokenizeError as err:
+    except CopyTokenizeError as err:
         out.append(sql[pos : err.position])
         out.append("***")
         return "".join(out)
@@ -188,224 +96,10 @@ def redact_sql(sql: str) -> str:
     return "".join(out)
 
 
-def datetime_format_parts(fmt: str) -> list[str]:
-    """Split a Redshift DATEFORMAT/TIMEFORMAT string into dateparts and literal separators.
-
-    :raises ValueError: the string holds letters that are not a COPY datepart, or repeats one.
-    """
-    parts: list[str] = []
-    seen: set[str] = set()
-    i = 0
-    upper = fmt.upper()
-    while i < len(fmt):
-        for part in _DATETIME_PARTS:
-            if upper.startswith(part, i):
-                canonical = {"HH": "HH24", "MONTH": "MON", "PM": "AM"}.get(part, part)
-                if canonical in seen:
-                    raise ValueError(f"{part} appears more than once")
-                seen.add(canonical)
-                parts.append(part)
-                i += len(part)
-                break
-        else:
-            if fmt[i].isalnum() and upper[i] != "T":
-                raise ValueError(
-                    f"'{fmt[i:]}' is not a datepart (YYYY, YY, MM, MON, DD, HH24, HH12, MI, SS, AM)"
-                )
-            parts.append(fmt[i])
-            i += 1
-    if "YYYY" not in seen and "YY" not in seen and seen & {"MM", "MON", "DD"}:
-        raise ValueError("a format with a month or day needs YYYY or YY")
-    return parts
-
-
-# -- tokens ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Token:
-    kind: str  # WORD, QIDENT, STRING, NUMBER, PUNCT, OTHER, EOF
-    text: str
-    value: str
-    start: int
-    end: int
-
-    @property
-    def lower(self) -> str:
-        return self.value.lower() if self.kind == "WORD" else ""
-
-
-class _TokenizeError(CopySyntaxError):
-    def __init__(self, message: str, position: int):
-        super().__init__(message)
-        self.position = position
-
-
-def _tokenize(sql: str) -> Iterator[_Token]:
-    """Yield the tokens of ``sql``, skipping whitespace and comments, ending with an EOF token."""
-    i = 0
-    n = len(sql)
-    while True:
-        while i < n:
-            c = sql[i]
-            if c.isspace():
-                i += 1
-            elif sql.startswith("--", i):
-                end = sql.find("\n", i)
-                i = n if end < 0 else end + 1
-            elif sql.startswith("/*", i):
-                i = _skip_block_comment(sql, i)
-            else:
-                break
-        if i >= n:
-            yield _Token("EOF", "", "", n, n)
-            return
-        c = sql[i]
-        start = i
-        if c == "'":
-            value, i = _read_string(sql, i)
-            yield _Token("STRING", sql[start:i], value, start, i)
-        elif c == '"':
-            value, i = _read_quoted_ident(sql, i)
-            yield _Token("QIDENT", sql[start:i], value, start, i)
-        elif c.isalpha() or c == "_":
-            i += 1
-            while i < n and (sql[i].isalnum() or sql[i] in "_$"):
-                i += 1
-            yield _Token("WORD", sql[start:i], sql[start:i], start, i)
-        elif c.isdigit():
-            while i < n and sql[i].isdigit():
-                i += 1
-            if i < n and (sql[i].isalpha() or sql[i] in "_."):
-                while i < n and not sql[i].isspace() and sql[i] not in "();,'\"":
-                    i += 1
-                yield _Token("OTHER", sql[start:i], sql[start:i], start, i)
-            else:
-                yield _Token("NUMBER", sql[start:i], sql[start:i], start, i)
-        elif c in "(),.;":
-            i += 1
-            yield _Token("PUNCT", c, c, start, i)
-        else:
-            i += 1
-            yield _Token("OTHER", c, c, start, i)
-
-
-def _skip_block_comment(sql: str, i: int) -> int:
-    depth = 0
-    start = i
-    while i < len(sql):
-        if sql.startswith("/*", i):
-            depth += 1
-            i += 2
-        elif sql.startswith("*/", i):
-            depth -= 1
-            i += 2
-            if depth == 0:
-                return i
-        else:
-            i += 1
-    raise _TokenizeError(f'unterminated /* comment at or near "{sql[start : start + 20]}"', start)
-
-
-def _read_string(sql: str, i: int) -> tuple[str, int]:
-    r"""Read a single-quoted literal: ``''`` and ``\'`` are a quote, other backslash pairs stay as written."""
-    start = i
-    i += 1
-    out: list[str] = []
-    while i < len(sql):
-        c = sql[i]
-        if c == "'":
-            if sql.startswith("''", i):
-                out.append("'")
-                i += 2
-                continue
-            return "".join(out), i + 1
-        if c == "\\" and i + 1 < len(sql):
-            nxt = sql[i + 1]
-            out.append("'" if nxt == "'" else c + nxt)
-            i += 2
-            continue
-        out.append(c)
-        i += 1
-    raise _TokenizeError(f'unterminated quoted string at or near "{sql[start : start + 20]}"', start)
-
-
-def _read_quoted_ident(sql: str, i: int) -> tuple[str, int]:
-    start = i
-    i += 1
-    out: list[str] = []
-    while i < len(sql):
-        c = sql[i]
-        if c == '"':
-            if sql.startswith('""', i):
-                out.append('"')
-                i += 2
-                continue
-            if not out:
-                raise _TokenizeError('zero-length delimited identifier at or near """"', start)
-            return "".join(out), i + 1
-        out.append(c)
-        i += 1
-    raise _TokenizeError(f'unterminated quoted identifier at or near "{sql[start : start + 20]}"', start)
-
-
-def _is_copy_from_s3(sql: str) -> bool:
-    """Tell whether ``sql`` is ``COPY <table> [(cols)] FROM '<s3 url>'``; raise for other Redshift sources."""
-    tokens = _tokenize(sql)
-    try:
-        first = next(tokens)
-        if first.lower != "copy":
-            return False
-        depth = 0
-        previous = first
-        for tok in tokens:
-            if tok.kind == "EOF" or (tok.kind == "PUNCT" and tok.value == ";"):
-                return False
-            if tok.kind == "PUNCT" and tok.value == "(":
-                if previous is first:
-                    return False  # COPY (query) TO ...
-                depth += 1
-            elif tok.kind == "PUNCT" and tok.value == ")":
-                depth -= 1
-            elif depth == 0 and tok.lower == "to":
-                return False
-            elif depth == 0 and tok.lower == "from":
-                source = next(tokens)
-                if source.kind != "STRING":
-                    return False
-                scheme = source.value.split("://", 1)[0].lower() if "://" in source.value else ""
-                if scheme == "s3":
-                    return True
-                if scheme in ("dynamodb", "emr"):
-                    raise CopySyntaxError(
-                        f"COPY from {'DynamoDB' if scheme == 'dynamodb' else 'Amazon EMR'} is not supported "
-                        "by the local Redshift stack; load from Amazon S3"
-                    )
-                return False
-            previous = tok
-    except _TokenizeError:
-        return False
-    return False
-
-
-def _is_role_only_credentials(value: str) -> bool:
-    keys = {part.split("=", 1)[0].strip().lower() for part in value.split(";") if part.strip()}
-    return bool(keys) and keys <= {"aws_iam_role"}
-
-
-def _split_s3_url(url: str) -> tuple[str, str]:
-    rest = url.split("://", 1)[1] if "://" in url else url
-    bucket, _, key = rest.partition("/")
-    return bucket, key
-
-
-# -- parser ---------------------------------------------------------------------------------------------
-
-
 class _Parser:
     """Recursive-descent parser over the token list of one COPY statement."""
 
-    def __init__(self, sql: str, tokens: list[_Token]):
+    def __init__(self, sql: str, tokens: list[CopyToken]):
         self.sql = sql
         self.tokens = tokens
         self.pos = 0
@@ -416,28 +110,28 @@ class _Parser:
 
     # token helpers
 
-    def peek(self, offset: int = 0) -> _Token:
+    def peek(self, offset: int = 0) -> CopyToken:
         return self.tokens[min(self.pos + offset, len(self.tokens) - 1)]
 
-    def advance(self) -> _Token:
+    def advance(self) -> CopyToken:
         tok = self.peek()
         self.pos = min(self.pos + 1, len(self.tokens) - 1)
         return tok
 
-    def error(self, tok: _Token | None = None) -> CopySyntaxError:
+    def error(self, tok: CopyToken | None = None) -> CopySyntaxError:
         tok = tok or self.peek()
         if tok.kind == "EOF":
             return CopySyntaxError("syntax error at end of input")
         shown = REDACTED if tok.start in self.secret_tokens else tok.text
         return CopySyntaxError(f'syntax error at or near "{shown}"')
 
-    def accept_word(self, *words: str) -> _Token | None:
+    def accept_word(self, *words: str) -> CopyToken | None:
         tok = self.peek()
         if tok.kind == "WORD" and tok.lower in words:
             return self.advance()
         return None
 
-    def expect_word(self, word: str) -> _Token:
+    def expect_word(self, word: str) -> CopyToken:
         tok = self.accept_word(word)
         if tok is None:
             raise self.error()
@@ -664,7 +358,7 @@ class _Parser:
             return lowered
         if spec.strip().lower().startswith("s3://"):
             url = spec.strip()
-            if not _split_s3_url(url)[0] or not _split_s3_url(url)[1] or url.endswith("/"):
+            if not split_s3_url(url)[0] or not split_s3_url(url)[1] or url.endswith("/"):
                 raise CopySyntaxError(
                     f"Invalid {name} option '{spec}': the JSONPaths file must be one S3 object"
                 )
@@ -806,7 +500,7 @@ class _Parser:
         columns: tuple[str, ...] | None,
         source: str,
     ) -> CopyCommand:
-        bucket, key = _split_s3_url(source.strip())
+        bucket, key = split_s3_url(source.strip())
         source = f"s3://{bucket}/{key}"
         if not bucket:
             raise CopySyntaxError(f"Invalid S3 URL '{source}': expected s3://<bucket>/<key prefix>")
@@ -929,7 +623,7 @@ def _unsupported(name: str) -> CopySyntaxError:
     return CopySyntaxError(f"Unsupported COPY option: {name} (not implemented by the local Redshift stack)")
 
 
-def _on_off(tok: _Token | None) -> str:
+def _on_off(tok: CopyToken | None) -> str:
     return "on" if tok is None else _ON_OFF[tok.lower]
 
 

@@ -14,7 +14,7 @@ from moto.redshift.exceptions import InvalidParameterValueError
 from moto.redshift.models import Cluster, RedshiftBackend
 from moto.redshift.responses import RedshiftResponse
 
-from .state import (
+from airflow_redshift_s3.local.aws.state import (
     IssuedCredential,
     RoleAssociations,
     cluster_endpoint_override,

@@ -14,7 +14,8 @@ def install() -> None:
     with _install_lock:
         if _installed:
             return
-        from . import iam, redshift, serverless
+        from airflow_redshift_s3.local.aws import iam, redshift
+        from airflow_redshift_s3.local.aws.serverless import urls as serverless
 
         redshift.install()
         iam.install()

@@ -1,0 +1,337 @@
+"""One client connection of the gateway: startup, authentication, and the relay both ways.
+
+Statements PostgreSQL can run (after rewriting) are forwarded; the others (a COPY from S3, a
+multi-statement string) are planned here and run by :class:`~.local.LocalStatements` in capture mode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import struct
+from typing import TYPE_CHECKING, Any
+
+from airflow_redshift_s3.local.gateway.events import ClientEvent
+from airflow_redshift_s3.local.gateway.local import (
+    LocalPlan,
+    LocalStatementError,
+    LocalStatements,
+    plan_statements,
+)
+from airflow_redshift_s3.local.sql.tokens import SqlLexError
+from airflow_redshift_s3.local.wire.messages import (
+    AUTH_CLEARTEXT_PASSWORD,
+    CANCEL_REQUEST,
+    GSSENC_REQUEST,
+    PROTOCOL_V3,
+    SSL_ACCEPTED,
+    SSL_REFUSED,
+    SSL_REQUEST,
+    Backend,
+    Frontend,
+    PgError,
+    TransactionStatus,
+    build_parse,
+    cstring,
+    message,
+    parse_bind_names,
+    parse_parse,
+    parse_startup_params,
+    read_message,
+    read_startup,
+    ready_for_query,
+    startup_message,
+)
+from airflow_redshift_s3.local.wire.upstream import Upstream
+
+if TYPE_CHECKING:
+    from airflow_redshift_s3.local.copy.access import AwsAccess, Owner
+    from airflow_redshift_s3.local.gateway.server import Gateway
+    from airflow_redshift_s3.local.wire.client import PgSimpleClient
+
+REDSHIFT_SERVER_VERSION = "8.0.2"
+# Startup parameters PostgreSQL understands; the Redshift driver's own ones are dropped.
+PASSED_STARTUP_PARAMS = frozenset(
+    {"user", "database", "application_name", "client_encoding", "DateStyle", "TimeZone", "extra_float_digits"}
+)
+IAM_USER_PREFIXES = ("IAM:", "IAMA:", "IAMR:")
+_BUFFER_HIGH_WATER = 1 << 16
+# Upstream messages after which the client gets what is buffered at once.
+_FLUSH_TO_CLIENT_AFTER = (
+    Backend.READY_FOR_QUERY,
+    Backend.COPY_IN_RESPONSE,
+    Backend.COPY_OUT_RESPONSE,
+    Backend.COPY_BOTH_RESPONSE,
+)
+# Client messages after which PostgreSQL gets what is buffered at once.
+_FLUSH_UPSTREAM_AFTER = (Frontend.SYNC, Frontend.QUERY, Frontend.FLUSH, Frontend.COPY_DONE, Frontend.PASSWORD)
+# Client messages that end an extended-protocol exchange (PostgreSQL answers each with ReadyForQuery).
+_EXCHANGE_ENDS = (Frontend.SYNC, Frontend.QUERY, Frontend.FUNCTION_CALL)
+# Client messages that do not open an extended-protocol exchange.
+_NOT_STATEMENT_PARTS = (
+    Frontend.FLUSH,
+    Frontend.COPY_DATA,
+    Frontend.COPY_DONE,
+    Frontend.COPY_FAIL,
+    Frontend.PASSWORD,
+)
+
+
+class Session:
+    """One client connection and its upstream PostgreSQL connection.
+
+    What a COPY runner may use of it (``upstream``, ``owner``, ``user``, ``database``, ``backend_pid``,
+    ``aws``, ``admin()``, ``drops_connections_during_copy``, ``close()``) is its public interface.
+    """
+
+    def __init__(
+        self, gateway: Gateway, owner: Owner, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ):
+        self.gateway = gateway
+        self.owner = owner
+        self.client_r = reader
+        self.client_w = writer
+        self.upstream: Upstream | None = None
+        self.backend_pid = 0
+        self.user = ""
+        self.database = ""
+        self.forwarded_since_sync = False
+        self.local = LocalStatements(self)
+        self._outstanding = 1  # the startup sequence ends with a ReadyForQuery
+        self._idle = asyncio.Event()
+        self._relay_task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    # -- what the local statements and the COPY runner use ------------------------------------------
+
+    @property
+    def txn_status(self) -> bytes:
+        """Return the upstream transaction status (I, T or E)."""
+        return self.upstream.txn_status if self.upstream is not None else TransactionStatus.IDLE
+
+    @property
+    def aws(self) -> AwsAccess:
+        """Return the AWS endpoint a COPY reads from."""
+        aws = self.gateway.config.aws
+        assert aws is not None, "the gateway has no AWS endpoint"
+        return aws
+
+    @property
+    def drops_connections_during_copy(self) -> bool:
+        """Tell whether the fault switch of the reliability suite is on."""
+        return self.gateway.drop_connections_during_copy
+
+    def admin(self) -> PgSimpleClient:
+        """Return the gateway's own autocommit connection to this session's database."""
+        return self.gateway.admin(self.database)
+
+    def relay(self, kind: bytes, body: bytes) -> None:
+        """Pass one message on to the client (buffered)."""
+        self.client_w.write(message(kind, body))
+
+    @contextlib.asynccontextmanager
+    async def captured(self) -> Any:
+        """Wait until PostgreSQL answered everything forwarded, then capture its messages (see Upstream)."""
+        assert self.upstream is not None
+        await self._wait_idle()
+        self.upstream.start_capture()
+        try:
+            yield
+        finally:
+            for kind, body in self.upstream.stop_capture():  # asynchronous (a notice): pass it on
+                self.relay(kind, body)
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Authenticate the client, connect upstream, then relay until either side closes."""
+        self.gateway.notify(ClientEvent("connect"))
+        params = await self._read_startup()
+        if params is None:
+            return
+        self.user = params.get("user", "")
+        self.database = params.get("database") or self.user
+        upstream_params = {k: v for k, v in params.items() if k in PASSED_STARTUP_PARAMS}
+        if self.user.startswith(IAM_USER_PREFIXES) and not await self._authenticate_temporary_user():
+            return
+        reader, writer = await asyncio.open_connection(
+            self.gateway.config.upstream_host, self.gateway.config.upstream_port, limit=1 << 20
+        )
+        self.upstream = Upstream(reader, writer)
+        writer.write(startup_message(upstream_params))
+        self._relay_task = asyncio.create_task(self._relay_upstream(self.upstream))
+        try:
+            await self._serve_client(self.upstream)
+        finally:
+            self._relay_task.cancel()
+
+    def close(self) -> None:
+        """Close both connections."""
+        if self._closed:
+            return
+        self._closed = True
+        upstream_w = self.upstream.writer if self.upstream is not None else None
+        for writer in (self.client_w, upstream_w):
+            if writer is not None:
+                with contextlib.suppress(Exception):
+                    writer.close()
+
+    async def _read_startup(self) -> dict[str, str] | None:
+        while True:
+            code, body = await read_startup(self.client_r)
+            context = self.gateway.config.ssl_context
+            if code == SSL_REQUEST and context is not None and hasattr(self.client_w, "start_tls"):
+                self.client_w.write(SSL_ACCEPTED)
+                await self.client_w.drain()
+                await self.client_w.start_tls(context)  # Python 3.11+; without it the gateway offers no TLS
+                continue
+            if code in (SSL_REQUEST, GSSENC_REQUEST):
+                self.client_w.write(SSL_REFUSED)
+                await self.client_w.drain()
+                continue
+            if code == CANCEL_REQUEST:
+                await self.gateway.cancel(body)
+                return None
+            if code != PROTOCOL_V3:
+                await self._fatal(f"unsupported frontend protocol {code >> 16}.{code & 0xFFFF}", "0A000")
+                return None
+            return parse_startup_params(body)
+
+    async def _authenticate_temporary_user(self) -> bool:
+        """Check an IAM:<user> login against the passwords GetClusterCredentials/GetCredentials issued."""
+        # cleartext: the check needs the token
+        self.client_w.write(message(Backend.AUTHENTICATION, struct.pack("!i", AUTH_CLEARTEXT_PASSWORD)))
+        await self.client_w.drain()
+        kind, body = await read_message(self.client_r)
+        password = body.rstrip(b"\x00").decode() if kind == Frontend.PASSWORD else ""
+        verify = self.gateway.config.verify_temporary_credentials
+        if verify is None or not await asyncio.to_thread(verify, self.user, password):
+            await self._fatal(f'password authentication failed for user "{self.user}"', "28P01")
+            return False
+        await self.gateway.ensure_login_role(self.user)
+        return True
+
+    async def _fatal(self, text: str, code: str) -> None:
+        self.client_w.write(PgError.make(text, code, severity="FATAL").encode())
+        with contextlib.suppress(ConnectionError):
+            await self.client_w.drain()
+
+    # -- upstream -> client -------------------------------------------------------------------------
+
+    async def _relay_upstream(self, upstream: Upstream) -> None:
+        try:
+            while True:
+                kind, body = await read_message(upstream.reader)
+                if kind == Backend.PARAMETER_STATUS and body.startswith(b"server_version\x00"):
+                    body = cstring("server_version") + cstring(REDSHIFT_SERVER_VERSION)
+                elif kind == Backend.BACKEND_KEY_DATA:
+                    self.backend_pid = struct.unpack("!i", body[:4])[0]
+                if upstream.capturing:
+                    await upstream.deliver(kind, body)
+                    continue
+                if kind == Backend.READY_FOR_QUERY:
+                    upstream.txn_status = body[:1]
+                    self._outstanding -= 1
+                    if self._outstanding <= 0:
+                        self._outstanding = 0
+                        self._idle.set()
+                self.relay(kind, body)
+                if (
+                    kind in _FLUSH_TO_CLIENT_AFTER
+                    or self.client_w.transport.get_write_buffer_size() > _BUFFER_HIGH_WATER
+                ):
+                    await self.client_w.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            self.close()
+        except asyncio.CancelledError:
+            raise
+
+    async def _wait_idle(self) -> None:
+        if self._outstanding:
+            assert self.upstream is not None
+            await self.upstream.drain()
+            await self._idle.wait()
+
+    # -- client -> upstream -------------------------------------------------------------------------
+
+    def _forward(self, kind: bytes, body: bytes) -> None:
+        assert self.upstream is not None
+        if kind in _EXCHANGE_ENDS:
+            self._outstanding += 1
+            self._idle.clear()
+            self.forwarded_since_sync = False
+        elif kind not in _NOT_STATEMENT_PARTS:
+            self.forwarded_since_sync = True
+        self.upstream.send(message(kind, body))
+
+    async def _serve_client(self, upstream: Upstream) -> None:
+        while True:
+            kind, body = await read_message(self.client_r)
+            if kind == Frontend.TERMINATE:
+                self._forward(kind, body)
+                with contextlib.suppress(ConnectionError):
+                    await upstream.drain()
+                return
+            if self.local.batching:
+                if self.local.add_to_batch(kind, body):
+                    await self.local.run_batch()
+                continue
+            await self._dispatch(kind, body)
+            if upstream.buffered() > _BUFFER_HIGH_WATER or kind in _FLUSH_UPSTREAM_AFTER:
+                await upstream.drain()
+
+    async def _dispatch(self, kind: bytes, body: bytes) -> None:
+        if kind == Frontend.QUERY:
+            await self._simple_query(body)
+        elif kind == Frontend.PARSE:
+            await self._parse(body)
+        elif kind == Frontend.BIND:
+            portal, statement, _ = parse_bind_names(body)
+            if statement in self.local.statements:
+                self.local.start_batch(kind, body)
+            else:
+                self.local.portals.pop(portal, None)
+                self._forward(kind, body)
+        elif self.local.names_local(kind, body):
+            self.local.start_batch(kind, body)
+        else:
+            self._forward(kind, body)
+
+    async def _simple_query(self, body: bytes) -> None:
+        self.gateway.notify(ClientEvent("statement", body.rstrip(b"\x00").decode("utf-8", "replace")))
+        sql = body.rstrip(b"\x00").decode()
+        try:
+            forwarded, plan = plan_statements(sql)
+        except LocalStatementError as err:
+            async with self.captured():
+                await self.local.raise_in_transaction(err.error)
+                self.client_w.write(err.error.encode())
+                self.client_w.write(ready_for_query(self.txn_status))
+            return
+        except SqlLexError:
+            forwarded, plan = sql, None  # PostgreSQL reports the syntax error in its own words
+        if plan is None:
+            self._forward(Frontend.QUERY, cstring(forwarded))
+            return
+        await self.local.run_simple(plan)
+
+    async def _parse(self, body: bytes) -> None:
+        name, sql, rest = parse_parse(body)
+        self.gateway.notify(ClientEvent("statement", sql))
+        try:
+            forwarded, plan = plan_statements(sql)
+        except SqlLexError:
+            forwarded, plan = sql, None  # PostgreSQL reports the syntax error in its own words
+        except LocalStatementError as err:
+            forwarded, plan = sql, LocalPlan([], error=err.error)
+        if plan is not None and len(plan.statements) > 1 and rest[:2] != b"\x00\x00":
+            plan = None  # parameters: only PostgreSQL can bind them
+        if plan is None:
+            self.local.statements.pop(name, None)
+            self._forward(Frontend.PARSE, build_parse(name, forwarded, rest)[5:])
+            return
+        self.local.statements[name] = plan
+        self.local.start_batch(Frontend.PARSE, body)
+
+
+__all__ = ["Session"]
