@@ -73,7 +73,39 @@ def run_preflight(
     log: Any,
 ) -> PreflightOutcome:
     """Run the switched-on checks, log every result, raise for the failures; return what the load needs."""
-    from airflow_redshift_s3.checks.result import CheckResult, CheckStatus, log_results, raise_for_failures
+    from airflow_redshift_s3.checks.result import CheckStatus, log_results, raise_for_failures
+
+    outcome, results = preflight_results(
+        s3=s3,
+        request=request,
+        files=files,
+        file_columns=file_columns,
+        aws=aws,
+        cluster=cluster,
+        workgroup=workgroup,
+        role_wait_timeout=role_wait_timeout,
+        log=log,
+    )
+    log_results(results, log)
+    outcome.warnings = [r.text() for r in results if r.status is CheckStatus.WARNING]
+    raise_for_failures(results)
+    return outcome
+
+
+def preflight_results(
+    *,
+    s3: Any,
+    request: LoadRequest,
+    files: Sequence[FileInfo],
+    file_columns: Sequence[str],
+    aws: dict[str, Any],
+    cluster: str | None,
+    workgroup: str | None,
+    role_wait_timeout: float,
+    log: Any,
+) -> tuple[PreflightOutcome, list[CheckResult]]:
+    """Run the switched-on checks and return what the load needs and every result (``doctor`` prints them)."""
+    from airflow_redshift_s3.checks.result import CheckResult
 
     checks = request.checks
     outcome = PreflightOutcome()
@@ -104,10 +136,7 @@ def run_preflight(
                 results.extend(role_checks(s3, redshift, roles, request, files, aws, role_wait_timeout, log))
     if "format" in checks:
         results.extend(format_checks(s3, request, files, file_columns))
-    log_results(results, log)
-    outcome.warnings = [r.text() for r in results if r.status is CheckStatus.WARNING]
-    raise_for_failures(results)
-    return outcome
+    return outcome, results
 
 
 def region_needed(results: Sequence[CheckResult]) -> str | None:
