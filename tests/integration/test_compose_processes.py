@@ -23,8 +23,9 @@ What stands in for the parts that cannot run here, and why:
 - the image's user (``AIRFLOW_UID``): every process runs as the user running the tests.
 
 Then it does what a user does: reads the admin password the init service printed, logs in through the
-REST API, runs ``redshift_s3_setup`` and ``s3_to_redshift_daily`` (deferrable sensor: the triggerer takes
-part) and reads a task's log through the api-server.
+REST API, runs ``redshift_s3_setup``, then ``s3_to_redshift_daily`` for a day whose files are in S3 and
+for a day whose files arrive after its sensor deferred (so the triggerer takes part), and reads a task's
+log through the api-server.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ AIRFLOW_LISTENERS = {
 }
 SKIP_SERVE_LOGS = {"scheduler", "triggerer"}
 SAMPLE_DAY = "2026-11-23"  # the first sample day local-redshift puts in S3 (gzip CSV, 1000 rows)
+LATE_DAY = "2026-11-27"  # a day without sample files: the test puts them once the sensor has deferred
 
 
 # -- reading the file as Compose does -----------------------------------------------------------------
@@ -402,10 +404,19 @@ def wait(predicate: Callable[[], Any], timeout: float, what: str, stack: Stack) 
     pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
-def run_dag(api: Api, stack: Stack, dag_id: str, body: dict[str, Any], timeout: float) -> tuple[str, str]:
-    """Trigger ``dag_id`` as the UI's form does and return (run id, final state)."""
+def trigger(api: Api, dag_id: str, body: dict[str, Any]) -> str:
+    """Unpause ``dag_id`` and trigger a run as the UI's form does; return the run id."""
     api.call(f"/api/v2/dags/{dag_id}", {"is_paused": False}, "PATCH")
-    run_id = api.call(f"/api/v2/dags/{dag_id}/dagRuns", body, "POST")["dag_run_id"]
+    return api.call(f"/api/v2/dags/{dag_id}/dagRuns", body, "POST")["dag_run_id"]
+
+
+def task_states(api: Api, dag_id: str, run_id: str) -> dict[str, str]:
+    tasks = api.call(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
+    return {t["task_id"]: t["state"] for t in tasks}
+
+
+def finish(api: Api, stack: Stack, dag_id: str, run_id: str, timeout: float) -> str:
+    """Wait for the run to end and return its state."""
 
     def finished() -> str | None:
         state = api.call(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")["state"]
@@ -414,11 +425,29 @@ def run_dag(api: Api, stack: Stack, dag_id: str, body: dict[str, Any], timeout: 
     try:
         state = wait(finished, timeout, f"{dag_id} run {run_id}", stack)
     except BaseException:
-        tasks = api.call(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
-        print({t["task_id"]: t["state"] for t in tasks})
+        print(f"{dag_id} {run_id}: {task_states(api, dag_id, run_id)}")
         raise
-    stack.note(f"{dag_id}: {state}")
-    return run_id, state
+    stack.note(f"{dag_id} {run_id}: {state}")
+    return state
+
+
+def put_day(aws_endpoint_url: str, day: str) -> None:
+    """Put the first sample day's files under ``sales/<day>/``, as the producer of the data does."""
+    import boto3
+
+    from airflow_redshift_s3.demo import BUCKET, PREFIX, SAMPLE_DAYS, sample_files
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=aws_endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",  # moto's fixed dummy credentials
+        aws_secret_access_key="testing",
+    )
+    files = sample_files(SAMPLE_DAYS[0])
+    marker = f"{PREFIX}/{SAMPLE_DAYS[0].day}/_SUCCESS"
+    for key in [k for k in files if k != marker] + [marker]:  # the _SUCCESS marker last
+        s3.put_object(Bucket=BUCKET, Key=key.replace(SAMPLE_DAYS[0].day, day), Body=files[key])
 
 
 @pytest.fixture
@@ -461,21 +490,29 @@ def test_the_compose_services_run_the_example_dags_and_serve_their_logs(stack: S
     )
     stack.note("DAGs parsed")
 
-    _, setup_state = run_dag(api, stack, "redshift_s3_setup", {"logical_date": None, "conf": {}}, 150)
-    assert setup_state == "success", stack.tail("airflow-scheduler")
-    daily_run, daily_state = run_dag(
-        api,
+    setup = trigger(api, "redshift_s3_setup", {"logical_date": None, "conf": {}})
+    assert finish(api, stack, "redshift_s3_setup", setup, 150) == "success", stack.tail("airflow-scheduler")
+
+    # A day whose files are in S3 already, and a day whose files come later: its sensor defers, and the
+    # triggerer (another process, with the trigger's arguments encrypted by the api-server) completes it.
+    conf = {"format": "csv", "compression": "gzip"}
+    daily = "s3_to_redshift_daily"
+    ready = trigger(api, daily, {"logical_date": f"{SAMPLE_DAY}T00:00:00Z", "conf": conf})
+    late = trigger(api, daily, {"logical_date": f"{LATE_DAY}T00:00:00Z", "conf": conf})
+    wait(
+        lambda: task_states(api, daily, late).get("wait_for_files") == "deferred",
+        120,
+        f"the sensor of {LATE_DAY} to defer",
         stack,
-        "s3_to_redshift_daily",
-        {"logical_date": f"{SAMPLE_DAY}T00:00:00Z", "conf": {"format": "csv", "compression": "gzip"}},
-        150,
     )
-    tasks = api.call(f"/api/v2/dags/s3_to_redshift_daily/dagRuns/{daily_run}/taskInstances")["task_instances"]
-    assert daily_state == "success", {t["task_id"]: t["state"] for t in tasks}
-    load = api.call(
-        f"/api/v2/dags/s3_to_redshift_daily/dagRuns/{daily_run}/taskInstances/load/xcomEntries/return_value"
-    )["value"]
-    assert load["rows_inserted"] == 1000, load  # the sample day's two gzip CSV files
+    stack.note(f"{LATE_DAY}: deferred")
+    put_day(stack.env("airflow-scheduler")["AWS_ENDPOINT_URL"], LATE_DAY)  # the endpoint Airflow is given
+    for run_id in (ready, late):
+        state = finish(api, stack, daily, run_id, 150)
+        assert state == "success", task_states(api, daily, run_id)
+        load = api.call(f"/api/v2/dags/{daily}/dagRuns/{run_id}/taskInstances/load/xcomEntries/return_value")
+        assert load["value"]["rows_inserted"] == 1000, load  # the sample day's two gzip CSV files
+    daily_run = ready
 
     log = api.call(f"/api/v2/dags/s3_to_redshift_daily/dagRuns/{daily_run}/taskInstances/load/logs/1")
     events = [line.get("event", "") if isinstance(line, dict) else str(line) for line in log["content"]]
