@@ -24,8 +24,9 @@ What stands in for the parts that cannot run here, and why:
 
 Then it does what a user does: reads the admin password the init service printed, logs in through the
 REST API, runs ``redshift_s3_setup``, then ``s3_to_redshift_daily`` for a day whose files are in S3 and
-for a day whose files arrive after its sensor deferred (so the triggerer takes part), and reads a task's
-log through the api-server.
+for a day whose files arrive after its sensor deferred (so the triggerer takes part), saves a connection,
+recreates the api-server's container and reads the connection back, and reads a task's log through the
+api-server.
 """
 
 from __future__ import annotations
@@ -291,6 +292,18 @@ class Stack:
                 )
         self.note(f"started {name}")
 
+    def recreate(self, name: str) -> None:
+        """Stop the service, drop its container's file system (not its volumes) and start it again.
+
+        What ``docker compose up`` does after a rebuild or a change of the file: whatever the component wrote
+        outside its volumes (its own airflow.cfg, and any key generated there) is gone.
+        """
+        process = self.processes.pop(name)
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+        shutil.rmtree(self.workdir / "services" / name)  # the volumes' symlinks go, not the volumes
+        self.start(name)
+
     def start_postgres(self, name: str) -> None:
         """The postgres image: a real PostgreSQL with the role and database its variables ask for."""
         import psycopg2
@@ -344,6 +357,13 @@ class Stack:
         if not self.log(name).exists():
             return "(no output)"
         return "\n".join(self.log(name).read_text(errors="replace").splitlines()[-lines:])
+
+    def errors(self, name: str) -> list[str]:
+        """Return the last exception lines in the service's output."""
+        text = self.log(name).read_text(errors="replace") if self.log(name).exists() else ""
+        return [line for line in text.splitlines() if re.match(r"^[\w.]+(Error|Exception|Token)\b", line)][
+            -5:
+        ]
 
     def down(self) -> None:
         for process in self.processes.values():
@@ -479,6 +499,24 @@ def test_the_compose_services_run_the_example_dags_and_serve_their_logs(stack: S
         api.call("/api/v2/dags")
     assert anonymous.value.code == 401, "the API answers without a login"
     api.login(found.group(1), found.group(2))
+    # While the dag-processor parses the DAGs: a connection saved in the UI (encrypted with the Fernet key)
+    # is still readable once the api-server's container is recreated (docker compose up after a rebuild),
+    # because the key is not the container's own.
+    saved = {"connection_id": "redshift_ui", "conn_type": "redshift", "host": "local-redshift", "port": 5439}
+    api.call("/api/v2/connections", {**saved, "login": "awsuser", "password": "Local-Redshift-1"}, "POST")
+    stack.recreate("airflow-apiserver")
+    wait(lambda: api.call("/api/v2/version", auth=False), 120, "the recreated api-server", stack)
+    api.login(found.group(1), found.group(2))  # the password outlives the container too
+    stack.note("api-server recreated")
+    try:
+        connection = api.call("/api/v2/connections/redshift_ui")
+    except urllib.error.HTTPError as error:
+        raise AssertionError(
+            f"the connection saved before the api-server was recreated cannot be read: {error}\n"
+            + "\n".join(stack.errors("airflow-apiserver"))
+        ) from error
+    assert (connection["login"], connection["password"]) == ("awsuser", "***"), connection
+
     wait(
         lambda: (
             {d["dag_id"] for d in api.call("/api/v2/dags")["dags"]}
@@ -494,7 +532,7 @@ def test_the_compose_services_run_the_example_dags_and_serve_their_logs(stack: S
     assert finish(api, stack, "redshift_s3_setup", setup, 150) == "success", stack.tail("airflow-scheduler")
 
     # A day whose files are in S3 already, and a day whose files come later: its sensor defers, and the
-    # triggerer (another process, with the trigger's arguments encrypted by the api-server) completes it.
+    # triggerer, another process, completes it.
     conf = {"format": "csv", "compression": "gzip"}
     daily = "s3_to_redshift_daily"
     ready = trigger(api, daily, {"logical_date": f"{SAMPLE_DAY}T00:00:00Z", "conf": conf})
@@ -512,9 +550,8 @@ def test_the_compose_services_run_the_example_dags_and_serve_their_logs(stack: S
         assert state == "success", task_states(api, daily, run_id)
         load = api.call(f"/api/v2/dags/{daily}/dagRuns/{run_id}/taskInstances/load/xcomEntries/return_value")
         assert load["value"]["rows_inserted"] == 1000, load  # the sample day's two gzip CSV files
-    daily_run = ready
 
-    log = api.call(f"/api/v2/dags/s3_to_redshift_daily/dagRuns/{daily_run}/taskInstances/load/logs/1")
+    log = api.call(f"/api/v2/dags/{daily}/dagRuns/{ready}/taskInstances/load/logs/1")
     events = [line.get("event", "") if isinstance(line, dict) else str(line) for line in log["content"]]
     assert any("1000 row(s) into public.sales" in event for event in events), (
         f"the load task's log, read through the api-server: {events[-20:]}"
