@@ -358,12 +358,17 @@ class Stack:
             return "(no output)"
         return "\n".join(self.log(name).read_text(errors="replace").splitlines()[-lines:])
 
-    def errors(self, name: str) -> list[str]:
-        """Return the last exception lines in the service's output."""
-        text = self.log(name).read_text(errors="replace") if self.log(name).exists() else ""
-        return [line for line in text.splitlines() if re.match(r"^[\w.]+(Error|Exception|Token)\b", line)][
-            -5:
-        ]
+    def errors(self, name: str, timeout: float = 5) -> list[str]:
+        """Return the last exception lines in the service's output (a traceback may follow the response)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.log(name).read_text(errors="replace") if self.log(name).exists() else ""
+            found = [
+                line for line in text.splitlines() if re.match(r"^[\w.]+(Error|Exception|Token)\b", line)
+            ]
+            if found or time.monotonic() > deadline:
+                return found[-5:]
+            time.sleep(0.5)
 
     def down(self) -> None:
         for process in self.processes.values():
@@ -529,7 +534,11 @@ def test_the_compose_services_run_the_example_dags_and_serve_their_logs(stack: S
     stack.note("DAGs parsed")
 
     setup = trigger(api, "redshift_s3_setup", {"logical_date": None, "conf": {}})
-    assert finish(api, stack, "redshift_s3_setup", setup, 150) == "success", stack.tail("airflow-scheduler")
+    assert finish(api, stack, "redshift_s3_setup", setup, 150) == "success", (
+        task_states(api, "redshift_s3_setup", setup),
+        stack.errors("airflow-scheduler", timeout=0),
+        stack.errors("airflow-apiserver", timeout=0),
+    )
 
     # A day whose files are in S3 already, and a day whose files come later: its sensor defers, and the
     # triggerer, another process, completes it.
