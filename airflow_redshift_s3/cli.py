@@ -47,6 +47,18 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--advertise-host", help="host name clients use (default: the bind address)")
     up.add_argument("--data-dir", type=Path, help="keep the database here across runs (default: temporary)")
     up.add_argument("--env-file", type=Path, help="write AIRFLOW_CONN_* and AWS_ENDPOINT_URL lines here")
+    up.add_argument(
+        "--tls-dir",
+        type=Path,
+        help="write the gateway's CA bundle (ca-bundle.pem, for SSL_CERT_FILE) here and keep it "
+        "(default: temporary)",
+    )
+    up.add_argument(
+        "--sample-data",
+        action="store_true",
+        help="put the demo's sample files in s3://demo-bucket/sales/ and create public.sales (what the "
+        "example DAGs' defaults read); safe to repeat",
+    )
     up.add_argument("--role-apply-delay", type=float, default=3.0, help="seconds a new role stays 'adding'")
     _add_policy_parser(sub)
     _add_doctor_parser(sub)
@@ -248,8 +260,13 @@ def _local_up(args: argparse.Namespace) -> int:
         role_apply_delay=args.role_apply_delay,
         bind_host=args.bind,
         advertise_host=args.advertise_host,
+        tls_dir=args.tls_dir,
     )
     with stack:
+        if args.sample_data:
+            from airflow_redshift_s3.demo import put_sample_data
+
+            put_sample_data(stack, lambda text: print(text, flush=True))
         env = stack.environment()
         if args.env_file:
             args.env_file.write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in env.items()))

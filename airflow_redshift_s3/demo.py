@@ -260,7 +260,7 @@ def run_demo(workdir: Path | None = None, dags_folder: Path | None = None) -> in
             f"  up in {stack.startup_seconds:.1f} s: local-cluster at 127.0.0.1:{stack.redshift_port}, "
             f"AWS endpoint {stack.aws_endpoint_url}"
         )
-        _put_sample_data(stack, console.say)
+        put_sample_data(stack, console.say)
         results = _run_dags(stack, console, dags_folder)
         rows = _table_rows(stack)
     total = time.monotonic() - began
@@ -269,7 +269,8 @@ def run_demo(workdir: Path | None = None, dags_folder: Path | None = None) -> in
     return 0 if ok else 1
 
 
-def _put_sample_data(stack: Any, say: Any) -> None:
+def put_sample_data(stack: Any, say: Any) -> None:
+    """Put the sample days in S3 and create the table the example DAGs load (both safe to repeat)."""
     import redshift_connector
 
     s3 = stack.aws_client("s3")
@@ -418,7 +419,7 @@ def run_airflow(home: Path | None = None, dags_folder: Path | None = None, port:
 
     print("Starting the local Redshift (PostgreSQL + gateway; moto for S3, IAM and Redshift)...", flush=True)
     with LocalRedshift(role_apply_delay=1.0) as stack:
-        _put_sample_data(stack, print)
+        put_sample_data(stack, print)
         env = {
             **os.environ,
             **_airflow_environment(home, dags_folder),

@@ -41,6 +41,9 @@ class LocalRedshift:
     :param bind_host: the address every endpoint listens on (``0.0.0.0`` inside a container).
     :param advertise_host: the host name clients use, in URIs, cluster endpoints and the TLS certificate
         (default: ``bind_host``, or 127.0.0.1 when binding every address).
+    :param tls_dir: write the TLS CA, certificate and CA bundle there and keep them after stop, for clients
+        in other processes or containers (default: a temporary directory removed on stop). A new CA is
+        made at every start: clients read the bundle when they connect.
 
     moto keeps its state in process-wide globals: run one stack per process at a time.
     """
@@ -55,6 +58,7 @@ class LocalRedshift:
         slices: int = 2,
         bind_host: str = HOST,
         advertise_host: str | None = None,
+        tls_dir: str | Path | None = None,
     ):
         self._requested = (redshift_port, serverless_port, aws_port)
         self._data_dir = Path(data_dir) if data_dir else None
@@ -69,6 +73,7 @@ class LocalRedshift:
         self.serverless_port = 0
         self.aws_endpoint_url = ""
         self.startup_seconds = 0.0
+        self._kept_tls_dir = Path(tls_dir) if tls_dir else None
         self._tls_dir: Path | None = None
         self.tls: LocalTls | None = None
 
@@ -106,9 +111,10 @@ class LocalRedshift:
                 local_endpoint = self.aws.start()
                 self.aws_endpoint_url = f"http://{self.host}:{self.aws.port}"
                 access = AwsAccess(local_endpoint, REGION)
-                self._tls_dir = Path(tempfile.mkdtemp(prefix="local-redshift-tls-"))
+                if self._kept_tls_dir is None:
+                    self._tls_dir = Path(tempfile.mkdtemp(prefix="local-redshift-tls-"))
                 tls_hosts = tuple(dict.fromkeys((self.host, HOST, "localhost")))
-                self.tls = create_local_tls(self._tls_dir, hosts=tls_hosts)
+                self.tls = create_local_tls(self._tls_dir or self._kept_tls_dir, hosts=tls_hosts)
                 config = GatewayConfig(
                     upstream_host=self.postgres.host,
                     upstream_port=self.postgres.port,
