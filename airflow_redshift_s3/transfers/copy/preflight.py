@@ -289,6 +289,6 @@ def format_checks(
         first.key,
         first.size,
         request.data_format,
-        file_columns,
+        list(file_columns) or None,  # none known (doctor without --columns): the columns are not compared
         fill_record="FILLRECORD" in request.extra_options,
     )
