@@ -269,12 +269,18 @@ def run_demo(workdir: Path | None = None, dags_folder: Path | None = None) -> in
     return 0 if ok else 1
 
 
-def _put_sample_data(stack: Any, say: Any) -> None:
+def today_sample_day() -> SampleDay:
+    """Return a gzip CSV day for today (UTC): a run triggered from the daily DAG's form loads that day."""
+    today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    return SampleDay(today, "csv", "gzip", ((5001, 250),))
+
+
+def _put_sample_data(stack: Any, say: Any, days: tuple[SampleDay, ...] = SAMPLE_DAYS) -> None:
     import redshift_connector
 
     s3 = stack.aws_client("s3")
     s3.create_bucket(Bucket=BUCKET)
-    for day in SAMPLE_DAYS:
+    for day in days:
         files = sample_files(day)
         for key, body in files.items():
             s3.put_object(Bucket=BUCKET, Key=key, Body=body)
@@ -418,7 +424,7 @@ def run_airflow(home: Path | None = None, dags_folder: Path | None = None, port:
 
     print("Starting the local Redshift (PostgreSQL + gateway; moto for S3, IAM and Redshift)...", flush=True)
     with LocalRedshift(role_apply_delay=1.0) as stack:
-        _put_sample_data(stack, print)
+        _put_sample_data(stack, print, (*SAMPLE_DAYS, today_sample_day()))
         env = {
             **os.environ,
             **_airflow_environment(home, dags_folder),
