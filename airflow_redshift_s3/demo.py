@@ -223,8 +223,9 @@ def _run(dag: Any, label: str, failures: _FailureMessages, **kwargs: Any) -> Run
         result.summary = _xcom(run, "load")
     elif "report" in tasks:
         result.summary = _xcom(run, "report")
-    if failures.messages:  # "Task ... failed. Load summary: ... Error: <the exception's message>"
-        result.error = failures.messages[0].partition(" Error: ")[2] or failures.messages[0]
+    if failures.messages:  # "Task ... failed. Error: <the exception's message>\nLoad summary: ..."
+        error = failures.messages[0].partition(" Error: ")[2].rpartition("\nLoad summary: ")[0]
+        result.error = error or failures.messages[0]
     return result
 
 

@@ -93,13 +93,14 @@ def log_failure(context: Any) -> None:
             summary = ti.xcom_pull(task_ids="load")
         except Exception:  # a callback must never raise
             summary = None
+    # The error (its fix first) right after the task's name; the long summary on a line of its own after it.
     log.error(
-        "Task %s of DAG %s, run %s failed. Load summary: %s. Error: %s",
+        "Task %s of DAG %s, run %s failed. Error: %s\nLoad summary: %s",
         getattr(ti, "task_id", "?"),
         getattr(ti, "dag_id", "?"),
         getattr(ti, "run_id", "?"),
-        _safe_summary(summary) if summary is not None else "none (no load finished in this run)",
         error,
+        _safe_summary(summary) if summary is not None else "none (no load finished in this run)",
     )
 
 

@@ -50,11 +50,24 @@ class RedshiftS3FailError(RedshiftS3Error, AirflowFailException):
         category: str | None = None,
         results: Sequence[CheckResult] = (),
     ) -> None:
-        super().__init__(message)
+        super().__init__(_fix_first(message, fix))
         self.fix = fix
         self.results = list(results)
         if category is not None:
             self.category = category
+
+
+def _fix_first(message: str, fix: str | None) -> str:
+    """Return the message with its "Fix: ..." sentence moved to a first line of its own.
+
+    A task log shows the error's first line in full; the end of a long line is past the window's edge.
+    """
+    marker = f"Fix: {fix}" if fix else ""
+    at = message.rfind(marker) if marker and "\n" not in message else -1
+    if at <= 0:  # no fix, already first, or a message laid out in lines already
+        return message
+    rest = (message[:at].rstrip() + " " + message[at + len(marker) :].lstrip(".").strip()).strip()
+    return f"{marker.rstrip('.')}.\n{rest}"
 
 
 class PermissionCheckError(RedshiftS3FailError):
