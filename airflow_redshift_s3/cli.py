@@ -29,10 +29,14 @@ def build_parser() -> argparse.ArgumentParser:
     standalone = sub.add_parser(
         "airflow",
         help="run Airflow standalone on the local stack with the example DAGs and sample data (the UI)",
-        description="Start the local stack with the demo's sample data, then `airflow standalone` with the "
-        "example DAGs and its connections pointing at the stack, until Ctrl-C.",
+        description="Start the local stack with the demo's sample data, then Airflow's scheduler, "
+        "dag-processor, triggerer and api-server (what `airflow standalone` runs, on 127.0.0.1 only) with "
+        "the example DAGs and connections pointing at the stack, until Ctrl-C. Each start is fresh: the "
+        "stack and the run history start empty.",
     )
-    standalone.add_argument("--home", type=Path, help="AIRFLOW_HOME (default: ./.airflow, kept between runs)")
+    standalone.add_argument(
+        "--home", type=Path, help="AIRFLOW_HOME (default: ./.airflow; its run history is emptied at start)"
+    )
     standalone.add_argument("--dags-folder", type=Path, help="the example DAGs (default: the clone's dags/)")
     standalone.add_argument("--port", type=int, default=8080, help="the UI and API port (8080)")
     local = sub.add_parser("local", help="the local Redshift stack (S3, IAM, Redshift on this machine)")
