@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shlex
 import signal
 import sys
@@ -111,17 +112,44 @@ def _add_doctor_parser(sub: argparse._SubParsersAction) -> None:
     )
 
 
+# S3's bucket naming rules (3-63 lowercase letters, digits, dots and hyphens), as the example DAG forms
+# enforce them; KMS key ARNs as IAM accepts them in a policy's Resource (an alias ARN is not a key).
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_KMS_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+")
+
+
+def _policy_argument_problems(args: argparse.Namespace) -> list[str]:
+    """Return what is wrong with the policy command's arguments, fix first; empty when nothing is."""
+    problems = []
+    for option, bucket in (("--bucket", args.bucket), ("--manifest-bucket", args.manifest_bucket)):
+        if bucket is not None and "/" not in bucket and not _BUCKET_NAME.fullmatch(bucket):
+            problems.append(
+                f"Fix: pass {option} with the bucket's real name. {option} {bucket!r} is not an S3 bucket "
+                "name: expected 3-63 lowercase letters, digits, dots and hyphens."
+            )
+    if args.kms_key is not None and not _KMS_KEY_ARN.fullmatch(args.kms_key):
+        problems.append(
+            "Fix: pass --kms-key with the key's ARN (`aws kms describe-key --key-id <id or alias>` shows "
+            f"it). --kms-key {args.kms_key!r} is not a KMS key ARN: expected "
+            "arn:aws:kms:<region>:<account>:key/<key id>."
+        )
+    return problems
+
+
 def _policy(args: argparse.Namespace) -> int:
+    from airflow_redshift_s3.checks import CheckStatus
     from airflow_redshift_s3.checks.prefix import check_bucket_name, check_prefix
     from airflow_redshift_s3.policies import MANIFEST_PREFIX, copy_read_policy, copy_trust_policy
 
-    problems = [
-        r for r in (check_bucket_name(args.bucket), *check_prefix(args.prefix, args.bucket)) if r.failed
-    ]
+    results = [check_bucket_name(args.bucket), *check_prefix(args.prefix, args.bucket)]
+    problems = [r.text() for r in results if r.failed] + _policy_argument_problems(args)
     if problems:
-        for result in problems:
-            print(result.text(), file=sys.stderr)
+        for problem in problems:
+            print(problem, file=sys.stderr)
         return 1
+    for result in results:
+        if result.status is CheckStatus.WARNING:  # e.g. --prefix sales grants sales* (sales-old/ too)
+            print(result.text(), file=sys.stderr)  # on stderr: stdout stays the two documents
     documents = {
         "copy-policy.json": (
             "IAM permissions policy",
