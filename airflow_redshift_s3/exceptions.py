@@ -36,7 +36,8 @@ class RedshiftS3FailError(RedshiftS3Error, AirflowFailException):
 
     :param message: what is wrong and how to fix it.
     :param category: "permission" | "region" | "format" | "config".
-    :param fix: the action that fixes it (also part of ``message``).
+    :param fix: the action that fixes it (also part of ``message``: it is moved to a first line of its own;
+        ``problem`` is the message without it).
     :param results: the failed checks this error reports, when it comes from the check library.
     """
 
@@ -50,24 +51,23 @@ class RedshiftS3FailError(RedshiftS3Error, AirflowFailException):
         category: str | None = None,
         results: Sequence[CheckResult] = (),
     ) -> None:
-        super().__init__(_fix_first(message, fix))
+        problem = _without_fix(message, fix)
+        # The fix first, on a line of its own: a task log shows the start of a line, not its end.
+        super().__init__(f"Fix: {fix.rstrip('.')}.\n{problem}" if problem != message else message)
         self.fix = fix
+        self.problem = problem
         self.results = list(results)
         if category is not None:
             self.category = category
 
 
-def _fix_first(message: str, fix: str | None) -> str:
-    """Return the message with its "Fix: ..." sentence moved to a first line of its own.
-
-    A task log shows the error's first line in full; the end of a long line is past the window's edge.
-    """
+def _without_fix(message: str, fix: str | None) -> str:
+    """Return a one-line message without its "Fix: <fix>" sentence (the message itself otherwise)."""
     marker = f"Fix: {fix}" if fix else ""
     at = message.rfind(marker) if marker and "\n" not in message else -1
-    if at <= 0:  # no fix, already first, or a message laid out in lines already
+    if at <= 0:  # no fix, the fix already first, or a message laid out in lines already
         return message
-    rest = (message[:at].rstrip() + " " + message[at + len(marker) :].lstrip(".").strip()).strip()
-    return f"{marker.rstrip('.')}.\n{rest}"
+    return (message[:at].rstrip() + " " + message[at + len(marker) :].lstrip(".").strip()).strip()
 
 
 class PermissionCheckError(RedshiftS3FailError):

@@ -58,7 +58,7 @@ def check_role_trust(iam: IamRoleHook, role_arn: str, *, serverless: bool = Fals
     try:
         role = iam.get_role(role_arn)
     except PermissionCheckError as error:
-        return CheckResult.failure(name, "permission", str(error).split(" Fix: ")[0], error.fix or "")
+        return CheckResult.failure(name, "permission", error.problem, error.fix or "")
     except ClientError as error:
         if _is_access_denied(error):
             return CheckResult.warning(
@@ -161,7 +161,7 @@ def check_pass_role(iam: IamRoleHook, role_arn: str, *, serverless: bool = False
         return CheckResult.warning(
             name,
             "permission",
-            f"Could not check that {caller} may iam:PassRole {role_arn}: {error}.",
+            f"Could not check that {caller} may iam:PassRole {role_arn}: {str(error).rstrip('.')}.",
             f"allow iam:SimulatePrincipalPolicy on {caller} to have this checked, and make sure it has "
             f"iam:PassRole on {role_arn}",
         )

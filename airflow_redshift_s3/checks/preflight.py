@@ -109,9 +109,7 @@ def verify_bucket(
         roles, report.redshift_region = redshift.get_roles_and_region()
     except RedshiftS3FailError as error:
         results.append(
-            CheckResult.failure(
-                "redshift.exists", error.category, str(error).split(" Fix: ")[0], error.fix or ""
-            )  # type: ignore[arg-type]
+            CheckResult.failure("redshift.exists", error.category, error.problem, error.fix or "")  # type: ignore[arg-type]
         )
         return report
     if report.bucket_region:

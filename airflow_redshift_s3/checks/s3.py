@@ -21,9 +21,7 @@ def check_bucket_reachable(s3: S3InspectHook, bucket: str) -> tuple[CheckResult,
     try:
         probe = s3.probe_bucket(bucket)
     except ResourceNotFoundError as error:
-        return CheckResult.failure(
-            "bucket.exists", "config", str(error).split(" Fix: ")[0], error.fix or ""
-        ), None
+        return CheckResult.failure("bucket.exists", "config", error.problem, error.fix or ""), None
     if not probe.accessible:
         fix = f"allow the identity of connection '{s3.aws_conn_id}' s3:ListBucket on arn:aws:s3:::{bucket}"
         return (

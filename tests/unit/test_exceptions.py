@@ -23,3 +23,9 @@ def test_a_message_without_its_fix_or_in_lines_already_is_kept():
     assert str(RedshiftS3FailError("Fix: do it. Then more.", fix="do it")) == "Fix: do it. Then more."
     laid_out = "2 checks failed:\nFAILURE [config] Fix: a\n    b"
     assert str(RedshiftS3FailError(laid_out, fix="a")) == laid_out
+
+
+def test_the_problem_without_its_fix_is_a_field():
+    error = RedshiftS3FailError("Bucket 'b' does not exist. Fix: create it.", fix="create it")
+    assert error.problem == "Bucket 'b' does not exist."
+    assert str(RedshiftS3FailError("plain", fix=None)) == RedshiftS3FailError("plain").problem == "plain"
