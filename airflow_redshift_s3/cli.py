@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shlex
 import signal
@@ -94,7 +95,8 @@ def _add_doctor_parser(sub: argparse._SubParsersAction) -> None:
         "doctor",
         help="run every preflight check of a COPY from S3 and print a report",
         description="Run the checks the operators run (bucket, region, role attached and trusted, role S3 "
-        "access, and a sniff of the first file with --format). Exit 0 when no check fails, 1 otherwise.",
+        "access, and a sniff of the first file with --format). Exit 0 when no check fails, 1 otherwise, 2 "
+        "when an argument or the connection's credentials are wrong.",
     )
     target = doctor.add_mutually_exclusive_group(required=True)
     target.add_argument("--cluster-identifier", help="a provisioned cluster")
@@ -109,6 +111,12 @@ def _add_doctor_parser(sub: argparse._SubParsersAction) -> None:
     doctor.add_argument("--columns", help="comma-separated columns COPY fills, in file order (for the sniff)")
     doctor.add_argument(
         "--header-rows", type=int, default=0, help="CSV header lines (IGNOREHEADER, default 0)"
+    )
+    doctor.add_argument(
+        "--compression",
+        choices=("none", "gzip", "bzip2", "zstd"),
+        default="none",
+        help="compression of the files, e.g. gzip for part-0.csv.gz (default none)",
     )
 
 
@@ -216,6 +224,8 @@ def _doctor_checks(args: argparse.Namespace) -> list:
     first_key = report.summary.first_key if report.summary else None
     if args.format and first_key and not any(r.failed and r.category == "format" for r in results):
         options: dict[str, object] = {"type": args.format}
+        if args.compression != "none":
+            options["compression"] = args.compression
         if args.format == "csv":
             options["header_rows"] = args.header_rows
         columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
@@ -225,13 +235,35 @@ def _doctor_checks(args: argparse.Namespace) -> list:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from airflow_redshift_s3.checks import failures, warnings
+    from botocore.exceptions import NoCredentialsError
 
+    from airflow_redshift_s3.checks import failures, warnings
+    from airflow_redshift_s3.hooks.iam_role import parse_role_arn
+
+    if args.iam_role_arn != "default" and parse_role_arn(args.iam_role_arn) is None:
+        print(
+            "Fix: pass --iam-role-arn with the role's ARN (`aws iam get-role --role-name <name>` shows it). "
+            f"--iam-role-arn {args.iam_role_arn!r} is not an IAM role ARN: expected "
+            "arn:aws:iam::<account>:role/<name>.",
+            file=sys.stderr,
+        )
+        return 2
     target = (
         f"cluster {args.cluster_identifier}" if args.cluster_identifier else f"workgroup {args.workgroup}"
     )
     print(f"Checking COPY from s3://{args.bucket}/{args.prefix} into {target} with {args.iam_role_arn}")
-    results = _doctor_checks(args)
+    try:
+        results = _doctor_checks(args)
+    except NoCredentialsError:
+        print(
+            f"Fix: give connection '{args.aws_conn_id}' credentials: set AIRFLOW_CONN_"
+            f"{args.aws_conn_id.upper()} (for the local stack, `set -a; . ./local.env; set +a` with the "
+            "file `airflow-redshift-s3 local up --env-file local.env` writes), or pass --aws-conn-id with "
+            f"a connection that has them. No AWS credentials were found for connection '{args.aws_conn_id}' "
+            "(nor in the environment).",
+            file=sys.stderr,
+        )
+        return 2
     for result in results:
         status = result.status.value.upper()
         print(f"{status:<8} [{_CATEGORY_LABELS[result.category]}] {result.name}: {result.message}")
@@ -258,8 +290,25 @@ def _local_up(args: argparse.Namespace) -> int:
         bind_host=args.bind,
         advertise_host=args.advertise_host,
     )
-    with stack:
-        env = stack.environment()
+    try:
+        stack.start()
+    except OSError as error:  # a port in use, most often
+        print(
+            "Fix: stop what listens there, or choose other ports with --aws-port, --redshift-port and "
+            f"--serverless-port (0 picks a free one).\nThe local stack could not start: {error}",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        from airflow_redshift_s3.local.aws import ACCESS_KEY_ID, SECRET_ACCESS_KEY
+
+        # moto's conventional dummy keys and the region: plain boto3 (boto3.client("s3")) finds them too.
+        env = {
+            **stack.environment(),
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
         if args.env_file:
             args.env_file.write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in env.items()))
         print(
@@ -272,12 +321,18 @@ def _local_up(args: argparse.Namespace) -> int:
         print(f"started in {stack.startup_seconds:.2f} s", flush=True)
         print("READY", flush=True)
         stop.wait()
+    finally:
+        stack.stop()
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code."""
     args = build_parser().parse_args(argv)
+    if args.command == "doctor":
+        # The Amazon provider's "[info] AWS Connection ... credentials retrieved" lines are not the report's;
+        # read by Airflow when it is first imported, so before any import of it.
+        os.environ.setdefault("AIRFLOW__LOGGING__NAMESPACE_LEVELS", "airflow.providers.amazon=WARNING")
     if args.command == "demo":
         from airflow_redshift_s3.demo import run_demo
 

@@ -204,6 +204,17 @@ def check_delimited(
     else:
         rows = [line.split(data_format.delimiter) for line in lines if line]
     kind = "CSV" if isinstance(data_format, CsvFormat) else "text"
+    if lines and _is_json_object(lines[0]):
+        # COPY would split each object at the delimiter: "passing" field counts would mean nothing.
+        return [
+            CheckResult.failure(
+                f"format.{kind.lower()}.json_lines",
+                "format",
+                f"{url} holds JSON lines (its first line is a JSON object), not {kind}: COPY would split "
+                f"each object at {data_format.delimiter!r} and load the pieces as fields.",
+                "load it as JSON (input format type json; doctor --format json)",
+            )
+        ]
     if not rows:
         return [
             CheckResult.warning(
@@ -247,6 +258,15 @@ def check_delimited(
                 )
             )
     return results
+
+
+def _is_json_object(line: str) -> bool:
+    if not line.lstrip().startswith("{"):
+        return False
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
 
 
 def _is_number(value: str) -> bool:
