@@ -267,8 +267,9 @@ def _doctor(args: argparse.Namespace) -> int:
     for result in results:
         status = result.status.value.upper()
         print(f"{status:<8} [{_CATEGORY_LABELS[result.category]}] {result.name}: {result.message}")
-        if result.fix:
-            print(f"{'':<9}fix: {result.fix}")
+        fix = result.details.get("doctor_fix") or result.fix  # in doctor's flags where a check says them
+        if fix:
+            print(f"{'':<9}fix: {fix}")
     failed, warned = len(failures(results)), len(warnings(results))
     passed = len(results) - failed - warned
     print(f"{len(results)} checks: {passed} ok, {warned} warning(s), {failed} failure(s)")

@@ -102,7 +102,10 @@ def check_role_attached(roles: RedshiftRoles, role_arn: str) -> CheckResult:
         attach = (
             f"aws redshift-serverless update-namespace --namespace-name {target.name} --iam-roles <all roles>"
         )
-    fix = f"attach it with RedshiftEnsureIamRoleOperator, or `{attach}`"
+    fix = (
+        f"run the redshift_s3_setup DAG (it creates and attaches the role), or attach it with "
+        f"RedshiftEnsureIamRoleOperator, or `{attach}`"
+    )
     if status == IN_SYNC:
         return CheckResult.ok(name, "permission", f"IAM role {role_arn} is attached to {target} and in-sync.")
     if status == ADDING:

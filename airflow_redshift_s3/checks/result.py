@@ -31,7 +31,8 @@ class CheckResult:
     :param category: which of the failures COPY meets this check prevents.
     :param message: what was checked, on which resource, what was expected and what was found.
     :param fix: what to do about a warning or failure (None when ok).
-    :param details: small JSON-able facts the check found (a region, a count).
+    :param details: small JSON-able facts the check found (a region, a count); ``doctor_fix`` is the fix in
+        the doctor command's flags when they differ from the Python arguments.
     """
 
     name: str

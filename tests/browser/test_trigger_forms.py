@@ -59,6 +59,7 @@ def test_a_malformed_value_is_refused_in_the_form_naming_the_field(airflow_ui, p
     dialog.get_by_role("button", name="Trigger").click()
     message = dialog.get_by_text("Invalid input for param bucket")
     message.wait_for()
+    message.scroll_into_view_if_needed()  # the dialog scrolls on its own: show what a person reads
     screenshot("s3_to_redshift_manual-3-malformed-bucket")
     assert "'My-Bucket' does not match" in message.inner_text()
     # The rule in words is under the field itself.

@@ -134,3 +134,20 @@ def test_gzip_files_pass_with_compression_and_the_report_holds_only_the_report(
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert lines_of(lines, "OK", "format.compression")
     assert not [line for line in lines if "credentials retrieved" in line]  # no log line in the report
+
+
+def test_format_fixes_speak_doctors_flags(local_redshift_env, s3_bucket, copy_role_arn, put_objects, capsys):
+    import gzip
+
+    put_objects(s3_bucket, ["in/a.csv.gz"], gzip.compress(b"id,name\n1,a\n2,b\n"))
+    code, lines = doctor(capsys, s3_bucket, copy_role_arn, "--format", "csv", "--columns", "id,name")
+    assert code == 1
+    (line,) = lines_of(lines, "FAILURE", "format.compression")
+    assert fix_after(lines, line).strip() == "fix: pass --compression gzip"
+
+    code, lines = doctor(
+        capsys, s3_bucket, copy_role_arn, "--format", "csv", "--columns", "id,name", "--compression", "gzip"
+    )
+    assert code == 1
+    (line,) = lines_of(lines, "FAILURE", "format.header")
+    assert fix_after(lines, line).strip() == "fix: pass --header-rows 1"

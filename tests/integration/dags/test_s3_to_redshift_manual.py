@@ -88,3 +88,12 @@ def test_gzip_csv(setup, local_redshift_env, s3_bucket, query, task_states):
     run = dag.test(run_conf={**conf, "prefix": "gz/", "compression": "gzip", "dry_run": False})
     assert str(run.state) == "success", task_states(run)
     assert query(f"select id, name from {table}") == [(7, "g")]
+
+
+def test_a_role_not_set_up_says_to_run_the_setup_dag_first(setup, capfd, task_states):
+    dag, conf, _ = setup
+    capfd.readouterr()
+    run = dag.test(run_conf={**conf, "iam_role_arn": "arn:aws:iam::123456789012:role/never-set-up"})
+    assert task_states(run)["verify_bucket"] == "failed"
+    output = "".join(capfd.readouterr())
+    assert "FAILURE [permission] Fix: run the redshift_s3_setup DAG (it creates role 'never-set-up'" in output
