@@ -44,7 +44,7 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def airflow_ui(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Run ``airflow-redshift-s3 airflow`` (what ``make airflow`` runs) and return the UI's base URL."""
     import psutil
@@ -86,9 +86,13 @@ def airflow_ui(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
                 leftover.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser_context(chromium: Path) -> Iterator[Any]:
-    """One Chromium for the session (its cache keeps the UI's 7 MB script after the first page)."""
+    """One Chromium per module (its cache keeps the UI's 7 MB script after the first page).
+
+    Not per session: Playwright's sync API keeps an asyncio loop running in this thread until it stops,
+    and the async tests that run after this module need the thread without one.
+    """
     from playwright.sync_api import sync_playwright
 
     SCREENSHOTS.mkdir(exist_ok=True)
