@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import shlex
 import signal
 import sys
@@ -29,10 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
     standalone = sub.add_parser(
         "airflow",
         help="run Airflow standalone on the local stack with the example DAGs and sample data (the UI)",
-        description="Start the local stack with the demo's sample data, then `airflow standalone` with the "
-        "example DAGs and its connections pointing at the stack, until Ctrl-C.",
+        description="Start the local stack with the demo's sample data, then Airflow's scheduler, "
+        "dag-processor, triggerer and api-server (what `airflow standalone` runs, on 127.0.0.1 only) with "
+        "the example DAGs and connections pointing at the stack, until Ctrl-C. Each start is fresh: the "
+        "stack and the run history start empty.",
     )
-    standalone.add_argument("--home", type=Path, help="AIRFLOW_HOME (default: ./.airflow, kept between runs)")
+    standalone.add_argument(
+        "--home", type=Path, help="AIRFLOW_HOME (default: ./.airflow; its run history is emptied at start)"
+    )
     standalone.add_argument("--dags-folder", type=Path, help="the example DAGs (default: the clone's dags/)")
     standalone.add_argument("--port", type=int, default=8080, help="the UI and API port (8080)")
     local = sub.add_parser("local", help="the local Redshift stack (S3, IAM, Redshift on this machine)")
@@ -108,7 +114,8 @@ def _add_doctor_parser(sub: argparse._SubParsersAction) -> None:
         "doctor",
         help="run every preflight check of a COPY from S3 and print a report",
         description="Run the checks the operators run (bucket, region, role attached and trusted, role S3 "
-        "access, and a sniff of the first file with --format). Exit 0 when no check fails, 1 otherwise.",
+        "access, and a sniff of the first file with --format). Exit 0 when no check fails, 1 otherwise, 2 "
+        "when an argument or the connection's credentials are wrong.",
     )
     target = doctor.add_mutually_exclusive_group(required=True)
     target.add_argument("--cluster-identifier", help="a provisioned cluster")
@@ -124,9 +131,40 @@ def _add_doctor_parser(sub: argparse._SubParsersAction) -> None:
     doctor.add_argument(
         "--header-rows", type=int, default=0, help="CSV header lines (IGNOREHEADER, default 0)"
     )
+    doctor.add_argument(
+        "--compression",
+        choices=("none", "gzip", "bzip2", "zstd"),
+        default="none",
+        help="compression of the files, e.g. gzip for part-0.csv.gz (default none)",
+    )
+
+
+# S3's bucket naming rules (3-63 lowercase letters, digits, dots and hyphens), as the example DAG forms
+# enforce them; KMS key ARNs as IAM accepts them in a policy's Resource (an alias ARN is not a key).
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_KMS_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+")
+
+
+def _policy_argument_problems(args: argparse.Namespace) -> list[str]:
+    """Return what is wrong with the policy command's arguments, fix first; empty when nothing is."""
+    problems = []
+    for option, bucket in (("--bucket", args.bucket), ("--manifest-bucket", args.manifest_bucket)):
+        if bucket is not None and "/" not in bucket and not _BUCKET_NAME.fullmatch(bucket):
+            problems.append(
+                f"Fix: pass {option} with the bucket's real name. {option} {bucket!r} is not an S3 bucket "
+                "name: expected 3-63 lowercase letters, digits, dots and hyphens."
+            )
+    if args.kms_key is not None and not _KMS_KEY_ARN.fullmatch(args.kms_key):
+        problems.append(
+            "Fix: pass --kms-key with the key's ARN (`aws kms describe-key --key-id <id or alias>` shows "
+            f"it). --kms-key {args.kms_key!r} is not a KMS key ARN: expected "
+            "arn:aws:kms:<region>:<account>:key/<key id>."
+        )
+    return problems
 
 
 def _policy(args: argparse.Namespace) -> int:
+    from airflow_redshift_s3.checks import CheckStatus
     from airflow_redshift_s3.checks.prefix import check_bucket_name, check_prefix
     from airflow_redshift_s3.policies import (
         MANIFEST_PREFIX,
@@ -135,13 +173,15 @@ def _policy(args: argparse.Namespace) -> int:
         manifest_lifecycle,
     )
 
-    problems = [
-        r for r in (check_bucket_name(args.bucket), *check_prefix(args.prefix, args.bucket)) if r.failed
-    ]
+    results = [check_bucket_name(args.bucket), *check_prefix(args.prefix, args.bucket)]
+    problems = [r.text() for r in results if r.failed] + _policy_argument_problems(args)
     if problems:
-        for result in problems:
-            print(result.text(), file=sys.stderr)
+        for problem in problems:
+            print(problem, file=sys.stderr)
         return 1
+    for result in results:
+        if result.status is CheckStatus.WARNING:  # e.g. --prefix sales grants sales* (sales-old/ too)
+            print(result.text(), file=sys.stderr)  # on stderr: stdout stays the two documents
     documents = {
         "copy-policy.json": (
             "IAM permissions policy",
@@ -219,6 +259,8 @@ def _doctor_checks(args: argparse.Namespace) -> list:
     first_key = report.summary.first_key if report.summary else None
     if args.format and first_key and not any(r.failed and r.category == "format" for r in results):
         options: dict[str, object] = {"type": args.format}
+        if args.compression != "none":
+            options["compression"] = args.compression
         if args.format == "csv":
             options["header_rows"] = args.header_rows
         columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
@@ -228,18 +270,41 @@ def _doctor_checks(args: argparse.Namespace) -> list:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from airflow_redshift_s3.checks import failures, warnings
+    from botocore.exceptions import NoCredentialsError
 
+    from airflow_redshift_s3.checks import failures, warnings
+    from airflow_redshift_s3.hooks.iam_role import parse_role_arn
+
+    if args.iam_role_arn != "default" and parse_role_arn(args.iam_role_arn) is None:
+        print(
+            "Fix: pass --iam-role-arn with the role's ARN (`aws iam get-role --role-name <name>` shows it). "
+            f"--iam-role-arn {args.iam_role_arn!r} is not an IAM role ARN: expected "
+            "arn:aws:iam::<account>:role/<name>.",
+            file=sys.stderr,
+        )
+        return 2
     target = (
         f"cluster {args.cluster_identifier}" if args.cluster_identifier else f"workgroup {args.workgroup}"
     )
     print(f"Checking COPY from s3://{args.bucket}/{args.prefix} into {target} with {args.iam_role_arn}")
-    results = _doctor_checks(args)
+    try:
+        results = _doctor_checks(args)
+    except NoCredentialsError:
+        print(
+            f"Fix: give connection '{args.aws_conn_id}' credentials: set AIRFLOW_CONN_"
+            f"{args.aws_conn_id.upper()} (for the local stack, `set -a; . ./local.env; set +a` with the "
+            "file `airflow-redshift-s3 local up --env-file local.env` writes), or pass --aws-conn-id with "
+            f"a connection that has them. No AWS credentials were found for connection '{args.aws_conn_id}' "
+            "(nor in the environment).",
+            file=sys.stderr,
+        )
+        return 2
     for result in results:
         status = result.status.value.upper()
         print(f"{status:<8} [{_CATEGORY_LABELS[result.category]}] {result.name}: {result.message}")
-        if result.fix:
-            print(f"{'':<9}fix: {result.fix}")
+        fix = result.details.get("doctor_fix") or result.fix  # in doctor's flags where a check says them
+        if fix:
+            print(f"{'':<9}fix: {fix}")
     failed, warned = len(failures(results)), len(warnings(results))
     passed = len(results) - failed - warned
     print(f"{len(results)} checks: {passed} ok, {warned} warning(s), {failed} failure(s)")
@@ -262,12 +327,29 @@ def _local_up(args: argparse.Namespace) -> int:
         advertise_host=args.advertise_host,
         tls_dir=args.tls_dir,
     )
-    with stack:
+    try:
+        stack.start()
+    except OSError as error:  # a port in use, most often
+        print(
+            "Fix: stop what listens there, or choose other ports with --aws-port, --redshift-port and "
+            f"--serverless-port (0 picks a free one).\nThe local stack could not start: {error}",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        from airflow_redshift_s3.local.aws.server import ACCESS_KEY_ID, SECRET_ACCESS_KEY
+
         if args.sample_data:
             from airflow_redshift_s3.demo import put_sample_data
 
             put_sample_data(stack, lambda text: print(text, flush=True))
-        env = stack.environment()
+        # moto's conventional dummy keys and the region: plain boto3 (boto3.client("s3")) finds them too.
+        env = {
+            **stack.environment(),
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
         if args.env_file:
             args.env_file.write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in env.items()))
         print(
@@ -280,12 +362,18 @@ def _local_up(args: argparse.Namespace) -> int:
         print(f"started in {stack.startup_seconds:.2f} s", flush=True)
         print("READY", flush=True)
         stop.wait()
+    finally:
+        stack.stop()
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code."""
     args = build_parser().parse_args(argv)
+    if args.command == "doctor":
+        # The Amazon provider's "[info] AWS Connection ... credentials retrieved" lines are not the report's;
+        # read by Airflow when it is first imported, so before any import of it.
+        os.environ.setdefault("AIRFLOW__LOGGING__NAMESPACE_LEVELS", "airflow.providers.amazon=WARNING")
     if args.command == "demo":
         from airflow_redshift_s3.demo import run_demo
 

@@ -223,8 +223,9 @@ def _run(dag: Any, label: str, failures: _FailureMessages, **kwargs: Any) -> Run
         result.summary = _xcom(run, "load")
     elif "report" in tasks:
         result.summary = _xcom(run, "report")
-    if failures.messages:  # "Task ... failed. Load summary: ... Error: <the exception's message>"
-        result.error = failures.messages[0].partition(" Error: ")[2] or failures.messages[0]
+    if failures.messages:  # "Task ... failed. Error: <the exception's message>\nLoad summary: ..."
+        error = failures.messages[0].partition(" Error: ")[2].rpartition("\nLoad summary: ")[0]
+        result.error = error or failures.messages[0]
     return result
 
 
@@ -269,13 +270,19 @@ def run_demo(workdir: Path | None = None, dags_folder: Path | None = None) -> in
     return 0 if ok else 1
 
 
-def put_sample_data(stack: Any, say: Any) -> None:
+def today_sample_day() -> SampleDay:
+    """Return a gzip CSV day for today (UTC): a run triggered from the daily DAG's form loads that day."""
+    today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    return SampleDay(today, "csv", "gzip", ((5001, 250),))
+
+
+def put_sample_data(stack: Any, say: Any, days: tuple[SampleDay, ...] = SAMPLE_DAYS) -> None:
     """Put the sample days in S3 and create the table the example DAGs load (both safe to repeat)."""
     import redshift_connector
 
     s3 = stack.aws_client("s3")
     s3.create_bucket(Bucket=BUCKET)
-    for day in SAMPLE_DAYS:
+    for day in days:
         files = sample_files(day)
         for key, body in files.items():
             s3.put_object(Bucket=BUCKET, Key=key, Body=body)
@@ -402,61 +409,156 @@ def _report(
     return not problems
 
 
-def run_airflow(home: Path | None = None, dags_folder: Path | None = None, port: int = 8080) -> int:
-    """Run ``airflow standalone`` on the local stack with the example DAGs and the demo's data, until Ctrl-C.
+# Sized for a demo on a laptop: four task slots (LocalExecutor forks one worker per slot) and one parsing
+# process, instead of 32 workers and two.
+DEMO_PARALLELISM = 4
+HOME_MARKER = ".made-by-airflow-redshift-s3"
 
-    The stack runs in this process; Airflow (api-server, scheduler, dag-processor, triggerer) in a child
-    process whose environment points its connections at the stack. Both stop on Ctrl-C or SIGTERM.
+
+def _airflow_components(port: int) -> dict[str, list[str]]:
+    """Return Airflow's components as ``airflow standalone`` runs them, minus the log servers.
+
+    Standalone starts the scheduler's and the triggerer's log servers on 0.0.0.0:8793 and :8794; every
+    component runs on this machine and writes its task logs under AIRFLOW_HOME, where the api-server reads
+    them, so nothing needs serving and every listener stays on 127.0.0.1.
+    """
+    return {
+        "scheduler": ["scheduler", "--skip-serve-logs"],
+        "dag-processor": ["dag-processor"],
+        "triggerer": ["triggerer", "--skip-serve-logs"],
+        "api-server": ["api-server", "--host", "127.0.0.1", "--port", str(port)],
+    }
+
+
+def _fresh_home(home: Path, *, ours: bool = False) -> str | None:
+    """Empty the run history of a previous ``make airflow`` in home; return why not when home is not ours.
+
+    The local stack starts empty each time (its roles, files and tables live in memory), so the run history
+    starts empty too: a restart resets both, and the history never shows runs the stack knows nothing of.
+    """
+    if not ours and home.exists() and any(home.iterdir()) and not (home / HOME_MARKER).exists():
+        return (
+            f"{home} is not empty and was not made by make airflow: it starts with an empty run history "
+            "and would delete this one. Fix: pass --home with a new or empty directory."
+        )
+    for name in ("airflow.db", "logs"):
+        target = home / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+    home.mkdir(parents=True, exist_ok=True)
+    (home / HOME_MARKER).write_text("AIRFLOW_HOME of make airflow: emptied at each start.\n")
+    return None
+
+
+def _pipe_with_prefix(name: str, stream: Any) -> None:
+    for line in iter(stream.readline, b""):
+        sys.stdout.write(f"{name:<13} | {line.decode(errors='replace')}")
+        sys.stdout.flush()
+
+
+def _standalone_environment(
+    home: Path, dags_folder: Path, stack: Any, port: int, airflow: Path
+) -> dict[str, str]:
+    """Return the environment of ``make airflow``'s components: the stack's connections, 127.0.0.1 only."""
+    return {
+        **os.environ,
+        **_airflow_environment(home, dags_folder),
+        **stack.environment(),
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": str(DEMO_PARALLELISM),
+        "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
+        "AIRFLOW__API__PORT": str(port),
+        # One local user, no login page: this Airflow listens on 127.0.0.1 for you alone.
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}/",
+        # Where task processes report to: the api-server on this port, not the default 8080.
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        # The scheduler starts task processes as `airflow ...` from PATH.
+        "PATH": os.pathsep.join([str(airflow.parent), os.environ.get("PATH", "")]),
+    }
+
+
+def run_airflow(home: Path | None = None, dags_folder: Path | None = None, port: int = 8080) -> int:
+    """Run Airflow (what ``airflow standalone`` runs) on the local stack with the example DAGs, until Ctrl-C.
+
+    The stack runs in this process; the scheduler, dag-processor, triggerer and api-server in child processes
+    whose environment points their connections at the stack. Each start is fresh: the stack and the run
+    history start empty. All stop on Ctrl-C or SIGTERM.
     """
     import signal
     import subprocess
+    import threading
+    import urllib.request
 
     dags_folder = (dags_folder or default_dags_folder()).resolve()
+    ours = home is None  # the clone's .airflow, made by an earlier make airflow
     home = (home or Path.cwd() / ".airflow").resolve()
-    home.mkdir(parents=True, exist_ok=True)
+    refusal = _fresh_home(home, ours=ours)
+    if refusal:
+        print(refusal, file=sys.stderr)
+        return 2
     airflow = Path(sys.executable).with_name("airflow")
     from airflow_redshift_s3.local import LocalRedshift
 
     print("Starting the local Redshift (PostgreSQL + gateway; moto for S3, IAM and Redshift)...", flush=True)
     with LocalRedshift(role_apply_delay=1.0) as stack:
-        put_sample_data(stack, print)
-        env = {
-            **os.environ,
-            **_airflow_environment(home, dags_folder),
-            **stack.environment(),
-            "AIRFLOW__API__PORT": str(port),
-            # One local user, no login page: this Airflow listens on 127.0.0.1 for you alone.
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}/",
-            # Where task processes report to: the api-server on this port, not the default 8080.
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-            # The standalone command starts its components as `airflow ...` from PATH.
-            "PATH": os.pathsep.join([str(airflow.parent), os.environ.get("PATH", "")]),
-        }
-        print(
-            f"Starting Airflow standalone (AIRFLOW_HOME={home}) with the DAGs of {dags_folder}.\n"
-            f"Open http://127.0.0.1:{port} once it says it is ready; trigger redshift_s3_setup first, then "
-            "s3_to_redshift_manual from its form (or s3_to_redshift_daily).\n"
-            "Ctrl-C stops Airflow and the stack.",
-            flush=True,
+        put_sample_data(stack, print, (*SAMPLE_DAYS, today_sample_day()))
+        env = _standalone_environment(home, dags_folder, stack, port, airflow)
+        print(f"Starting Airflow (AIRFLOW_HOME={home}, run history emptied) with the DAGs of {dags_folder}.")
+        migrate = subprocess.run(
+            [str(airflow), "db", "migrate"], env=env, capture_output=True, text=True, check=False
         )
-        process = subprocess.Popen([str(airflow), "standalone"], env=env, start_new_session=True)
-        stopping = False
+        if migrate.returncode:
+            print(migrate.stdout[-3000:], migrate.stderr[-3000:], sep="\n", file=sys.stderr)
+            return migrate.returncode
+        processes: dict[str, subprocess.Popen] = {}
+        stopping = threading.Event()
 
         def stop(*_: Any) -> None:
-            nonlocal stopping
-            stopping = True
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
+            stopping.set()
 
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            code = process.wait()
+            for name, command in _airflow_components(port).items():
+                process = subprocess.Popen(
+                    [str(airflow), *command],
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # Ctrl-C reaches this process, which stops them in order
+                )
+                processes[name] = process
+                threading.Thread(target=_pipe_with_prefix, args=(name, process.stdout), daemon=True).start()
+            ready = False
+            while not stopping.wait(1):
+                exited = {name: p.returncode for name, p in processes.items() if p.poll() is not None}
+                if exited:
+                    print(f"Airflow's {', '.join(exited)} exited ({exited}); stopping.", file=sys.stderr)
+                    return 1
+                if not ready:
+                    with contextlib.suppress(OSError):
+                        urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/version", timeout=2).close()
+                        ready = True
+                        print(
+                            f"Airflow is ready: open http://127.0.0.1:{port}. Trigger redshift_s3_setup "
+                            "first, then s3_to_redshift_manual or s3_to_redshift_daily from their forms "
+                            "(each form's defaults load a sample day). Ctrl-C stops Airflow and the stack.",
+                            flush=True,
+                        )
         finally:
+            for process in processes.values():
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 60
+            for process in processes.values():
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)  # whatever a component left behind
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)  # whatever the standalone left behind
     print("Airflow and the local stack are stopped.", flush=True)
-    return 0 if stopping else code
+    return 0

@@ -27,6 +27,8 @@ ROLE_NAME = os.environ.get("REDSHIFT_S3_ROLE_NAME", "redshift-copy-role")
 ROLE_ARN = os.environ.get("REDSHIFT_S3_ROLE_ARN", f"arn:aws:iam::123456789012:role/{ROLE_NAME}")
 AWS_CONN_ID = os.environ.get("REDSHIFT_S3_AWS_CONN_ID", "aws_default")
 REDSHIFT_CONN_ID = os.environ.get("REDSHIFT_S3_REDSHIFT_CONN_ID", "redshift_default")
+# The sample day `make airflow` puts in S3 as gzip CSV: the manual DAG's form loads it by default.
+SAMPLE_DAY = os.environ.get("REDSHIFT_S3_SAMPLE_DAY", "2026-11-23")
 # How often to poll while a role is being attached; the local stack applies a role in under a second.
 WAITER_DELAY = float(os.environ.get("REDSHIFT_S3_WAITER_DELAY", "15"))
 
@@ -40,6 +42,29 @@ TABLE_PATTERN = r"^([A-Za-z_][A-Za-z0-9_$]{0,126}\.)?[A-Za-z_][A-Za-z0-9_$]{0,12
 COLUMN_PATTERN = r"^[A-Za-z_][A-Za-z0-9_$]{0,126}" + END
 ROLE_ARN_PATTERN = rules.form_pattern(f"default|{rules.ROLE_ARN}")
 ROLE_NAME_PATTERN = rules.form_pattern(rules.ROLE_NAME)
+
+
+# The same rules in words, for the Param descriptions: the form shows them under each field.
+BUCKET_RULE = "3-63 lowercase letters, digits, dots and hyphens, e.g. demo-bucket (no s3://, no /)"
+PREFIX_RULE = "no leading /, no s3://, no wildcard (* ? [ ])"
+TABLE_RULE = "schema.table or table: letters, digits, _ and $, not starting with a digit"
+COLUMN_RULE = "a column name: letters, digits, _ and $, not starting with a digit"
+ROLE_ARN_RULE = "arn:aws:iam::<12-digit account>:role/<name>, or default"
+
+
+def refuse_params(problems: list[tuple[str, str]]) -> None:
+    """Fail the task with every form problem at once, the fixes first; do nothing when there is none.
+
+    :param problems: ``(fix, what was found)`` per field, each fix naming the field by its form title.
+    """
+    if not problems:
+        return
+    from airflow.sdk.exceptions import AirflowFailException
+
+    lines = [f"Fix: {fix} ({found})." for fix, found in problems]
+    raise AirflowFailException(
+        f"Fix the trigger form ({len(problems)} field(s)), then trigger again:\n" + "\n".join(lines)
+    )
 
 
 def default_args(**extra: Any) -> dict[str, Any]:
@@ -70,13 +95,14 @@ def log_failure(context: Any) -> None:
             summary = ti.xcom_pull(task_ids="load")
         except Exception:  # a callback must never raise
             summary = None
+    # The error (its fix first) right after the task's name; the long summary on a line of its own after it.
     log.error(
-        "Task %s of DAG %s, run %s failed. Load summary: %s. Error: %s",
+        "Task %s of DAG %s, run %s failed. Error: %s\nLoad summary: %s",
         getattr(ti, "task_id", "?"),
         getattr(ti, "dag_id", "?"),
         getattr(ti, "run_id", "?"),
-        _safe_summary(summary) if summary is not None else "none (no load finished in this run)",
         error,
+        _safe_summary(summary) if summary is not None else "none (no load finished in this run)",
     )
 
 

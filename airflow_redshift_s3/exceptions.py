@@ -36,7 +36,8 @@ class RedshiftS3FailError(RedshiftS3Error, AirflowFailException):
 
     :param message: what is wrong and how to fix it.
     :param category: "permission" | "region" | "format" | "config".
-    :param fix: the action that fixes it (also part of ``message``).
+    :param fix: the action that fixes it (also part of ``message``: it is moved to a first line of its own;
+        ``problem`` is the message without it).
     :param results: the failed checks this error reports, when it comes from the check library.
     """
 
@@ -50,19 +51,23 @@ class RedshiftS3FailError(RedshiftS3Error, AirflowFailException):
         category: str | None = None,
         results: Sequence[CheckResult] = (),
     ) -> None:
-        super().__init__(message)
+        problem = _without_fix(message, fix)
+        # The fix first, on a line of its own: a task log shows the start of a line, not its end.
+        super().__init__(f"Fix: {fix.rstrip('.')}.\n{problem}" if problem != message else message)
         self.fix = fix
+        self.problem = problem
         self.results = list(results)
         if category is not None:
             self.category = category
 
-    @property
-    def problem(self) -> str:
-        """Return the message without its closing "Fix: ..." sentence (what is wrong, for a check line)."""
-        message = str(self)
-        if self.fix and f" Fix: {self.fix}" in message:
-            return message[: message.rindex(f" Fix: {self.fix}")]
-        return message.split(" Fix: ")[0]
+
+def _without_fix(message: str, fix: str | None) -> str:
+    """Return a one-line message without its "Fix: <fix>" sentence (the message itself otherwise)."""
+    marker = f"Fix: {fix}" if fix else ""
+    at = message.rfind(marker) if marker and "\n" not in message else -1
+    if at <= 0:  # no fix, the fix already first, or a message laid out in lines already
+        return message
+    return (message[:at].rstrip() + " " + message[at + len(marker) :].lstrip(".").strip()).strip()
 
 
 class PermissionCheckError(RedshiftS3FailError):

@@ -2,7 +2,9 @@
 
 create or adopt the IAM role (Redshift's trust policy, the least-privilege read policy) -> attach it to the
 provisioned cluster or the Serverless workgroup's namespace and wait until in-sync -> verify the bucket,
-its region and the role's access -> report. Idempotent: a second run adopts the role, finds the policies as
+its region and the role's access -> report. The form's "Redshift type" chooses the target: a provisioned
+cluster (the "Redshift cluster" field) or a Serverless workgroup (the "Serverless workgroup" field); the
+other field is not used. Idempotent: a second run adopts the role, finds the policies as
 they should be, and changes nothing.
 """
 
@@ -17,18 +19,24 @@ from airflow_redshift_s3.example_dag_defaults import (
     AWS_CONN_ID,
     BUCKET,
     BUCKET_PATTERN,
+    BUCKET_RULE,
     CLUSTER,
     PREFIX,
     PREFIX_PATTERN,
+    PREFIX_RULE,
     ROLE_NAME,
     ROLE_NAME_PATTERN,
     WAITER_DELAY,
     default_args,
+    refuse_params,
 )
 from airflow_redshift_s3.operators.redshift_iam import RedshiftEnsureIamRoleOperator
 from airflow_redshift_s3.operators.s3_verify import S3VerifyBucketOperator
 
 CREATED_ROLE_ARN = "{{ ti.xcom_pull(task_ids='create_or_adopt_role')['role_arn'] }}"
+# Only the name of the chosen Redshift type reaches the operators; the other field is not used.
+TARGET_CLUSTER = "{{ params.cluster_identifier if params.redshift_type == 'cluster' else '' }}"
+TARGET_WORKGROUP = "{{ params.workgroup_name if params.redshift_type == 'serverless' else '' }}"
 
 with DAG(
     dag_id="redshift_s3_setup",
@@ -45,33 +53,52 @@ with DAG(
             type="string",
             pattern=ROLE_NAME_PATTERN,
             title="IAM role name",
-            description="Created when missing, adopted (and its policies brought up to date) when it exists.",
+            description="Created when missing, adopted (and its policies brought up to date) when it exists: "
+            "1-64 letters, digits and +=,.@_-",
         ),
-        "bucket": Param(BUCKET, type="string", pattern=BUCKET_PATTERN, title="S3 bucket COPY reads"),
+        "bucket": Param(
+            BUCKET,
+            type="string",
+            pattern=BUCKET_PATTERN,
+            title="S3 bucket COPY reads",
+            description=f"{BUCKET_RULE}.",
+        ),
         "prefix": Param(
             f"{PREFIX}/",
-            type="string",
+            type=["null", "string"],
             pattern=PREFIX_PATTERN,
             title="Key prefix COPY reads",
-            description="The role may read only under this prefix ('' for the whole bucket).",
+            description=f"The role may read only under this prefix (empty: the whole bucket); {PREFIX_RULE}.",
         ),
         "kms_key_arn": Param(
             None,
             type=["null", "string"],
             title="KMS key ARN",
-            description="The bucket's SSE-KMS key, if any: adds kms:Decrypt on it.",
+            description="The bucket's SSE-KMS key, if any: adds kms:Decrypt on it. Empty for none.",
+        ),
+        "redshift_type": Param(
+            "cluster",
+            type="string",
+            enum=["cluster", "serverless"],
+            values_display={
+                "cluster": "Provisioned cluster (fill 'Redshift cluster')",
+                "serverless": "Redshift Serverless (fill 'Serverless workgroup')",
+            },
+            title="Redshift type",
+            description="Which Redshift gets the role; only the matching field below is used.",
         ),
         "cluster_identifier": Param(
             CLUSTER,
-            type="string",
+            type=["null", "string"],
             title="Redshift cluster",
-            description="A provisioned cluster; leave empty for Redshift Serverless.",
+            description="The provisioned cluster's identifier (Redshift type: provisioned cluster).",
         ),
         "workgroup_name": Param(
-            "",
-            type="string",
+            None,
+            type=["null", "string"],
             title="Serverless workgroup",
-            description="A Redshift Serverless workgroup, instead of a cluster: its namespace gets the role.",
+            description="The workgroup's name (Redshift type: Redshift Serverless); its namespace gets "
+            "the role.",
         ),
     },
 ) as dag:
@@ -89,7 +116,7 @@ with DAG(
         target = _target(params)
         name = params["role_name"]
         trust = copy_trust_policy(serverless=target.startswith("Serverless"))
-        read = copy_read_policy(params["bucket"], params["prefix"], params["kms_key_arn"])
+        read = copy_read_policy(params["bucket"], params["prefix"] or "", params["kms_key_arn"] or None)
         iam = AwsBaseHook(aws_conn_id=AWS_CONN_ID, client_type="iam").get_conn()
         changes: list[str] = []
         try:
@@ -116,17 +143,33 @@ with DAG(
         return {"role_arn": role["Arn"], "policy_name": policy_name, "changes": changes, "target": target}
 
     def _target(params: dict[str, Any]) -> str:
-        """Return "cluster 'x'" or "Serverless workgroup 'y'"; refuse both or neither."""
-        from airflow.sdk.exceptions import AirflowFailException
-
-        cluster, workgroup = params["cluster_identifier"], params["workgroup_name"]
-        if bool(cluster) == bool(workgroup):
-            raise AirflowFailException(
-                f"cluster_identifier is {cluster!r} and workgroup_name is {workgroup!r}: expected exactly "
-                "one. Fix: fill 'Redshift cluster' for a provisioned cluster, or empty it and fill "
-                "'Serverless workgroup'."
+        """Return "cluster 'x'" or "Serverless workgroup 'y'"; refuse an empty name for the chosen type."""
+        if params["redshift_type"] == "cluster":
+            cluster = params["cluster_identifier"]
+            refuse_params(
+                []
+                if cluster
+                else [
+                    (
+                        "fill 'Redshift cluster', or set 'Redshift type' to Redshift Serverless and fill "
+                        "'Serverless workgroup'",
+                        "Redshift type is cluster but cluster_identifier is empty",
+                    )
+                ]
             )
-        return f"cluster '{cluster}'" if cluster else f"Serverless workgroup '{workgroup}'"
+            return f"cluster '{cluster}'"
+        workgroup = params["workgroup_name"]
+        refuse_params(
+            []
+            if workgroup
+            else [
+                (
+                    "fill 'Serverless workgroup', or set 'Redshift type' to Provisioned cluster",
+                    "Redshift type is serverless but workgroup_name is empty",
+                )
+            ]
+        )
+        return f"Serverless workgroup '{workgroup}'"
 
     def _document(value: Any) -> Any:
         """Return an IAM policy document as a dict (the API may return it URL-encoded JSON)."""
@@ -141,8 +184,8 @@ with DAG(
     attach = RedshiftEnsureIamRoleOperator(
         task_id="attach_role",
         iam_role_arn=CREATED_ROLE_ARN,
-        cluster_identifier="{{ params.cluster_identifier }}",
-        workgroup_name="{{ params.workgroup_name }}",
+        cluster_identifier=TARGET_CLUSTER,
+        workgroup_name=TARGET_WORKGROUP,
         wait_for_completion=True,
         waiter_delay=WAITER_DELAY,
         aws_conn_id=AWS_CONN_ID,
@@ -150,9 +193,9 @@ with DAG(
     verify = S3VerifyBucketOperator(
         task_id="verify_access",
         bucket="{{ params.bucket }}",
-        prefix="{{ params.prefix }}",
-        cluster_identifier="{{ params.cluster_identifier }}",
-        workgroup_name="{{ params.workgroup_name }}",
+        prefix="{{ params.prefix or '' }}",
+        cluster_identifier=TARGET_CLUSTER,
+        workgroup_name=TARGET_WORKGROUP,
         iam_role_arn=CREATED_ROLE_ARN,
         on_region_mismatch="set_region",
         aws_conn_id=AWS_CONN_ID,
@@ -176,7 +219,7 @@ with DAG(
             created["role_arn"],
             created["target"],
             params["bucket"],
-            params["prefix"],
+            params["prefix"] or "",
             "; ".join(created["changes"]) or "none",
             created["role_arn"],
         )

@@ -3,7 +3,8 @@
 copy format from the Params -> ensure role -> verify bucket -> wait for ``<prefix>/<ds>/_SUCCESS``
 (deferrable) -> COPY the day's ``*.<format>*`` files with ``replace_partition`` on ``load_date = ds`` ->
 check the partition's row count against the COPY summary. A rerun or a backfill of a day replaces that
-day's rows and nothing else.
+day's rows and nothing else. Triggered from the form, the run's logical date is now: ``make airflow`` puts
+a gzip CSV day for today's date (UTC) in S3, so the form's defaults load it once ``redshift_s3_setup`` ran.
 """
 
 from __future__ import annotations
@@ -17,15 +18,20 @@ from airflow_redshift_s3.example_dag_defaults import (
     AWS_CONN_ID,
     BUCKET,
     BUCKET_PATTERN,
+    BUCKET_RULE,
     CLUSTER,
     COLUMN_PATTERN,
+    COLUMN_RULE,
     PREFIX,
     PREFIX_PATTERN,
+    PREFIX_RULE,
     REDSHIFT_CONN_ID,
     ROLE_ARN,
     ROLE_ARN_PATTERN,
+    ROLE_ARN_RULE,
     TABLE,
     TABLE_PATTERN,
+    TABLE_RULE,
     WAITER_DELAY,
     default_args,
 )
@@ -49,21 +55,38 @@ with DAG(
     tags=["redshift", "s3", "copy", "example"],
     doc_md=__doc__,
     params={
-        "bucket": Param(BUCKET, type="string", pattern=BUCKET_PATTERN, title="S3 bucket"),
+        "bucket": Param(
+            BUCKET, type="string", pattern=BUCKET_PATTERN, title="S3 bucket", description=f"{BUCKET_RULE}."
+        ),
         "prefix": Param(
             PREFIX,
             type="string",
             minLength=1,
             pattern=PREFIX_PATTERN,
             title="Key prefix",
-            description="The day's files are under <prefix>/<ds>/, closed by a _SUCCESS marker.",
+            description="The day's files are under <prefix>/<ds>/, closed by a _SUCCESS marker; "
+            f"{PREFIX_RULE}.",
         ),
-        "table": Param(TABLE, type="string", pattern=TABLE_PATTERN, title="Target table (schema.table)"),
+        "table": Param(
+            TABLE, type="string", pattern=TABLE_PATTERN, title="Target table", description=f"{TABLE_RULE}."
+        ),
         "partition_column": Param(
-            "load_date", type="string", pattern=COLUMN_PATTERN, title="Partition column"
+            "load_date",
+            type="string",
+            pattern=COLUMN_PATTERN,
+            title="Partition column",
+            description=f"Filled with the run's date (ds) for every row; {COLUMN_RULE}.",
         ),
-        "iam_role_arn": Param(ROLE_ARN, type="string", pattern=ROLE_ARN_PATTERN, title="COPY IAM role"),
-        "cluster_identifier": Param(CLUSTER, type="string", minLength=1, title="Redshift cluster"),
+        "iam_role_arn": Param(
+            ROLE_ARN,
+            type="string",
+            pattern=ROLE_ARN_PATTERN,
+            title="COPY IAM role",
+            description=f"{ROLE_ARN_RULE}, attached to the cluster (redshift_s3_setup attaches it).",
+        ),
+        "cluster_identifier": Param(
+            CLUSTER, type="string", minLength=1, title="Redshift cluster", description="Its identifier."
+        ),
         "format": Param(
             "csv",
             type="string",

@@ -1,8 +1,10 @@
 """Load an S3 prefix into a Redshift table on demand, from the trigger form.
 
-The form refuses malformed values (bucket, prefix, table and role patterns; format and mode lists); the first
-task refuses inconsistent ones (upsert without keys, replace_partition without a partition). A dry run runs
-the checks (bucket, region, the role's access) and skips the COPY.
+The form's defaults load one sample day of ``make airflow`` (gzip CSV) into its ``load_date`` partition of
+``public.sales``: run ``redshift_s3_setup`` first, it attaches the role COPY uses. The form refuses malformed
+values (bucket, prefix, table and role patterns; format and mode lists); the first task lists every
+inconsistent one at once (upsert without keys, replace_partition without a partition, parquet with a
+compression). A dry run runs the checks (bucket, region, the role's access) and skips the COPY.
 """
 
 from __future__ import annotations
@@ -16,16 +18,23 @@ from airflow_redshift_s3.example_dag_defaults import (
     AWS_CONN_ID,
     BUCKET,
     BUCKET_PATTERN,
+    BUCKET_RULE,
     CLUSTER,
     COLUMN_PATTERN,
+    COLUMN_RULE,
     PREFIX,
     PREFIX_PATTERN,
+    PREFIX_RULE,
     REDSHIFT_CONN_ID,
     ROLE_ARN,
     ROLE_ARN_PATTERN,
+    ROLE_ARN_RULE,
+    SAMPLE_DAY,
     TABLE,
     TABLE_PATTERN,
+    TABLE_RULE,
     default_args,
+    refuse_params,
 )
 from airflow_redshift_s3.operators.s3_verify import S3VerifyBucketOperator
 from airflow_redshift_s3.transfers.s3_to_redshift_copy import S3ToRedshiftCopyOperator
@@ -46,30 +55,30 @@ with DAG(
             type="string",
             pattern=BUCKET_PATTERN,
             title="S3 bucket",
-            description="The bucket name only, e.g. demo-bucket (no s3://).",
+            description=f"The bucket name only: {BUCKET_RULE}.",
         ),
         "prefix": Param(
-            f"{PREFIX}/",
+            f"{PREFIX}/{SAMPLE_DAY}/",
             type="string",
             minLength=1,
             pattern=PREFIX_PATTERN,
             title="Key prefix",
-            description="Load every object under this prefix, e.g. sales/2026-11-27/ (no leading /, no "
-            "s3://, no wildcard).",
+            description=f"Load every object under this prefix, e.g. {PREFIX}/{SAMPLE_DAY}/ (one day); "
+            f"{PREFIX_RULE}.",
         ),
         "table": Param(
             TABLE,
             type="string",
             pattern=TABLE_PATTERN,
             title="Target table",
-            description="schema.table; it must exist.",
+            description=f"{TABLE_RULE}; it must exist.",
         ),
         "format": Param(
             "csv",
             type="string",
             enum=["csv", "json", "parquet"],
             title="File format",
-            description="csv (with one header row), json ('auto') or parquet.",
+            description="csv (with one header row), json ('auto': keys match the column names) or parquet.",
         ),
         "compression": Param(
             "gzip",
@@ -79,67 +88,88 @@ with DAG(
             description="Of the csv or json files, e.g. gzip for part-0.csv.gz (parquet: none).",
         ),
         "mode": Param(
-            "append",
+            "replace_partition",
             type="string",
             enum=["append", "replace", "replace_partition", "upsert"],
             title="Load mode",
-            description="append: add new files only; replace: replace every row; replace_partition: replace "
-            "the rows of one partition; upsert: merge on the upsert keys.",
-        ),
-        "upsert_keys": Param(
-            [],
-            type="array",
-            items={"type": "string", "pattern": COLUMN_PATTERN},
-            title="Upsert keys",
-            description="Key columns, one per line (mode upsert only).",
+            description="replace_partition: replace the rows of one partition, filled with the partition "
+            "value (for files without that column); append: add new files only; replace: replace every "
+            "row; upsert: merge on the upsert keys.",
         ),
         "partition_column": Param(
-            None,
+            "load_date",
             type=["null", "string"],
             pattern=COLUMN_PATTERN,
             title="Partition column",
-            description="mode replace_partition only, e.g. load_date.",
+            description=f"Mode replace_partition only: {COLUMN_RULE}, e.g. load_date.",
         ),
         "partition_value": Param(
-            None,
+            SAMPLE_DAY,
             type=["null", "string"],
             title="Partition value",
-            description="mode replace_partition only, e.g. 2026-11-27.",
+            description=f"Mode replace_partition only, e.g. {SAMPLE_DAY}: the day of the files.",
+        ),
+        "upsert_keys": Param(
+            None,
+            type=["null", "array"],
+            items={"type": "string", "pattern": COLUMN_PATTERN},
+            title="Upsert keys",
+            description="Mode upsert only: the key columns, one per line.",
         ),
         "iam_role_arn": Param(
             ROLE_ARN,
             type="string",
             pattern=ROLE_ARN_PATTERN,
             title="IAM role for COPY",
-            description="arn:aws:iam::<account>:role/<name>, attached to the cluster.",
+            description=f"{ROLE_ARN_RULE}, attached to the cluster (redshift_s3_setup attaches it).",
         ),
-        "cluster_identifier": Param(CLUSTER, type="string", minLength=1, title="Redshift cluster"),
+        "cluster_identifier": Param(
+            CLUSTER, type="string", minLength=1, title="Redshift cluster", description="Its identifier."
+        ),
         "dry_run": Param(
             False,
-            type="boolean",
+            type=["null", "boolean"],
             title="Dry run",
-            description="Run the checks only; do not load.",
+            description="On: run the checks only; do not load.",
         ),
     },
 ) as dag:
 
     @task
     def validate_request(**context: Any) -> dict[str, Any]:
-        """Refuse inconsistent Params with a message that names the fix; return the COPY's format."""
-        from airflow.sdk.exceptions import AirflowFailException
-
+        """Refuse inconsistent Params, every one at once with its fix; return the COPY's format."""
         params = context["params"]
-        mode = params["mode"]
+        mode, problems = params["mode"], []
         if mode == "upsert" and not params["upsert_keys"]:
-            raise AirflowFailException(
-                "mode is 'upsert' but upsert_keys is empty: expected the key columns. Fix: fill "
-                "'Upsert keys'."
+            problems.append(
+                ("fill 'Upsert keys', one key column per line", "mode is 'upsert' but upsert_keys is empty")
             )
-        if mode == "replace_partition" and not (params["partition_column"] and params["partition_value"]):
-            raise AirflowFailException(
-                "mode is 'replace_partition' but the partition column or value is empty. Fix: fill "
-                "'Partition column' and 'Partition value'."
+        if mode == "replace_partition":
+            empty = [
+                title
+                for name, title in (
+                    ("partition_column", "Partition column"),
+                    ("partition_value", "Partition value"),
+                )
+                if not params[name]
+            ]
+            if empty:
+                problems.append(
+                    (
+                        " and ".join(f"fill '{title}'" for title in empty)
+                        + ", or choose another 'Load mode'",
+                        "mode is 'replace_partition' but the partition column or value is empty",
+                    )
+                )
+        if params["format"] == "parquet" and params["compression"] != "none":
+            problems.append(
+                (
+                    "set 'Compression' to none",
+                    f"format is 'parquet' and compression is {params['compression']!r}: Parquet files carry "
+                    "their own compression",
+                )
             )
+        refuse_params(problems)
         formats = {
             "csv": {"type": "csv", "header_rows": 1},
             "json": {"type": "json"},
@@ -147,11 +177,6 @@ with DAG(
         }
         input_format = dict(formats[params["format"]])
         if params["compression"] != "none":
-            if params["format"] == "parquet":
-                raise AirflowFailException(
-                    f"format is 'parquet' and compression is {params['compression']!r}: Parquet files carry "
-                    "their own compression and COPY takes none. Fix: set 'Compression' to none."
-                )
             input_format["compression"] = params["compression"]
         return {"input_format": input_format, "dry_run": bool(params["dry_run"])}
 
@@ -184,8 +209,8 @@ with DAG(
         input_format="{{ ti.xcom_pull(task_ids='validate_request')['input_format'] }}",
         mode="{{ params.mode }}",
         upsert_keys="{{ params.upsert_keys or None }}",
-        partition_column="{{ params.partition_column }}",
-        partition_value="{{ params.partition_value }}",
+        partition_column="{{ params.partition_column if params.mode == 'replace_partition' else None }}",
+        partition_value="{{ params.partition_value if params.mode == 'replace_partition' else None }}",
     )
     request >> verify_bucket >> unless_dry_run(request) >> load
 

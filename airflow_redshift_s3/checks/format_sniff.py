@@ -128,6 +128,7 @@ def check_compression(raw: bytes, compression: str | None, url: str) -> CheckRes
             "file, as "
             "the input format declares no compression.",
             f"set compression='{found}' in the input format",
+            doctor_fix=f"pass --compression {found}",
         )
     if found == compression:
         return CheckResult.ok(name, "format", f"{url} is {compression}-compressed, as declared.")
@@ -137,6 +138,7 @@ def check_compression(raw: bytes, compression: str | None, url: str) -> CheckRes
         f"{url} is not {compression}-compressed: expected it to start with {_MAGIC[compression]!r}, found "
         f"{_describe_bytes(raw)}" + (f" ({found})" if found else "") + ".",
         f"set compression={repr(found) if found else 'None'} in the input format, or check the files",
+        doctor_fix=f"pass --compression {found or 'none'}, or check the files",
     )
 
 
@@ -204,6 +206,17 @@ def check_delimited(
     else:
         rows = [line.split(data_format.delimiter) for line in lines if line]
     kind = "CSV" if isinstance(data_format, CsvFormat) else "text"
+    if lines and _is_json_object(lines[0]):
+        # COPY would split each object at the delimiter: "passing" field counts would mean nothing.
+        return [
+            CheckResult.failure(
+                f"format.{kind.lower()}.json_lines",
+                "format",
+                f"{url} holds JSON lines (its first line is a JSON object), not {kind}: COPY would split "
+                f"each object at {data_format.delimiter!r} and load the pieces as fields.",
+                "load it as JSON (input format type json; doctor --format json)",
+            )
+        ]
     if not rows:
         return [
             CheckResult.warning(
@@ -249,6 +262,15 @@ def check_delimited(
     return results
 
 
+def _is_json_object(line: str) -> bool:
+    if not line.lstrip().startswith("{"):
+        return False
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
+
+
 def _is_number(value: str) -> bool:
     try:
         float(value.strip())
@@ -277,6 +299,7 @@ def _header_check(
             "because "
             "the input format has header_rows=0. COPY would load it as data or fail on it.",
             "set header_rows=1 in the input format",
+            doctor_fix="pass --header-rows 1",
         )
     if header > 0 and not looks_like_header and any(_is_number(f) for f in rows[0]) and len(rows) > 1:
         return CheckResult.warning(
@@ -286,6 +309,7 @@ def _header_check(
             "will "
             "skip it.",
             "set header_rows=0 if the files have no header line",
+            doctor_fix="pass --header-rows 0 if the files have no header line",
         )
     state = "a header line" if header else "no header line"
     return CheckResult.ok(name, "format", f"The start of {url} is consistent with {state} ({kind}).")
@@ -410,6 +434,7 @@ def compare_columns(found: Sequence[str], columns: Sequence[str], url: str) -> C
             f"{', '.join(expected)}. COPY of PARQUET maps by position, so values would land in the wrong "
             "columns.",
             f"pass column_list={list(found)!r} (the file's order), or rewrite the files",
+            doctor_fix=f"pass --columns {','.join(found)} (the file's order), or rewrite the files",
             **facts,
         )
     return CheckResult.warning(

@@ -97,7 +97,10 @@ def check_role_attached(roles: RedshiftRoles, role_arn: str) -> CheckResult:
         attach = (
             f"aws redshift-serverless update-namespace --namespace-name {target.name} --iam-roles <all roles>"
         )
-    fix = f"attach it with RedshiftEnsureIamRoleOperator, or `{attach}`"
+    fix = (
+        f"run the redshift_s3_setup DAG (it creates and attaches the role), or attach it with "
+        f"RedshiftEnsureIamRoleOperator, or `{attach}`"
+    )
     if status == IN_SYNC:
         return CheckResult.ok(name, "permission", f"IAM role {role_arn} is attached to {target} and in-sync.")
     if status == ADDING:
@@ -156,7 +159,7 @@ def check_pass_role(iam: IamRoleHook, role_arn: str, *, serverless: bool = False
         return CheckResult.warning(
             name,
             "permission",
-            f"Could not check that {caller} may iam:PassRole {role_arn}: {error}.",
+            f"Could not check that {caller} may iam:PassRole {role_arn}: {str(error).rstrip('.')}.",
             f"allow iam:SimulatePrincipalPolicy on {caller} to have this checked, and make sure it has "
             f"iam:PassRole on {role_arn}",
         )

@@ -31,7 +31,8 @@ class CheckResult:
     :param category: which of the failures COPY meets this check prevents.
     :param message: what was checked, on which resource, what was expected and what was found.
     :param fix: what to do about a warning or failure (None when ok).
-    :param details: small JSON-able facts the check found (a region, a count).
+    :param details: small JSON-able facts the check found (a region, a count); ``doctor_fix`` is the fix in
+        the doctor command's flags when they differ from the Python arguments.
     """
 
     name: str
@@ -66,9 +67,14 @@ class CheckResult:
         return self.status is CheckStatus.FAILURE
 
     def text(self) -> str:
-        """Return one line for a log or a terminal: status, category, message and fix."""
-        line = f"{self.status.value.upper()} [{self.category}] {self.message}"
-        return f"{line} Fix: {self.fix}" if self.fix else line
+        """Return status, category and message for a log or a terminal; the fix first, on its own line.
+
+        A task log shows the start of a line: a fix at the end of a long message is past the window's edge.
+        """
+        head = f"{self.status.value.upper()} [{self.category}]"
+        if not self.fix:
+            return f"{head} {self.message}"
+        return f"{head} Fix: {self.fix}\n    {self.message}"
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-able dict."""

@@ -111,7 +111,8 @@ class IamRoleHook(SharedLoaderMixin, AwsBaseHook):
         except ClientError as error:
             if _code(error) == "NoSuchEntity":
                 fix = (
-                    f"create role '{name}' with a trust policy for {REDSHIFT_SERVICE} or correct the ARN "
+                    f"run the redshift_s3_setup DAG (it creates role '{name}' and attaches it), or create "
+                    f"it with a trust policy for {REDSHIFT_SERVICE}, or correct the ARN "
                     "(`aws iam list-roles` lists them)"
                 )
                 raise PermissionCheckError(

@@ -113,3 +113,41 @@ def test_a_csv_file_read_as_parquet_is_a_format_failure(
     assert "[format" in line
     assert "is not a PARQUET file" in line
     assert "input_format" in fix_after(lines, line)
+
+
+def test_gzip_files_pass_with_compression_and_the_report_holds_only_the_report(
+    local_redshift_env, s3_bucket, copy_role_arn, put_objects
+):
+    import gzip
+    import subprocess
+    import sys
+
+    put_objects(s3_bucket, ["in/a.csv.gz"], gzip.compress(b"id,name\n1,a\n2,b\n"))
+    # A process of its own, as a person runs it: Airflow reads its log levels when first imported.
+    done = subprocess.run(
+        [sys.executable, "-m", "airflow_redshift_s3.cli", "doctor", "--cluster-identifier", "local-cluster",
+         "--bucket", s3_bucket, "--prefix", "in/", "--iam-role-arn", copy_role_arn, "--format", "csv",
+         "--columns", "id,name", "--header-rows", "1", "--compression", "gzip"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    lines = done.stdout.splitlines()
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert lines_of(lines, "OK", "format.compression")
+    assert not [line for line in lines if "credentials retrieved" in line]  # no log line in the report
+
+
+def test_format_fixes_speak_doctors_flags(local_redshift_env, s3_bucket, copy_role_arn, put_objects, capsys):
+    import gzip
+
+    put_objects(s3_bucket, ["in/a.csv.gz"], gzip.compress(b"id,name\n1,a\n2,b\n"))
+    code, lines = doctor(capsys, s3_bucket, copy_role_arn, "--format", "csv", "--columns", "id,name")
+    assert code == 1
+    (line,) = lines_of(lines, "FAILURE", "format.compression")
+    assert fix_after(lines, line).strip() == "fix: pass --compression gzip"
+
+    code, lines = doctor(
+        capsys, s3_bucket, copy_role_arn, "--format", "csv", "--columns", "id,name", "--compression", "gzip"
+    )
+    assert code == 1
+    (line,) = lines_of(lines, "FAILURE", "format.header")
+    assert fix_after(lines, line).strip() == "fix: pass --header-rows 1"

@@ -1,8 +1,8 @@
-"""``make airflow``'s command: Airflow standalone on the local stack runs the setup DAG under its scheduler.
+"""``make airflow``'s command: Airflow on the local stack runs the setup DAG under its scheduler.
 
-A real ``airflow standalone`` (api-server, scheduler, dag-processor, triggerer, LocalExecutor) in its own
-process group; the DAG run is triggered through the REST API as the UI's trigger form does, then Ctrl-C
-(SIGINT) must stop Airflow and the stack.
+Airflow's real components (api-server, scheduler, dag-processor, triggerer, LocalExecutor), each in its own
+process group, every listener on 127.0.0.1; the DAG run is triggered through the REST API as the UI's trigger
+form does, then Ctrl-C (SIGINT) must stop Airflow and the stack.
 """
 
 from __future__ import annotations
@@ -90,6 +90,15 @@ def test_airflow_standalone_runs_the_setup_dag_and_stops_on_ctrl_c(tmp_path: Pat
             "the setup DAG run",
             process,
         )
+        tree = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
+        pids = {proc.pid for proc in tree}
+        listeners = {
+            (c.laddr.ip, c.laddr.port)
+            for c in psutil.net_connections(kind="inet")
+            if c.status == psutil.CONN_LISTEN and c.pid in pids
+        }
+        assert ("127.0.0.1", port) in listeners
+        assert {ip for ip, _ in listeners} == {"127.0.0.1"}, listeners  # no log server on 0.0.0.0
         tasks = _api(port, f"dags/redshift_s3_setup/dagRuns/{run_id}/taskInstances")["task_instances"]
         assert state == "success", {t["task_id"]: t["state"] for t in tasks}
         assert {t["task_id"]: t["state"] for t in tasks} == {

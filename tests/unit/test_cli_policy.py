@@ -119,3 +119,31 @@ def test_the_lifecycle_rule_follows_the_manifest_options(capsys):
 def test_a_bad_bucket_name_fails_with_the_check_fix(capsys):
     assert main(["policy", "--bucket", "s3://data/in", "--prefix", "in/"]) == 1
     assert "FAILURE [config]" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--bucket", "My-Bucket"], "--bucket 'My-Bucket' is not an S3 bucket name"),
+        (["--bucket", "my bucket"], "--bucket 'my bucket' is not an S3 bucket name"),
+        (["--bucket", "data", "--manifest-bucket", "Manifests_1"], "--manifest-bucket 'Manifests_1'"),
+        (["--bucket", "data", "--kms-key", "nonsense"], "--kms-key 'nonsense' is not a KMS key ARN"),
+        (["--bucket", "data", "--kms-key", "alias/aws/s3"], "--kms-key 'alias/aws/s3' is not a KMS key ARN"),
+    ],
+)
+def test_malformed_arguments_print_no_policy_and_say_the_fix_first(capsys, args, named):
+    assert main(["policy", *args]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""  # no policy with "arn:aws:s3:::my bucket/*" or "Resource": "nonsense"
+    assert err.startswith("Fix: pass --") and named in err
+
+
+def test_a_prefix_without_a_trailing_slash_warns_on_stderr(capsys):
+    documents = run_policy(capsys, "--bucket", "data", "--prefix", "sales")  # stdout: the documents only
+    assert documents["copy-policy.json"]
+    assert main(["policy", "--bucket", "data", "--prefix", "sales"]) == 0
+    err = capsys.readouterr().err
+    assert "WARNING [config] Fix: end the prefix at a folder (prefix='sales/')" in err
+    assert "'sales_old.csv'" in err
+    assert main(["policy", "--bucket", "data", "--prefix", "sales/"]) == 0
+    assert capsys.readouterr().err == ""

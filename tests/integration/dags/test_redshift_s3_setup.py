@@ -62,7 +62,8 @@ def test_serverless_workgroup(load_dag, local_redshift_env, s3_bucket, workgroup
 
     workgroup_name, namespace_name = workgroup
     role_name = unique_name("setup-sls-")
-    conf = {"role_name": role_name, "bucket": s3_bucket, "prefix": "sales/", "cluster_identifier": "",
+    # The form's default cluster stays filled: the Redshift type decides, the cluster field is not used.
+    conf = {"role_name": role_name, "bucket": s3_bucket, "prefix": "sales/", "redshift_type": "serverless",
             "workgroup_name": workgroup_name}  # fmt: skip
     dag = load_dag("redshift_s3_setup")
     serverless = local_redshift_env.aws_client("redshift-serverless")
@@ -86,12 +87,14 @@ def test_serverless_workgroup(load_dag, local_redshift_env, s3_bucket, workgroup
     assert _report(again)["changes"] == []
 
 
-NEITHER = {"cluster_identifier": "", "workgroup_name": ""}
-BOTH = {"cluster_identifier": "local-cluster", "workgroup_name": "wg"}
+NO_CLUSTER = {"redshift_type": "cluster", "cluster_identifier": None, "workgroup_name": "wg"}
+NO_WORKGROUP = {"redshift_type": "serverless", "cluster_identifier": "local-cluster", "workgroup_name": None}
 
 
-@pytest.mark.parametrize("target", [NEITHER, BOTH], ids=["neither", "both"])
-def test_cluster_and_workgroup_exactly_one(load_dag, local_redshift_env, s3_bucket, task_states, target):
+@pytest.mark.parametrize("target", [NO_CLUSTER, NO_WORKGROUP], ids=["cluster-empty", "workgroup-empty"])
+def test_the_chosen_redshift_type_needs_its_name(
+    load_dag, local_redshift_env, s3_bucket, task_states, target
+):
     from airflow_redshift_s3.local.pytest_plugin import unique_name
 
     role_name = unique_name("setup-none-")

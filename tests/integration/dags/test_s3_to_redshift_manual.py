@@ -14,7 +14,7 @@ def setup(load_dag, local_redshift_env, s3_bucket, redshift_schema, copy_role_ar
     table = f"{redshift_schema}.items"
     query(f"create table {table} (id int, name varchar(5))")
     conf = {"bucket": s3_bucket, "prefix": "in/", "table": table, "iam_role_arn": copy_role_arn,
-            "compression": "none"}  # fmt: skip
+            "compression": "none", "mode": "append"}  # fmt: skip
     return load_dag("s3_to_redshift_manual"), conf, table
 
 
@@ -50,6 +50,26 @@ def test_inconsistent_params_fail_in_first_task(setup, query, task_states):
     assert query(f"select count(*) from {table}") == [(0,)]
 
 
+def test_every_inconsistent_field_is_listed_at_once_fix_first(setup, capfd, task_states):
+    dag, conf, _ = setup
+    capfd.readouterr()
+    run = dag.test(
+        run_conf={
+            **conf,
+            "mode": "replace_partition",
+            "partition_column": None,
+            "partition_value": "",
+            "format": "parquet",
+            "compression": "gzip",
+        }
+    )
+    assert task_states(run)["validate_request"] == "failed"
+    output = "".join(capfd.readouterr())
+    assert "Fix the trigger form (2 field(s)), then trigger again:" in output
+    assert "Fix: fill 'Partition column' and fill 'Partition value', or choose another 'Load mode'" in output
+    assert "Fix: set 'Compression' to none (format is 'parquet' and compression is 'gzip'" in output
+
+
 def test_parquet_with_a_compression_is_refused_in_the_first_task(setup, query, task_states):
     dag, conf, table = setup
     run = dag.test(run_conf={**conf, "format": "parquet", "compression": "gzip"})
@@ -68,3 +88,12 @@ def test_gzip_csv(setup, local_redshift_env, s3_bucket, query, task_states):
     run = dag.test(run_conf={**conf, "prefix": "gz/", "compression": "gzip", "dry_run": False})
     assert str(run.state) == "success", task_states(run)
     assert query(f"select id, name from {table}") == [(7, "g")]
+
+
+def test_a_role_not_set_up_says_to_run_the_setup_dag_first(setup, capfd, task_states):
+    dag, conf, _ = setup
+    capfd.readouterr()
+    run = dag.test(run_conf={**conf, "iam_role_arn": "arn:aws:iam::123456789012:role/never-set-up"})
+    assert task_states(run)["verify_bucket"] == "failed"
+    output = "".join(capfd.readouterr())
+    assert "FAILURE [permission] Fix: run the redshift_s3_setup DAG (it creates role 'never-set-up'" in output

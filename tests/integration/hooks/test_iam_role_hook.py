@@ -73,6 +73,14 @@ def test_caller_that_cannot_be_simulated(aws):
         hook.simulate(hook.caller_principal_arn(), ["iam:PassRole"], ["*"])
 
 
+def test_the_pass_role_warning_for_a_caller_that_cannot_be_simulated_ends_one_sentence(aws):
+    from airflow_redshift_s3.checks.iam import check_pass_role
+
+    result = check_pass_role(IamRoleHook(), "arn:aws:iam::123456789012:role/r")
+    assert result.status.value == "warning"
+    assert result.message.endswith(".") and ".." not in result.message, result.message
+
+
 def test_caller_principal_of_a_user_and_an_assumed_role(aws, connection_as_user, role_arn, monkeypatch):
     user_arn = connection_as_user(
         {

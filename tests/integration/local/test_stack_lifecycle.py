@@ -86,6 +86,13 @@ def test_local_up_serves_writes_env_file_and_stops_on_sigterm(tmp_path):
         conn.close()
         postgres = _postgres_children(process.pid)
         assert postgres, "the stack runs no PostgreSQL"
+        # A fresh shell after `set -a; . ./local.env; set +a`: plain boto3 finds the endpoint, keys, region.
+        shell = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), **env}
+        listed = subprocess.run(
+            [sys.executable, "-c", "import boto3; print(boto3.client('s3').list_buckets()['Buckets'])"],
+            env=shell, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert listed.returncode == 0, listed.stderr[-2000:]
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(30) == 0
@@ -101,3 +108,20 @@ def test_no_server_outlives_a_killed_stack(tmp_path):
     process.wait(10)
     _, alive = psutil.wait_procs(postgres, timeout=15)
     assert not alive, f"PostgreSQL outlived a killed stack: {alive}"
+
+
+def test_a_busy_port_says_which_option_to_change_without_a_traceback():
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "airflow_redshift_s3.cli", "local", "up", "--redshift-port", "0",
+             "--aws-port", str(port)],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "Fix: stop what listens there, or choose other ports with --aws-port" in done.stderr
+    assert f"127.0.0.1:{port}" in done.stderr and "Traceback" not in done.stderr

@@ -42,7 +42,7 @@ def test_constructors_and_json():
         "fix": "grant it",
         "details": {"decision": "implicitDeny"},
     }
-    assert failure.text() == "FAILURE [permission] no Fix: grant it"
+    assert failure.text() == "FAILURE [permission] Fix: grant it\n    no"
     assert ok.text() == "OK [config] fine"
     assert failures([ok, warning, failure]) == [failure]
     assert warnings([ok, warning, failure]) == [warning]
@@ -72,8 +72,10 @@ def test_raise_for_failures_uses_the_first_failures_category(category, error):
     assert raised.value.fix == "fix one"
     assert str(raised.value).splitlines() == [
         "2 checks failed:",
-        f"FAILURE [{category}] first problem. Fix: fix one",
-        "FAILURE [config] second problem. Fix: fix two",
+        f"FAILURE [{category}] Fix: fix one",
+        "    first problem.",
+        "FAILURE [config] Fix: fix two",
+        "    second problem.",
     ]
 
 

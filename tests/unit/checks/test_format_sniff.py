@@ -170,3 +170,13 @@ def test_sniff_stops_at_a_compression_mismatch(fmt):
     body = gzip.compress(b"1,2,3\n")
     results = sniff_object(_FakeS3(body), "b", "k", len(body), fmt, COLUMNS)
     assert len(results) == 1 and results[0].failed
+
+
+def test_json_lines_checked_as_csv_fail_instead_of_passing_split_at_commas():
+    text = '{"id": 1, "name": "ann", "born": "2001-02-03"}\n{"id": 2, "name": "bob", "born": "2002-03-04"}\n'
+    (result,) = check_delimited(text, CsvFormat(), COLUMNS, URL, complete=True)
+    assert result.failed and result.name == "format.csv.json_lines"
+    assert "holds JSON lines" in result.message and "doctor --format json" in result.fix
+    # a CSV whose first field happens to start with a brace is still CSV
+    csv_rows = _by_name(check_delimited('"{x}",ann,y\n', CsvFormat(), COLUMNS, URL, complete=True))
+    assert csv_rows["format.csv.columns"].status is CheckStatus.OK
