@@ -227,46 +227,28 @@ _CATEGORY_LABELS = {
 
 
 def _doctor_checks(args: argparse.Namespace) -> list:
-    from airflow_redshift_s3.checks import CheckResult, verify_bucket
-    from airflow_redshift_s3.checks.format_sniff import sniff_object
-    from airflow_redshift_s3.copy_format import parse_format
-    from airflow_redshift_s3.exceptions import RedshiftS3FailError
-    from airflow_redshift_s3.hooks.iam_role import IamRoleHook
-    from airflow_redshift_s3.hooks.redshift_iam import RedshiftIamRoleHook
-    from airflow_redshift_s3.hooks.s3_inspect import S3InspectHook
+    """Return the results of the checks S3ToRedshiftCopyOperator runs before its COPY, for these flags."""
+    import logging
 
-    try:
-        redshift = RedshiftIamRoleHook(
-            cluster_identifier=args.cluster_identifier,
-            workgroup_name=args.workgroup,
-            aws_conn_id=args.aws_conn_id,
-        )
-    except RedshiftS3FailError as error:
-        return [CheckResult.failure("redshift.target", "config", str(error), error.fix or "")]
-    s3 = S3InspectHook(aws_conn_id=args.aws_conn_id)
-    iam = IamRoleHook(aws_conn_id=args.aws_conn_id)
-    report = verify_bucket(
-        s3=s3,
-        redshift=redshift,
-        iam=iam,
+    from airflow_redshift_s3.transfers.copy.diagnose import copy_checks
+
+    options: dict[str, object] = {"type": args.format or "csv"}
+    if args.compression != "none":
+        options["compression"] = args.compression
+    if args.format == "csv":
+        options["header_rows"] = args.header_rows
+    return copy_checks(
         bucket=args.bucket,
         prefix=args.prefix,
         iam_role_arn=args.iam_role_arn,
-        require_objects=True,
-        data_format=args.format,
+        cluster_identifier=args.cluster_identifier,
+        workgroup_name=args.workgroup,
+        input_format=options,
+        columns=[c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None,
+        checks=("role", "region", "access", "format") if args.format else ("role", "region", "access"),
+        aws={"aws_conn_id": args.aws_conn_id, "region_name": None, "verify": None, "config": None},
+        log=logging.getLogger("airflow_redshift_s3.doctor"),
     )
-    results = list(report.results)
-    first_key = report.summary.first_key if report.summary else None
-    if args.format and first_key and not any(r.failed and r.category == "format" for r in results):
-        options: dict[str, object] = {"type": args.format}
-        if args.compression != "none":
-            options["compression"] = args.compression
-        if args.format == "csv":
-            options["header_rows"] = args.header_rows
-        columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
-        size = s3.conn.head_object(Bucket=args.bucket, Key=first_key)["ContentLength"]
-        results.extend(sniff_object(s3.conn, args.bucket, first_key, size, parse_format(options), columns))
-    return results
 
 
 def _doctor(args: argparse.Namespace) -> int:

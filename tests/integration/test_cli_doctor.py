@@ -151,3 +151,29 @@ def test_format_fixes_speak_doctors_flags(local_redshift_env, s3_bucket, copy_ro
     assert code == 1
     (line,) = lines_of(lines, "FAILURE", "format.header")
     assert fix_after(lines, line).strip() == "fix: pass --header-rows 1"
+
+
+def test_doctor_runs_the_copy_operators_own_checks(local_redshift_env, s3_bucket, put_objects, capsys):
+    """The manifest read, the listing rules and "no file" come from the COPY preflight, as in execute()."""
+    put_objects(s3_bucket, ["in/a.csv", "in-old/b.csv"], b"1,a\n")
+    objects_only = {  # may read the files, not the operator's manifests
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{s3_bucket}/in*"},
+            {"Effect": "Allow", "Action": "s3:GetBucketLocation", "Resource": "*"},
+        ],
+    }
+    role = create_role(local_redshift_env, unique_name("role-"), objects_only)
+    local_redshift_env.aws_client("redshift").modify_cluster_iam_roles(
+        ClusterIdentifier="local-cluster", AddIamRoles=[role]
+    )
+    args = ["doctor", "--cluster-identifier", "local-cluster", "--bucket", s3_bucket, "--iam-role-arn", role]
+    code = main([*args, "--prefix", "in"])
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 1, "\n".join(lines)
+    (manifest,) = lines_of(lines, "FAILURE", "iam_role.s3_access.manifest")
+    assert "_airflow_copy_manifests/" in manifest
+    (boundary,) = lines_of(lines, "WARNING", "files")  # 'in' also matches in-old/
+    assert "in-old/b.csv" in boundary
+    assert main([*args, "--prefix", "nothing-here/"]) == 1
+    assert lines_of(capsys.readouterr().out.splitlines(), "FAILURE", "copy")  # no file to load

@@ -23,6 +23,7 @@ def copy_checks(
     workgroup_name: str | None,
     input_format: Any,
     columns: Sequence[str] | None,
+    checks: Sequence[str],
     aws: dict[str, Any],
     log: Any,
 ) -> list[CheckResult]:
@@ -30,6 +31,7 @@ def copy_checks(
 
     :param input_format: a ``CopyFormat`` or its dict form.
     :param columns: the columns COPY fills, in file order; None: not compared by the sniff.
+    :param checks: the operator's ``preflight_checks`` to run.
     :param aws: the AWS hook arguments (``aws_conn_id``, ``region_name``, ``verify``, ``config``).
     """
     from airflow_redshift_s3.hooks.s3_inspect import S3InspectHook
@@ -38,8 +40,15 @@ def copy_checks(
     from airflow_redshift_s3.transfers.copy.request import build_request
 
     try:
-        request = build_request(bucket=bucket, table="doctor", prefix=prefix, iam_role_arn=iam_role_arn,
-                                input_format=input_format, column_list=columns)  # fmt: skip
+        request = build_request(
+            bucket=bucket,
+            table="doctor",
+            prefix=prefix,
+            iam_role_arn=iam_role_arn,
+            input_format=input_format,
+            column_list=columns,
+            preflight_checks=checks,
+        )
         s3 = S3InspectHook(**aws)
         files, notes = listing.list_files(s3, request, log)
         if not files:
