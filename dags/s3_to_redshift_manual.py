@@ -116,6 +116,29 @@ with DAG(
             title="Upsert keys",
             description="Mode upsert only: the key columns, one per line.",
         ),
+        "on_duplicate_keys": Param(
+            "fail",
+            type="string",
+            enum=["fail", "keep_greatest", "keep_last_file"],
+            title="Duplicate keys in the files",
+            description="Mode upsert only, when several rows of the files share a key: fail (name them); "
+            "keep_greatest (the greatest 'Order column'); keep_last_file (the row of the file listed last).",
+        ),
+        "duplicate_order_column": Param(
+            None,
+            type=["null", "string"],
+            pattern=COLUMN_PATTERN,
+            title="Order column",
+            description=f"With keep_greatest only: {COLUMN_RULE}, e.g. updated_at.",
+        ),
+        "on_changed_file": Param(
+            "fail",
+            type="string",
+            enum=["fail", "reload", "skip"],
+            title="Files rewritten since loaded",
+            description="Mode append only, for a file loaded before under another ETag: fail (name it); "
+            "reload (its old rows stay: they are then there twice); skip.",
+        ),
         "iam_role_arn": Param(
             ROLE_ARN,
             type="string",
@@ -161,6 +184,14 @@ with DAG(
                         "mode is 'replace_partition' but the partition column or value is empty",
                     )
                 )
+        duplicates, order = params["on_duplicate_keys"], params["duplicate_order_column"]
+        if (duplicates == "keep_greatest") != bool(order):
+            problems.append(
+                (
+                    "fill 'Order column' with keep_greatest, or empty it otherwise",
+                    f"duplicate keys rule is {duplicates!r} and the order column is {order!r}",
+                )
+            )
         if params["format"] == "parquet" and params["compression"] != "none":
             problems.append(
                 (
@@ -211,6 +242,10 @@ with DAG(
         upsert_keys="{{ params.upsert_keys or None }}",
         partition_column="{{ params.partition_column if params.mode == 'replace_partition' else None }}",
         partition_value="{{ params.partition_value if params.mode == 'replace_partition' else None }}",
+        on_duplicate_keys="{{ params.on_duplicate_keys if params.mode == 'upsert' else 'fail' }}",
+        duplicate_order_column="{{ params.duplicate_order_column if params.mode == 'upsert' and "
+        "params.on_duplicate_keys == 'keep_greatest' else None }}",
+        on_changed_file="{{ params.on_changed_file if params.mode == 'append' else None }}",
     )
     request >> verify_bucket >> unless_dry_run(request) >> load
 

@@ -97,3 +97,20 @@ def test_a_role_not_set_up_says_to_run_the_setup_dag_first(setup, capfd, task_st
     assert task_states(run)["verify_bucket"] == "failed"
     output = "".join(capfd.readouterr())
     assert "FAILURE [permission] Fix: run the redshift_s3_setup DAG (it creates role 'never-set-up'" in output
+
+
+def test_the_form_decides_which_duplicate_row_an_upsert_keeps(setup, local_redshift_env, query, task_states):
+    dag, conf, table = setup
+    s3 = local_redshift_env.aws_client("s3")
+    query(f"alter table {table} add column version int")
+    s3.put_object(Bucket=conf["bucket"], Key="in/a.csv", Body=b"id,name,version\n1,new,2\n1,old,1\n")
+    upsert = {**conf, "mode": "upsert", "upsert_keys": ["id"]}
+    refused = dag.test(run_conf=upsert)  # the default: several rows of key 1, no rule: nothing loaded
+    assert task_states(refused)["load"] == "failed"
+    assert query(f"select count(*) from {table}") == [(0,)]
+    greatest = {**upsert, "on_duplicate_keys": "keep_greatest", "duplicate_order_column": "version"}
+    run = dag.test(run_conf=greatest)
+    assert str(run.state) == "success", task_states(run)
+    assert query(f"select id, name, version from {table}") == [(1, "new", 2)]
+    missing = dag.test(run_conf={**greatest, "duplicate_order_column": None})  # keep_greatest, no column
+    assert task_states(missing)["validate_request"] == "failed"
