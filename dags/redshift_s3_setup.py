@@ -203,8 +203,11 @@ with DAG(
 
     @task
     def report(created: dict[str, Any], checked: dict[str, Any], **context: Any) -> dict[str, Any]:
-        """Log what the run changed and what COPY needs to use the role."""
+        """Log what the run changed, what COPY needs to use the role, and the manifests' lifecycle rule."""
+        import json
         import logging
+
+        from airflow_redshift_s3.policies import manifest_lifecycle
 
         params = context["params"]
         result = {
@@ -212,6 +215,7 @@ with DAG(
             "target": created["target"],
             "changes": created["changes"],
             "verified": checked,
+            "manifest_lifecycle": manifest_lifecycle(),
         }
         logging.getLogger(__name__).info(
             "Role %s is attached to %s and may read s3://%s/%s. Changes: %s. Use iam_role_arn=%r in "
@@ -222,6 +226,13 @@ with DAG(
             params["prefix"] or "",
             "; ".join(created["changes"]) or "none",
             created["role_arn"],
+        )
+        logging.getLogger(__name__).info(
+            "The COPY operator deletes its manifests after each load and keeps those of failed "
+            "loads; to expire "
+            "them, merge this rule into the lifecycle rules of bucket %s: %s",
+            params["bucket"],
+            json.dumps(result["manifest_lifecycle"]),
         )
         return result
 

@@ -70,8 +70,7 @@ def check_boundary(request: LoadRequest, files: Sequence[FileInfo]) -> str | Non
             fix=fix,
         )
     return (
-        f"prefix '{prefix}' does not end with '/': every key starting with it is loaded; {found}. "
-        f"Fix: {fix}."
+        f"prefix '{prefix}' does not end with '/': every key starting with it is loaded; {found}. Fix: {fix}."
     )
 
 

@@ -42,6 +42,8 @@ def test_setup_twice(load_dag, local_redshift_env, s3_bucket, task_states):
     assert cluster_roles()[arn] == "in-sync"
     report = _report(first)
     assert report["role_arn"] == arn
+    (rule,) = report["manifest_lifecycle"]["Rules"]  # emitted for the bucket's lifecycle rules
+    assert (rule["Filter"], rule["Expiration"]) == ({"Prefix": "_airflow_copy_manifests/"}, {"Days": 7})
     assert report["changes"] == ["created the role", f"put the read policy {role_name}-copy-read"]
     policy = iam.get_role_policy(RoleName=role_name, PolicyName=f"{role_name}-copy-read")["PolicyDocument"]
     roles_before = cluster_roles()
