@@ -12,6 +12,8 @@ import sys
 import threading
 from pathlib import Path
 
+from airflow_redshift_s3 import rules
+
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of every sub-command."""
@@ -141,7 +143,7 @@ def _add_doctor_parser(sub: argparse._SubParsersAction) -> None:
 
 # S3's bucket naming rules (3-63 lowercase letters, digits, dots and hyphens), as the example DAG forms
 # enforce them; KMS key ARNs as IAM accepts them in a policy's Resource (an alias ARN is not a key).
-_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_BUCKET_NAME = rules.BUCKET_RE
 _KMS_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+")
 
 

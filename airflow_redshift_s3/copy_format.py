@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from airflow_redshift_s3.rules import BUCKET_NAME
 from airflow_redshift_s3.sql import SqlInputError, quote_literal
 
 COMPRESSIONS = ("gzip", "bzip2", "zstd", "lzop")
@@ -27,7 +28,7 @@ MAXERROR_LIMIT = 100_000
 JSON_AUTO = ("auto", "auto ignorecase")
 _DATEPART = r"YYYY|YY|MONTH|MON|MM|DD|HH24|HH12|HH|MI|SS|AM|PM|US|FF[1-6]?"
 _DATETIME_FORMAT = re.compile(rf"(?:{_DATEPART}|[-/.:, T])+", re.IGNORECASE)
-_S3_OBJECT_URL = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^\s']+", re.IGNORECASE)
+_S3_OBJECT_URL = re.compile(rf"s3://{BUCKET_NAME}/[^\s']+", re.IGNORECASE)
 
 
 class FormatError(SqlInputError):

@@ -15,13 +15,13 @@ from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from airflow_redshift_s3.exceptions import PermissionCheckError, SimulationUnavailableError
 from airflow_redshift_s3.hooks._aws_errors import error_code as _code
 from airflow_redshift_s3.hooks._shared_loader import SharedLoaderMixin
+from airflow_redshift_s3.rules import ROLE_ARN_RE
 
 if TYPE_CHECKING:
     pass
 
 REDSHIFT_SERVICE = "redshift.amazonaws.com"
 SERVERLESS_SERVICE = "redshift-serverless.amazonaws.com"
-_ROLE_ARN = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):role/(?:.*/)?([\w+=,.@-]+)$")
 _ASSUMED_ROLE = re.compile(r"^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role/([\w+=,.@-]+)/.+$")
 _USER = re.compile(r"^arn:(aws[a-z-]*):(?:iam|sts)::(\d{12}):user/(.+)$")
 _ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
@@ -34,8 +34,10 @@ def role_name(role_arn: str) -> str:
 
 def parse_role_arn(role_arn: str) -> tuple[str, str, str] | None:
     """Return (partition, account, name) of an IAM role ARN, or None if it is not one."""
-    match = _ROLE_ARN.match(role_arn or "")
-    return (match.group(1), match.group(2), match.group(3)) if match else None
+    if not isinstance(role_arn, str) or not ROLE_ARN_RE.fullmatch(role_arn):
+        return None
+    _, partition, _, _, account, resource = role_arn.split(":", 5)
+    return partition, account, resource.rsplit("/", 1)[-1]
 
 
 def trusted_services(document: Any) -> set[str]:

@@ -21,8 +21,9 @@ from airflow_redshift_s3.exceptions import (
     RedshiftS3Error,
     RegionCheckError,
 )
+from airflow_redshift_s3.rules import ROLE_ARN
 
-_ROLE_IN_MESSAGE = re.compile(r"credentials of role (arn:aws[a-z-]*:iam::\d{12}:role/[^\s,]+)")
+_ROLE_IN_MESSAGE = re.compile(rf"credentials of role ({ROLE_ARN})")
 _SERIALIZABLE = "serializable isolation violation"
 _DECOMPRESS = re.compile(r"Failed to decompress (s3://\S+?) as (\w+)", re.IGNORECASE)
 _DECOMPRESS_HINTS = (
@@ -205,7 +206,8 @@ def _role_refused(error: BaseException, lowered: str, said: str, context: CopyCo
     target = context.redshift_target or "the cluster (or Serverless namespace)"
     if "not authorized to get credentials of role" in lowered:
         match = _ROLE_IN_MESSAGE.search(server_message(error))
-        role = match.group(1) if match else context.iam_role or "the role"
+        # the ARN, without the punctuation that follows it in the message ("..., should retry")
+        role = match.group(1).rstrip(",.") if match else context.iam_role or "the role"
         fix = (
             f"attach role {role} to {target} and wait until it is in-sync (RedshiftEnsureIamRoleOperator), "
             "and make sure its trust policy lets redshift.amazonaws.com (and, for Serverless, "
