@@ -128,10 +128,14 @@ def _add_doctor_parser(sub: argparse._SubParsersAction) -> None:
     doctor.add_argument(
         "--aws-conn-id", default="aws_default", help="the Airflow AWS connection (aws_default)"
     )
-    doctor.add_argument("--format", choices=("csv", "json", "parquet"), help="sniff the first file as this")
+    doctor.add_argument(
+        "--format",
+        choices=("csv", "text", "json", "parquet", "orc", "avro"),
+        help="sniff the first file as this (the input formats of S3ToRedshiftCopyOperator)",
+    )
     doctor.add_argument("--columns", help="comma-separated columns COPY fills, in file order (for the sniff)")
     doctor.add_argument(
-        "--header-rows", type=int, default=0, help="CSV header lines (IGNOREHEADER, default 0)"
+        "--header-rows", type=int, default=0, help="CSV or text header lines (IGNOREHEADER, default 0)"
     )
     doctor.add_argument(
         "--compression",
@@ -237,7 +241,7 @@ def _doctor_checks(args: argparse.Namespace) -> list:
     options: dict[str, object] = {"type": args.format or "csv"}
     if args.compression != "none":
         options["compression"] = args.compression
-    if args.format == "csv":
+    if args.format in ("csv", "text"):
         options["header_rows"] = args.header_rows
     return copy_checks(
         bucket=args.bucket,

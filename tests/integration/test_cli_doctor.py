@@ -177,3 +177,13 @@ def test_doctor_runs_the_copy_operators_own_checks(local_redshift_env, s3_bucket
     assert "in-old/b.csv" in boundary
     assert main([*args, "--prefix", "nothing-here/"]) == 1
     assert lines_of(capsys.readouterr().out.splitlines(), "FAILURE", "copy")  # no file to load
+
+
+def test_pipe_delimited_text_is_sniffed_as_the_operator_reads_it(
+    local_redshift_env, s3_bucket, copy_role_arn, put_objects, capsys
+):
+    put_objects(s3_bucket, ["in/a.txt"], b"1|a\n2|b\n")
+    code, lines = doctor(capsys, s3_bucket, copy_role_arn, "--format", "text", "--columns", "id,name")
+    assert code == 0, "\n".join(lines)
+    code, lines = doctor(capsys, s3_bucket, copy_role_arn, "--format", "text", "--columns", "id,name,extra")
+    assert code == 1 and [line for line in lines if line.startswith("FAILURE") and "format" in line], lines
