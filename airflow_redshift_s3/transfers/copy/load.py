@@ -195,6 +195,8 @@ class Load:
         request = self.request
         if context.bucket_region is None and copy_errors.is_region_failure(error):
             context = replace(context, bucket_region=listing.bucket_region(s3, request.bucket))
+        if isinstance(error, (PartitionMismatchError, SqlInputError, DataSafetyError)):
+            return error  # ours, already explained
         if copy_errors.is_connection_lost(error):
             if committing and not guards.retry_is_safe(request):
                 return guards.commit_unknown(request, context.manifest_url, error)
@@ -204,8 +206,6 @@ class Load:
             gone = listing.missing(s3, request.bucket, self.files)
             if gone:
                 return copy_errors.missing_files_error(context, gone, error)
-        if isinstance(error, (PartitionMismatchError, SqlInputError, DataSafetyError)):
-            return error
         translated = copy_errors.translate(error, context)
         if translated is not None:
             return translated
