@@ -60,33 +60,15 @@ def redshift_target(
     return None, None
 
 
-def run_preflight(
-    *,
-    s3: Any,
-    request: LoadRequest,
-    files: Sequence[FileInfo],
-    file_columns: Sequence[str],
-    aws: dict[str, Any],
-    cluster: str | None,
-    workgroup: str | None,
-    role_wait_timeout: float,
-    log: Any,
-) -> PreflightOutcome:
-    """Run the switched-on checks, log every result, raise for the failures; return what the load needs."""
+def run_preflight(**arguments: Any) -> PreflightOutcome:
+    """Run the checks of ``preflight_results`` (same arguments), log every result, raise for the failures.
+
+    Return what the load needs, with the warnings' text.
+    """
     from airflow_redshift_s3.checks.result import CheckStatus, log_results, raise_for_failures
 
-    outcome, results = preflight_results(
-        s3=s3,
-        request=request,
-        files=files,
-        file_columns=file_columns,
-        aws=aws,
-        cluster=cluster,
-        workgroup=workgroup,
-        role_wait_timeout=role_wait_timeout,
-        log=log,
-    )
-    log_results(results, log)
+    outcome, results = preflight_results(**arguments)
+    log_results(results, arguments["log"])
     outcome.warnings = [r.text() for r in results if r.status is CheckStatus.WARNING]
     raise_for_failures(results)
     return outcome
