@@ -204,7 +204,9 @@ def _policy(args: argparse.Namespace) -> int:
     if not args.no_manifest:
         if args.manifest_days < 1:
             print(
-                f"--manifest-days is {args.manifest_days}: expected a number of days, 1 or more.",
+                "Fix: pass --manifest-days 1 or more (7 by default).\n--manifest-days is "
+                f"{args.manifest_days}: "
+                "expected the days a leftover manifest is kept.",
                 file=sys.stderr,
             )
             return 1
