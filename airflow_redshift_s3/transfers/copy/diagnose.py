@@ -57,7 +57,7 @@ def copy_checks(
             s3=s3,
             request=request,
             files=files,
-            file_columns=columns or (),
+            file_columns=columns,
             aws=aws,
             cluster=cluster_identifier,
             workgroup=workgroup_name,

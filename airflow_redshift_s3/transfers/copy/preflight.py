@@ -79,7 +79,7 @@ def preflight_results(
     s3: Any,
     request: LoadRequest,
     files: Sequence[FileInfo],
-    file_columns: Sequence[str],
+    file_columns: Sequence[str] | None,
     aws: dict[str, Any],
     cluster: str | None,
     workgroup: str | None,
@@ -259,7 +259,7 @@ def manifest_access(iam: Any, role: str, request: LoadRequest) -> CheckResult:
 
 
 def format_checks(
-    s3: Any, request: LoadRequest, files: Sequence[FileInfo], file_columns: Sequence[str]
+    s3: Any, request: LoadRequest, files: Sequence[FileInfo], file_columns: Sequence[str] | None
 ) -> list[CheckResult]:
     """Return the format sniff of the first file."""
     from airflow_redshift_s3.checks.format_sniff import sniff_object
@@ -271,6 +271,6 @@ def format_checks(
         first.key,
         first.size,
         request.data_format,
-        list(file_columns) or None,  # none known (doctor without --columns): the columns are not compared
+        file_columns,  # None (doctor without --columns): the columns are not compared
         fill_record="FILLRECORD" in request.extra_options,
     )
