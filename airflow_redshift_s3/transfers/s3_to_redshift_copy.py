@@ -278,7 +278,7 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
         summary = LoadSummary(table=str(request.target), mode=request.mode, load_id=str(uuid.uuid4()))
         s3 = self._new_s3_hook()
         files, notes = listing.list_files(s3, request, self.log)
-        self._warn(summary, [*request.warnings, *notes])
+        self._warn(summary, [*request.warnings, *(note.text() for note in notes)])
         summary.files_found = len(files)
         self._lineage = {
             "bucket": request.bucket,

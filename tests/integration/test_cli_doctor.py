@@ -173,7 +173,7 @@ def test_doctor_runs_the_copy_operators_own_checks(local_redshift_env, s3_bucket
     assert code == 1, "\n".join(lines)
     (manifest,) = lines_of(lines, "FAILURE", "iam_role.s3_access.manifest")
     assert "_airflow_copy_manifests/" in manifest
-    (boundary,) = lines_of(lines, "WARNING", "files")  # 'in' also matches in-old/
+    (boundary,) = lines_of(lines, "WARNING", "prefix.boundary")  # 'in' also matches in-old/
     assert "in-old/b.csv" in boundary
     assert main([*args, "--prefix", "nothing-here/"]) == 1
     assert lines_of(capsys.readouterr().out.splitlines(), "FAILURE", "copy")  # no file to load

@@ -69,5 +69,5 @@ def copy_checks(
             CheckResult.failure("copy", error.category, error.problem, error.fix or "")
         ]
     listed = CheckResult.ok("files", "config", f"{len(files)} file(s) to load under s3://{bucket}/{prefix}.")
-    return [*(CheckResult.warning("files", "config", note, "") for note in request.warnings + tuple(notes)),
-            listed, *results]  # fmt: skip
+    asked = [CheckResult.warning("prefix", "config", note, "") for note in request.warnings]
+    return [*asked, *notes, listed, *results]

@@ -19,6 +19,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_redshift_s3.checks.result import CheckResult
 from airflow_redshift_s3.exceptions import (
     ChangedFileError,
     CommitUnknownError,
@@ -39,7 +40,7 @@ def _listing(items: Sequence[str], limit: int = SHOWN) -> str:
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
-def check_boundary(request: LoadRequest, files: Sequence[FileInfo]) -> str | None:
+def check_boundary(request: LoadRequest, files: Sequence[FileInfo]) -> CheckResult | None:
     """Return a warning for an append/upsert prefix that does not end at '/'; raise for a replace mode.
 
     The intended files are those under ``prefix + '/'``; the others share the prefix's characters only
@@ -69,8 +70,11 @@ def check_boundary(request: LoadRequest, files: Sequence[FileInfo]) -> str | Non
             f"was deleted or loaded. Fix: {fix}.",
             fix=fix,
         )
-    return (
-        f"prefix '{prefix}' does not end with '/': every key starting with it is loaded; {found}. Fix: {fix}."
+    return CheckResult.warning(
+        "prefix.boundary",
+        "config",
+        f"prefix '{prefix}' does not end with '/': every key starting with it is loaded; {found}.",
+        fix,
     )
 
 
@@ -85,12 +89,15 @@ def unrecordable(key: str) -> str | None:
     return None
 
 
-def invalid_key(request: LoadRequest, key: str, reason: str) -> str:
+def invalid_key(request: LoadRequest, key: str, reason: str) -> CheckResult:
     """Return the warning for a skipped key (``on_invalid_key="skip"``), or raise ``InvalidKeyError``."""
     shown = ascii(key)[:200]
     if request.on_invalid_key == "skip":
-        return (
-            f"Left out s3://{request.bucket}/{shown}: {reason}, so neither COPY nor the ledger can take it."
+        return CheckResult.warning(
+            "files.invalid_key",
+            "config",
+            f"Left out s3://{request.bucket}/{shown}: {reason}, so neither COPY nor the ledger can take it.",
+            "",
         )
     fix = (
         "rename or delete the object (S3 keys should be UTF-8 without control characters), or pass "

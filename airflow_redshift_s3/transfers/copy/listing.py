@@ -6,6 +6,7 @@ import fnmatch
 from collections.abc import Sequence
 from typing import Any
 
+from airflow_redshift_s3.checks.result import CheckResult
 from airflow_redshift_s3.exceptions import ResourceNotFoundError
 from airflow_redshift_s3.transfers.copy import guards
 from airflow_redshift_s3.transfers.copy.request import FileInfo, LoadRequest
@@ -13,7 +14,7 @@ from airflow_redshift_s3.transfers.copy.request import FileInfo, LoadRequest
 MISSING_CHECK_LIMIT = 1000
 
 
-def list_files(s3: Any, request: LoadRequest, log: Any) -> tuple[list[FileInfo], list[str]]:
+def list_files(s3: Any, request: LoadRequest, log: Any) -> tuple[list[FileInfo], list[CheckResult]]:
     """Return the files to load and the warnings about the listing (raise for what a rule refuses).
 
     Folder markers and the operator's own manifests are left out; so are zero-byte objects, whether listed
@@ -32,7 +33,8 @@ def list_files(s3: Any, request: LoadRequest, log: Any) -> tuple[list[FileInfo],
             if request.key_pattern and not fnmatch.fnmatchcase(key[len(prefix) :], request.key_pattern):
                 continue
             listed.append(FileInfo(key, int(obj.get("Size") or 0), etag(obj.get("ETag"))))
-    files, notes = [], []
+    files: list[FileInfo] = []
+    notes: list[CheckResult] = []
     for info in listed:
         reason = guards.unrecordable(info.key)
         if reason is not None:

@@ -45,7 +45,7 @@ def test_which_prefixes_are_open(kwargs, open_prefix):
 
 def test_an_open_prefix_names_the_keys_beyond_its_folder():
     listed = files("sales/2026-11-2/a.csv", "sales/2026-11-20/a.csv", "sales/2026-11-2.csv")
-    warning = guards.check_boundary(request(), listed)
+    warning = guards.check_boundary(request(), listed).text()
     assert "2 key(s) outside 'sales/2026-11-2/': sales/2026-11-20/a.csv, sales/2026-11-2.csv" in warning
     with pytest.raises(PrefixBoundaryError, match="Nothing was deleted or loaded") as caught:
         guards.check_boundary(request(mode="replace", key_pattern="*.csv"), listed)
