@@ -143,6 +143,12 @@ class InvalidKeyError(DataSafetyError):
     """An S3 key the ledger cannot record (a NUL byte, invalid UTF-8)."""
 
 
+class DataOverdueError(RedshiftS3FailError):
+    """The data a sensor waits for was due by its deadline and is not there: waiting longer cannot help."""
+
+    category = "config"
+
+
 class CommitUnknownError(DataSafetyError):
     """The connection broke during COMMIT of a load that has no ledger to tell whether it committed."""
 

@@ -3,8 +3,26 @@
 copy format from the Params -> ensure role -> verify bucket -> wait for ``<prefix>/<ds>/_SUCCESS``
 (deferrable) -> COPY the day's ``*.<format>*`` files with ``replace_partition`` on ``load_date = ds`` ->
 check the partition's row count against the COPY summary. A rerun or a backfill of a day replaces that
-day's rows and nothing else. Triggered from the form, the run's logical date is now: ``make airflow`` puts
-a gzip CSV day for today's date (UTC) in S3, so the form's defaults load it once ``redshift_s3_setup`` ran.
+day's rows and nothing else.
+
+**Which day a run loads: the day of its logical date (``ds``), and a scheduled run starts once that day
+is over.** The schedule is a data-interval timetable (``CronDataIntervalTimetable``, midnight UTC): the
+run for 2026-11-29 has the data interval 2026-11-29T00:00 to 2026-11-30T00:00 and starts at
+2026-11-30T00:00 UTC. (Airflow 3's plain ``"@daily"`` would start the run for day D at D 00:00 and wait
+for files that cannot exist until D is over.) A backfill of 2026-11-01 to 2026-11-10 loads those ten days.
+Triggered from the form, the run's logical date is the one you pick (now by default): ``make airflow``
+puts a gzip CSV day for today's date (UTC) in S3, so the form's defaults load it once
+``redshift_s3_setup`` ran.
+
+**How long it waits:** the day's ``_SUCCESS`` marker is due ``wait_hours`` (6) after the day ends. Before
+that the sensor waits in the triggerer; past it (any backfill of older days) a missing marker fails the
+run at once, without retries, naming the marker and the command that reruns that day alone, so a
+backfill never sits on one missing day for hours.
+
+**Concurrency:** ``max_active_runs=3``. Loads of one table serialise on its LOCK anyway, so more runs only
+queue inside Redshift while holding worker slots. A backfill has its own limit (Airflow's default is 10):
+pass ``--max-active-runs 3``. The DAG is paused when first parsed: unpause it before its first backfill,
+or the backfill's runs stay queued.
 """
 
 from __future__ import annotations
@@ -12,7 +30,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from airflow.sdk import DAG, Param, task
+from airflow.sdk import DAG, CronDataIntervalTimetable, Param, task
 
 from airflow_redshift_s3.example_dag_defaults import (
     AWS_CONN_ID,
@@ -43,14 +61,20 @@ from airflow_redshift_s3.transfers.s3_to_redshift_copy import S3ToRedshiftCopyOp
 DAY_PREFIX = "{{ params.prefix.rstrip('/') }}/{{ ds }}/"
 # The day's data files, e.g. part-0.csv.gz, part-0.json, part-0.parquet; the _SUCCESS marker is not one.
 DAY_FILES = "*.{{ params.format }}*"
+# When the day's marker is due: the end of the day (UTC) plus params.wait_hours.
+DAY_DEADLINE = (
+    "{{ (macros.datetime.fromisoformat(macros.ds_add(ds, 1) + 'T00:00:00+00:00')"
+    " + macros.timedelta(hours=params.wait_hours)).isoformat() }}"
+)
 
 with DAG(
     dag_id="s3_to_redshift_daily",
     description="Load s3://<bucket>/<prefix>/<ds>/ into one partition of a Redshift table every day.",
-    schedule="@daily",
+    # A run per day, started once the day is over: logical date = the day loaded (see the doc above).
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc),
     catchup=False,  # backfill with `airflow backfill create` when needed: each day is idempotent
-    max_active_runs=3,
+    max_active_runs=3,  # see "Concurrency" above; a backfill takes --max-active-runs instead
     default_args=default_args(),
     tags=["redshift", "s3", "copy", "example"],
     doc_md=__doc__,
@@ -103,6 +127,15 @@ with DAG(
             description="Of the csv or json files (parquet carries its own: choose none).",
         ),
         "header_rows": Param(1, type="integer", minimum=0, maximum=1, title="CSV header rows"),
+        "wait_hours": Param(
+            6,
+            type="integer",
+            minimum=0,
+            maximum=72,
+            title="Hours to wait for the marker",
+            description="After the day ends. Past that, a missing _SUCCESS fails the run at once (a "
+            "backfill of old days does not wait).",
+        ),
         "max_errors": Param(
             0,
             type="integer",
@@ -156,9 +189,10 @@ with DAG(
         bucket="{{ params.bucket }}",
         prefix=DAY_PREFIX,
         success_marker="_SUCCESS",
+        deadline=DAY_DEADLINE,
         deferrable=True,
         poke_interval=60,
-        timeout=datetime.timedelta(hours=12).total_seconds(),
+        timeout=datetime.timedelta(days=4).total_seconds(),  # a fuse: the deadline ends the wait first
         aws_conn_id=AWS_CONN_ID,
     )
     load = S3ToRedshiftCopyOperator(

@@ -45,6 +45,8 @@ with DAG(
     schedule=None,
     start_date=datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc),
     catchup=False,
+    # Never runs by itself (no schedule): unpaused, the first trigger from the form runs at once.
+    is_paused_upon_creation=False,
     default_args=default_args(retries=1),
     tags=["redshift", "s3", "copy", "manual", "example"],
     doc_md=__doc__,

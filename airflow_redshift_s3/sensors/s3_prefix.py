@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +27,10 @@ class S3PrefixSensor(AwsSensorBase):
     checked first with one HeadObject, so the prefix is listed only once the writer says it is done, and it
     is not counted. With ``quiet_period`` no counted object may have been modified within that many seconds
     and the listing must not have changed for that long while this sensor watched it (this catches
-    deletions and late writes). The listing is read page by page and never kept: the XCom value is a
+    deletions and late writes). With ``deadline`` (when the data is due) the wait ends then: a run whose
+    deadline has passed (a backfill of past days) checks once and fails at once, without retries, with a
+    ``DataOverdueError`` naming what is missing and how to rerun that run alone. The listing is read page
+    by page and never kept: the XCom value is a
     bounded dict (``object_count``, ``total_bytes``, ``first_key``, ``last_key``, ``last_modified``,
     ``fingerprint``, ``success_marker``) whatever the number of objects. A malformed prefix (leading '/',
     s3:// inside, a wildcard) fails at once instead of waiting for ever.
@@ -39,6 +42,8 @@ class S3PrefixSensor(AwsSensorBase):
     :param key_pattern: glob the part of each key after the prefix must match (``fnmatch``, case-sensitive,
         ``*`` also matches '/'), e.g. "*.parquet". (templated)
     :param quiet_period: seconds (or a timedelta) without any change, or None.
+    :param deadline: when the data is due: a datetime or an ISO 8601 string (naive means UTC), or None to
+        wait for ``timeout`` only. The wait is the shorter of ``timeout`` and the time left. (templated)
     :param deferrable: wait in the triggerer instead of a worker slot.
     AWS: ``aws_conn_id``, ``region_name``, ``verify``, ``botocore_config`` (see ``AwsSensorBase``).
     """
@@ -48,6 +53,7 @@ class S3PrefixSensor(AwsSensorBase):
         "prefix",
         "success_marker",
         "key_pattern",
+        "deadline",
     )
 
     def __init__(
@@ -59,6 +65,7 @@ class S3PrefixSensor(AwsSensorBase):
         success_marker: str | None = None,
         key_pattern: str | None = None,
         quiet_period: float | timedelta | None = None,
+        deadline: datetime | str | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
@@ -69,6 +76,7 @@ class S3PrefixSensor(AwsSensorBase):
         self.success_marker = success_marker
         self.key_pattern = key_pattern
         self.quiet_period = quiet_period
+        self.deadline = deadline
         self.deferrable = deferrable
 
     @property
@@ -119,8 +127,54 @@ class S3PrefixSensor(AwsSensorBase):
                     "pass success_marker='_SUCCESS' (it is looked up as <prefix>/_SUCCESS)",
                 )
             )
+        try:
+            self._due()
+        except ValueError as error:
+            results.append(CheckResult.failure("deadline", "config", str(error), _DEADLINE_FIX))
         log_results([r for r in results if r.status.value != "ok"], self.log)
         raise_for_failures(results)
+
+    def _due(self) -> datetime | None:
+        """Return the deadline as an aware datetime (naive means UTC), or None; ValueError when malformed."""
+        due = self.deadline
+        if due is None or isinstance(due, datetime):
+            parsed = due
+        elif isinstance(due, str) and due.strip():
+            try:
+                parsed = datetime.fromisoformat(due.strip().replace("Z", "+00:00"))
+            except ValueError:
+                parsed = None
+        else:
+            parsed = None
+        if due is not None and parsed is None:
+            raise ValueError(f"deadline is {due!r}: expected a datetime or an ISO 8601 string.")
+        if parsed is not None and parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return parsed
+
+    def _overdue(self, context: Context, due: datetime, why: str) -> Exception:
+        """Return the error of data still missing after its deadline, with how to rerun this run alone."""
+        from airflow_redshift_s3.exceptions import DataOverdueError
+
+        marker = marker_key(self.prefix, self.success_marker)
+        where = f"s3://{self.bucket}/{self.prefix}"
+        what = f"s3://{self.bucket}/{marker}" if marker else f"{self.min_objects} object(s) in {where}"
+        late = datetime.now(timezone.utc) - due
+        get = context.get if hasattr(context, "get") else (lambda _key: None)
+        run, logical_date = get("dag_run"), get("logical_date")
+        dag_id = getattr(run, "dag_id", None) or "<dag_id>"
+        when = logical_date.isoformat() if isinstance(logical_date, datetime) else "<logical date>"
+        fix = (
+            f"write the data and {what}, then rerun this run alone: in the UI, Clear the task "
+            f"'{self.task_id}' of run {getattr(run, 'run_id', None) or '<run_id>'} with its "
+            "downstream tasks; or "
+            f"`airflow tasks clear {dag_id} -t '^{self.task_id}$' -d -s {when} -e {when} -y`"
+        )
+        return DataOverdueError(
+            f"{what} is missing and was due by {due.isoformat()} ({_age(late)} ago): {why}. Not waiting: "
+            f"data that late is not coming by itself. Fix: {fix}.",
+            fix=fix,
+        )
 
     def poke(self, context: Context) -> PokeReturnValue:
         """Check the marker (one HeadObject), then list the prefix page by page and decide."""
@@ -140,9 +194,25 @@ class S3PrefixSensor(AwsSensorBase):
 
     def execute(self, context: Context) -> Any:
         """Validate the arguments, poke once, then wait by poking or in the triggerer when deferrable."""
+        from airflow.sdk.exceptions import AirflowSensorTimeout
+
         self._validate()
+        due = self._due()
+        if due is not None:
+            left = (due - datetime.now(timezone.utc)).total_seconds()
+            if left <= 0:
+                done = self.poke(context)
+                if done:
+                    return done.xcom_value
+                raise self._overdue(context, due, "checked once, past the deadline")
+            self.timeout = min(float(self.timeout), left)
         if not self.deferrable:
-            return super().execute(context)
+            try:
+                return super().execute(context)
+            except AirflowSensorTimeout as error:
+                if due is not None and datetime.now(timezone.utc) >= due:
+                    raise self._overdue(context, due, str(error)) from error
+                raise
         return poke_then_defer(
             self,
             context,
@@ -177,7 +247,23 @@ class S3PrefixSensor(AwsSensorBase):
         if status == "success" and isinstance(event.get("summary"), dict):
             return event["summary"]
         if status == "timeout":
+            due = self._due()
+            if due is not None and datetime.now(timezone.utc) >= due:
+                raise self._overdue(context, due, message)
             raise AirflowSensorTimeout(message)
         if status == "error" and not event.get("retryable", True):
             raise ConfigCheckError(message)
         raise RedshiftS3Error(message)
+
+
+_DEADLINE_FIX = "pass deadline as an ISO 8601 string such as '2026-11-30T06:00:00+00:00', a datetime, or None"
+
+
+def _age(delta: timedelta) -> str:
+    """Return a duration for people: "3 d 4 h", "5 h 2 min", "40 s"."""
+    seconds = int(delta.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    if days:
+        return f"{days} d {hours} h"
+    return f"{hours} h {rest // 60} min" if hours else f"{rest // 60} min {rest % 60} s"

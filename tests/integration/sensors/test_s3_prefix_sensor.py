@@ -194,3 +194,80 @@ def test_execute_complete_maps_events(s3_bucket):
     assert not isinstance(error.value, AirflowFailException)
     with pytest.raises(RedshiftS3Error, match="without a trigger event"):
         op.execute_complete({}, None)
+
+
+class _Run:
+    dag_id, run_id = "s3_to_redshift_daily", "backfill__2026-11-05T00:00:00+00:00"
+
+
+def test_a_past_deadline_fails_at_once_naming_the_marker_and_the_rerun(
+    aws, s3_bucket, put_objects, api_calls
+):
+    """A backfill of a day whose marker never came: one check, then a no-retry error with the "
+    "rerun command."""
+    import datetime as dt
+
+    from airflow_redshift_s3.exceptions import DataOverdueError
+
+    put_objects(s3_bucket, ["old/2026-11-05/part-0.csv"])
+    op = sensor(bucket=s3_bucket, prefix="old/2026-11-05/", success_marker="_SUCCESS", timeout=3600)
+    op.deadline = "2026-11-06T06:00:00"  # naive: UTC
+    api_calls.watch(op.hook.conn)
+    logical_date = dt.datetime(2026, 11, 5, tzinfo=dt.timezone.utc)
+    started = time.monotonic()
+    with pytest.raises(DataOverdueError) as error:
+        op.execute({"dag_run": _Run(), "logical_date": logical_date})
+    assert time.monotonic() - started < 5  # not the hour of its timeout
+    assert isinstance(error.value, AirflowFailException)  # no retry
+    assert api_calls["HeadObject"] == 1
+    message = str(error.value)
+    assert (
+        f"s3://{s3_bucket}/old/2026-11-05/_SUCCESS is missing and was due by 2026-11-06T06:00:00+00:00"
+        in message
+    )
+    assert message.startswith("Fix: write the data and")
+    assert "of run backfill__2026-11-05T00:00:00+00:00" in message
+    assert (
+        "airflow tasks clear s3_to_redshift_daily -t '^wait_for_data$' -d "
+        "-s 2026-11-05T00:00:00+00:00 -e 2026-11-05T00:00:00+00:00 -y" in message
+    )
+    # Once the marker is there, the same past deadline is no obstacle: the data is loaded late, not lost.
+    put_objects(s3_bucket, ["old/2026-11-05/_SUCCESS"])
+    assert op.execute({})["object_count"] == 1
+
+
+def test_a_future_deadline_bounds_the_wait(aws, s3_bucket):
+    import datetime as dt
+
+    from airflow_redshift_s3.exceptions import DataOverdueError
+
+    due = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1.5)
+    op = sensor(bucket=s3_bucket, prefix="soon/", success_marker="_SUCCESS", timeout=3600, deadline=due)
+    started = time.monotonic()
+    with pytest.raises(DataOverdueError, match=r"_SUCCESS is missing and was due by"):
+        op.execute({})
+    assert 1.0 < time.monotonic() - started < 10
+
+
+async def test_deferred_wait_ends_at_the_deadline(aws, s3_bucket):
+    import datetime as dt
+
+    from airflow_redshift_s3.exceptions import DataOverdueError
+
+    due = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1)
+    op = sensor(bucket=s3_bucket, prefix="late2/", success_marker="_SUCCESS", deferrable=True, timeout=3600)
+    op.deadline = due.isoformat()
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute({})
+    trigger = deferred.value.trigger
+    assert trigger.deadline <= due.timestamp() + 1  # the trigger waits until the deadline, not an hour
+    event = await asyncio.wait_for(trigger.run().__anext__(), 20)
+    assert event.payload["status"] == "timeout"
+    with pytest.raises(DataOverdueError, match="late2/_SUCCESS is missing"):
+        op.execute_complete({}, event.payload)
+
+
+@pytest.mark.parametrize("deadline", ["tomorrow", "2026-13-01", 17])
+def test_a_malformed_deadline_fails_at_once(aws, s3_bucket, deadline):
+    with pytest.raises(ConfigCheckError, match=r"deadline is .*expected a datetime or an ISO 8601 string"):
+        sensor(bucket=s3_bucket, prefix="x/", deadline=deadline).execute({})
