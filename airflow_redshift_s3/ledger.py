@@ -1,9 +1,17 @@
 """The load ledger: a table of our own recording each S3 object loaded, written in the load's transaction.
 
 Redshift's system tables keep a few days of history and are not transactional with the data; the ledger
-is. One row per object and load: bucket, key, ETag, size, target table, the rows of the load, the Airflow
-ids and the time. A file is "already loaded" into a table when the newest ledger row for its key has the
-same ETag.
+is. Each row is an object and the load that loaded it: bucket, key, ETag, size, target table, partition,
+the rows of the load, the Airflow ids and the time. A file is "already loaded" into a table when the
+newest ledger row for its key has the same ETag: one lookup on the sort key (target, bucket, key).
+
+**The ledger is the current state; the history is kept apart.** The load transaction INSERTs the new rows;
+right after COMMIT, ``compact`` moves the rows they supersede (same target, bucket, key and partition,
+loaded earlier) to ``<ledger>_history`` with the time and the id of the load that superseded them, and
+deletes history older than the retention (``ledger_history_days``, 90 by default; None keeps it all, 0 keeps
+none). So rerunning a day or reprocessing a backfill leaves one ledger row per file, however often it runs.
+A compaction that fails (no DELETE privilege, a lock timeout) changes nothing and is retried by the next
+load of the same files; the load it follows is committed either way and only warns.
 
 The target is recorded as its schema and name apart (``target_schema``, ``target_name``): the tables
 ``"p.q"."r"`` and ``p."q.r"`` share the text ``p.q.r`` but never ledger rows. ``target_table`` keeps that
@@ -80,6 +88,99 @@ class LedgerEntry:
     map_index: int | None
     try_number: int | None
     loaded_at: dt.datetime
+
+
+HISTORY_COLUMNS: tuple[tuple[str, str], ...] = (
+    *LEDGER_COLUMNS,
+    ("superseded_at", "TIMESTAMP NOT NULL"),
+    ("superseded_by", "VARCHAR(36)"),
+)
+DEFAULT_HISTORY_DAYS = 90
+
+
+def history_table(ledger: TableName) -> TableName:
+    """Return the table holding the ledger's superseded rows: ``<ledger>_history`` in the same schema."""
+    return TableName(f"{ledger.name}_history", ledger.schema)
+
+
+def create_history(ledger: TableName) -> Statement:
+    """Return the CREATE TABLE IF NOT EXISTS of the ledger's history (sorted by when rows were superseded)."""
+    columns = ", ".join(f"{quoted(name)} {kind}" for name, kind in HISTORY_COLUMNS)
+    return Statement(
+        f"CREATE TABLE IF NOT EXISTS {history_table(ledger).sql} ({columns}) "
+        'DISTSTYLE AUTO SORTKEY ("superseded_at")'
+    )
+
+
+def compact_statements(
+    ledger: TableName,
+    entries: Sequence[LedgerEntry],
+    now: dt.datetime,
+    history_days: int | None,
+) -> list[Statement]:
+    """Return the statements of one compaction: LOCK, move superseded rows to the history, expire it.
+
+    The rows superseded by ``entries`` (one load) are those of the same target, bucket, key and partition
+    loaded before it (``loaded_at`` earlier): a later load's rows are never touched.
+    """
+    if not entries:
+        return []
+    first = entries[0]
+    history = history_table(ledger)
+    where, params = _target_where(TableName(first.target_name, first.target_schema))
+    if first.partition_value is None:
+        where += ' AND "partition_value" IS NULL'
+    else:
+        where += ' AND "partition_value" = %s'
+        params.append(first.partition_value)
+    names = ", ".join(quoted(name) for name, _ in LEDGER_COLUMNS)
+    statements = [Statement(f"LOCK {ledger.sql}, {history.sql}")]
+    for start in range(0, len(entries), SELECT_BATCH):
+        keys = tuple(e.object_key for e in entries[start : start + SELECT_BATCH])
+        match = (
+            f'{where} AND "bucket" = %s AND "object_key" IN ({placeholders(len(keys))}) AND "loaded_at" < %s'
+        )
+        match_params = (*params, first.bucket, *keys, first.loaded_at)
+        if history_days != 0:
+            statements.append(
+                Statement(
+                    f'INSERT INTO {history.sql} ({names}, "superseded_at", "superseded_by") '
+                    f"SELECT {names}, %s, %s FROM {ledger.sql} WHERE {match}",
+                    (now, first.load_id, *match_params),
+                )
+            )
+        statements.append(Statement(f"DELETE FROM {ledger.sql} WHERE {match}", match_params))
+    if history_days is not None:
+        expired = now - dt.timedelta(days=history_days)
+        statements.append(Statement(f'DELETE FROM {history.sql} WHERE "superseded_at" < %s', (expired,)))
+    return statements
+
+
+def compact(conn: Any, ledger: TableName, entries: Sequence[LedgerEntry], history_days: int | None) -> int:
+    """Move the ledger rows ``entries`` supersede to the history in one transaction; return how many.
+
+    ``conn`` is an autocommit connection (left in autocommit). Raises the driver's error after rolling back.
+    """
+    if not entries:
+        return 0
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    cursor = conn.cursor()
+    try:
+        create_history(ledger).execute(cursor)  # autocommit: its own transaction, before the LOCK
+        conn.autocommit = False
+        moved = 0
+        for statement in compact_statements(ledger, entries, now, history_days):
+            statement.execute(cursor)
+            if statement.sql.startswith("DELETE FROM " + ledger.sql):
+                moved += max(cursor.rowcount, 0)
+        conn.commit()
+        return moved
+    except Exception:
+        _rollback(conn)
+        raise
+    finally:
+        cursor.close()
+        conn.autocommit = True
 
 
 def create_ledger(ledger: TableName) -> Statement:

@@ -87,6 +87,9 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
         (or partition) had exactly these files.
     :param ledger_table: the ledger; default ``s3_load_ledger`` in the target's schema (templated).
     :param use_ledger: record the loaded files in the ledger.
+    :param ledger_history_days: the ledger holds the current state (one row per file, target and partition);
+        the rows a reload supersedes move to ``<ledger>_history`` right after COMMIT and stay there this
+        many days (90). None keeps them for ever, 0 keeps none.
     :param manifest_bucket: the bucket for the manifests; default ``bucket`` (templated).
     :param manifest_prefix: the key prefix of the manifests (templated).
     :param preflight_checks: the checks to run first, among "role", "region", "access" and "format".
@@ -185,6 +188,7 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
         on_changed_file: str | None = None,
         on_invalid_key: str = "fail",
         keep_manifests: bool = False,
+        ledger_history_days: int | None = ledger_sql.DEFAULT_HISTORY_DAYS,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -232,6 +236,7 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
         self.on_changed_file = on_changed_file
         self.on_invalid_key = on_invalid_key
         self.keep_manifests = keep_manifests
+        self.ledger_history_days = ledger_history_days
         self._lineage: dict[str, Any] = {}
 
     def validate(self) -> LoadRequest:
@@ -267,6 +272,7 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
             on_changed_file=self.on_changed_file,
             on_invalid_key=self.on_invalid_key,
             keep_manifests=self.keep_manifests,
+            ledger_history_days=self.ledger_history_days,
         )
 
     def execute(self, context: Context) -> dict[str, Any]:

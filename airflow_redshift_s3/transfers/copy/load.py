@@ -106,6 +106,8 @@ class Load:
     max_reported_errors: int
     log: Any
     run_step: RunStep
+    written: list[ledger_sql.LedgerEntry] = field(default_factory=list)
+    """The ledger rows the load INSERTed (compacted after COMMIT)."""
 
     def manifest_url(self, suffix: str = "") -> str:
         """Return the URL of a manifest of this load (fixed by the task's ids and the load id)."""
@@ -145,6 +147,7 @@ class Load:
             raise explained from error
         finally:
             conn.close()
+        self._compact(control)
         if not request.keep_manifests:
             folder = self.ids.manifest_folder(request.manifest_prefix)
             deleted = guards.cleanup_manifests(s3, request.manifest_bucket, folder, self.log)
@@ -187,6 +190,7 @@ class Load:
             for statement in ledger_sql.insert_entries(request.ledger, entries):
                 statement.execute(cursor)
             summary.ledger_entries = len(entries)
+            self.written = entries
 
     def _explain(
         self, conn: Any, s3: Any, error: Exception, context: copy_errors.CopyContext, committing: bool
@@ -333,6 +337,35 @@ class Load:
                 request.ledger,
             )
         return to_load
+
+    def _compact(self, control: Any) -> None:
+        """Move the ledger rows this committed load superseded to the history; on failure, only warn."""
+        request = self.request
+        if request.ledger is None or not self.written:
+            return
+        try:
+            moved = ledger_sql.compact(control, request.ledger, self.written, request.ledger_history_days)
+        except Exception as error:
+            history = ledger_sql.history_table(request.ledger)
+            fix = (
+                f"GRANT SELECT, INSERT, DELETE ON {request.ledger.sql}, {history.sql} (and CREATE "
+                "on the schema "
+                "for the history) to this user; the next load of these files compacts them"
+            )
+            warning = (
+                f"The load committed, but moving its superseded ledger rows to {history} failed: "
+                f"{str(error)[:200]}. The ledger keeps an extra row per reloaded file until then. Fix: {fix}."
+            )
+            self.log.warning("%s", warning)
+            self.summary.warnings.append(warning)
+            return
+        if moved:
+            self.log.info(
+                "Ledger %s: %s superseded row(s) moved to %s.",
+                request.ledger,
+                moved,
+                ledger_sql.history_table(request.ledger),
+            )
 
     def _current_files(self) -> set[tuple[str, str, str | None]]:
         return {(self.request.bucket, f.key, f.etag) for f in self.files}

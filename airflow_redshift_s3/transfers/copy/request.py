@@ -71,6 +71,7 @@ class LoadRequest:
     on_changed_file: str = "fail"
     on_invalid_key: str = "fail"
     keep_manifests: bool = False
+    ledger_history_days: int | None = ledger_sql.DEFAULT_HISTORY_DAYS
 
     @property
     def replaces(self) -> bool:
@@ -328,6 +329,15 @@ def _rules(
     }
 
 
+def _history_days(days: object) -> int | None:
+    if days is None or (isinstance(days, int) and not isinstance(days, bool) and days >= 0):
+        return days
+    raise ConfigCheckError(
+        f"ledger_history_days is {days!r}: expected a number of days >= 0 (how long superseded ledger rows "
+        "stay in the history), or None to keep them all. Fix: pass e.g. ledger_history_days=90."
+    )
+
+
 def _authorization(iam_role_arn: object, allow_key_based_credentials: bool) -> str | None:
     if iam_role_arn is not None:
         return copy_sql.check_role(iam_role_arn)
@@ -373,6 +383,7 @@ def build_request(
     on_changed_file: object = None,
     on_invalid_key: object = "fail",
     keep_manifests: object = False,
+    ledger_history_days: object = ledger_sql.DEFAULT_HISTORY_DAYS,
 ) -> LoadRequest:
     """Return the checked request of a load from ``S3ToRedshiftCopyOperator``'s (rendered) arguments.
 
@@ -414,6 +425,7 @@ def build_request(
         checks=_checks(preflight_checks),
         region_policy=_choice(on_region_mismatch, "on_region_mismatch", REGION_POLICIES),
         warnings=tuple(notes),
+        ledger_history_days=_history_days(ledger_history_days),
         **_rules(
             mode=checked_mode,
             strict=strict,

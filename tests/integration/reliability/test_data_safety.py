@@ -364,10 +364,12 @@ def test_a_changed_file_is_reloaded_or_skipped_when_asked(loaded_once):
     reloaded = loaded_once.load(prefix="in/", on_changed_file="reload", context=task_context("manual__3"))
     assert any("were loaded again" in w for w in reloaded["warnings"])
     assert loaded_once.rows() == [(1, "a"), (1, "a"), (2, "b"), (2, "b"), (3, "c")]  # as documented
-    assert [(r[0], r[4]) for r in _ledger(loaded_once)] == [
-        ("in/a.csv", "manual__1"),
-        ("in/a.csv", "manual__3"),
-    ]
+    # The ledger holds the current state; the superseded row of manual__1 is in the history.
+    assert [(r[0], r[4]) for r in _ledger(loaded_once)] == [("in/a.csv", "manual__3")]
+    history = loaded_once.db.run(
+        f'select "object_key", "run_id" from {loaded_once.schema}.s3_load_ledger_history'
+    )
+    assert history == [("in/a.csv", "manual__1")]
 
 
 # -- 7. a key the ledger cannot hold -------------------------------------------------------------------
