@@ -168,7 +168,7 @@ class S3PrefixSensor(AwsSensorBase):
             f"write the data and {what}, then rerun this run alone: in the UI, Clear the task "
             f"'{self.task_id}' of run {getattr(run, 'run_id', None) or '<run_id>'} with its "
             "downstream tasks; or "
-            f"`airflow tasks clear {dag_id} -t '^{self.task_id}$' -d -s {when} -e {when} -y`"
+            f"`airflow tasks clear {dag_id} -t {self.task_id} -d -s {when} -e {when} -y`"
         )
         return DataOverdueError(
             f"{what} is missing and was due by {due.isoformat()} ({_age(late)} ago): {why}. Not waiting: "

@@ -228,7 +228,7 @@ def test_a_past_deadline_fails_at_once_naming_the_marker_and_the_rerun(
     assert message.startswith("Fix: write the data and")
     assert "of run backfill__2026-11-05T00:00:00+00:00" in message
     assert (
-        "airflow tasks clear s3_to_redshift_daily -t '^wait_for_data$' -d "
+        "airflow tasks clear s3_to_redshift_daily -t wait_for_data -d "
         "-s 2026-11-05T00:00:00+00:00 -e 2026-11-05T00:00:00+00:00 -y" in message
     )
     # Once the marker is there, the same past deadline is no obstacle: the data is loaded late, not lost.
