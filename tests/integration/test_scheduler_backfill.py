@@ -11,7 +11,8 @@ the README's "Backfill a month" recipe shows:
   nothing);
 - kills the scheduler with SIGKILL (its whole process group: the executor's workers and their tasks) once
   some days are done, and starts it again: the backfill finishes;
-- fixes the two days and reprocesses five days with the CLI (``--reprocess-behavior completed``).
+- writes the missing marker and reruns that day alone with the ``airflow tasks clear`` command its error
+  printed; fixes the bad row and reprocesses three days with the CLI (``--reprocess-behavior completed``).
 
 It asserts the run states, the rows of every day, the ledger (one row per file) and its history, and reads
 the failed sensor's log as a person would. The wall time and peak memory of the backfill are printed.
