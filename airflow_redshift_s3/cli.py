@@ -143,6 +143,12 @@ def _add_doctor_parser(sub: argparse._SubParsersAction) -> None:
         default="none",
         help="compression of the files, e.g. gzip for part-0.csv.gz (default none)",
     )
+    doctor.add_argument(
+        "--slices",
+        type=int,
+        help="the cluster's slice count (SELECT COUNT(*) FROM stv_slices): checks the number of compressed "
+        "files against it (their sizes are checked in any case)",
+    )
 
 
 # S3's bucket naming rules (3-63 lowercase letters, digits, dots and hyphens), as the example DAG forms
@@ -256,6 +262,7 @@ def _doctor_checks(args: argparse.Namespace) -> list:
         checks=("role", "region", "access", "format") if args.format else ("role", "region", "access"),
         aws={"aws_conn_id": args.aws_conn_id, "region_name": None, "verify": None, "config": None},
         log=logging.getLogger("airflow_redshift_s3.doctor"),
+        slices=args.slices,
     )
 
 

@@ -112,6 +112,33 @@ def create_history(ledger: TableName) -> Statement:
     )
 
 
+def _superseded_where(ledger: TableName, entries: Sequence[LedgerEntry]) -> list[tuple[str, tuple[Any, ...]]]:
+    """Return (WHERE, params) matching the rows ``entries`` supersede, a batch of keys at a time."""
+    first = entries[0]
+    where, params = _target_where(TableName(first.target_name, first.target_schema))
+    if first.partition_value is None:
+        where += ' AND "partition_value" IS NULL'
+    else:
+        where += ' AND "partition_value" = %s'
+        params.append(first.partition_value)
+    batches = []
+    for start in range(0, len(entries), SELECT_BATCH):
+        keys = tuple(e.object_key for e in entries[start : start + SELECT_BATCH])
+        match = (
+            f'{where} AND "bucket" = %s AND "object_key" IN ({placeholders(len(keys))}) AND "loaded_at" < %s'
+        )
+        batches.append((match, (*params, first.bucket, *keys, first.loaded_at)))
+    return batches
+
+
+def any_superseded(ledger: TableName, entries: Sequence[LedgerEntry]) -> list[Statement]:
+    """Return the SELECTs (one per batch of keys) that find a row ``entries`` supersede, if any."""
+    return [
+        Statement(f"SELECT 1 FROM {ledger.sql} WHERE {match} LIMIT 1", params)
+        for match, params in _superseded_where(ledger, entries)
+    ]
+
+
 def compact_statements(
     ledger: TableName,
     entries: Sequence[LedgerEntry],
@@ -125,31 +152,19 @@ def compact_statements(
     """
     if not entries:
         return []
-    first = entries[0]
     history = history_table(ledger)
-    where, params = _target_where(TableName(first.target_name, first.target_schema))
-    if first.partition_value is None:
-        where += ' AND "partition_value" IS NULL'
-    else:
-        where += ' AND "partition_value" = %s'
-        params.append(first.partition_value)
     names = ", ".join(quoted(name) for name, _ in LEDGER_COLUMNS)
     statements = [Statement(f"LOCK {ledger.sql}, {history.sql}")]
-    for start in range(0, len(entries), SELECT_BATCH):
-        keys = tuple(e.object_key for e in entries[start : start + SELECT_BATCH])
-        match = (
-            f'{where} AND "bucket" = %s AND "object_key" IN ({placeholders(len(keys))}) AND "loaded_at" < %s'
-        )
-        match_params = (*params, first.bucket, *keys, first.loaded_at)
+    for match, params in _superseded_where(ledger, entries):
         if history_days != 0:
             statements.append(
                 Statement(
                     f'INSERT INTO {history.sql} ({names}, "superseded_at", "superseded_by") '
                     f"SELECT {names}, %s, %s FROM {ledger.sql} WHERE {match}",
-                    (now, first.load_id, *match_params),
+                    (now, entries[0].load_id, *params),
                 )
             )
-        statements.append(Statement(f"DELETE FROM {ledger.sql} WHERE {match}", match_params))
+        statements.append(Statement(f"DELETE FROM {ledger.sql} WHERE {match}", params))
     if history_days is not None:
         expired = now - dt.timedelta(days=history_days)
         statements.append(Statement(f'DELETE FROM {history.sql} WHERE "superseded_at" < %s', (expired,)))
@@ -159,13 +174,23 @@ def compact_statements(
 def compact(conn: Any, ledger: TableName, entries: Sequence[LedgerEntry], history_days: int | None) -> int:
     """Move the ledger rows ``entries`` supersede to the history in one transaction; return how many.
 
-    ``conn`` is an autocommit connection (left in autocommit). Raises the driver's error after rolling back.
+    A first read finds whether there is any: a load of new files costs that one SELECT, no DDL and no
+    lock. ``conn`` is an autocommit connection (left in autocommit). Raises the driver's error after
+    rolling back.
     """
     if not entries:
         return 0
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     cursor = conn.cursor()
     try:
+        found = False
+        for statement in any_superseded(ledger, entries):
+            statement.execute(cursor)
+            if cursor.fetchall():
+                found = True
+                break
+        if not found:
+            return 0
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         create_history(ledger).execute(cursor)  # autocommit: its own transaction, before the LOCK
         conn.autocommit = False
         moved = 0

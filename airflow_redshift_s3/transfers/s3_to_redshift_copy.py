@@ -356,6 +356,8 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
         )
         summary.region = preflight.region
         summary.warnings.extend(preflight.warnings)
+        if "format" in request.checks:
+            self._check_layout(control, request, files, summary)
         if request.ledger is not None:
             self._warn(summary, ledger_sql.ensure_ledger(control, request.ledger, self.log))
         target = preflight.redshift_target or (
@@ -385,6 +387,21 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
             log=self.log,
             run_step=self._run,
         )
+
+    def _check_layout(
+        self, control: Any, request: LoadRequest, files: list[FileInfo], summary: LoadSummary
+    ) -> None:
+        """Report files per slice in the summary; warn when their number or sizes waste slices."""
+        from airflow_redshift_s3.checks.result import log_results
+        from airflow_redshift_s3.transfers.copy import layout
+
+        slices = layout.slice_count(control, self.log)
+        if slices:
+            summary.slices, summary.files_per_slice = slices, round(len(files) / slices, 2)
+        compressed = request.data_format.compression_name is not None
+        results = layout.layout_results(files, slices, compressed, request.bucket)
+        log_results(results, self.log)
+        summary.warnings.extend(r.text() for r in results)
 
     def _run(self, cursor: Any, step: Step) -> None:
         """Run one statement of the load transaction, logging it (``str()`` masks key-based credentials)."""

@@ -187,3 +187,20 @@ def test_pipe_delimited_text_is_sniffed_as_the_operator_reads_it(
     assert code == 0, "\n".join(lines)
     code, lines = doctor(capsys, s3_bucket, copy_role_arn, "--format", "text", "--columns", "id,name,extra")
     assert code == 1 and [line for line in lines if line.startswith("FAILURE") and "format" in line], lines
+
+
+def test_slices_check_the_number_of_compressed_files(
+    local_redshift_env, s3_bucket, copy_role_arn, put_objects, capsys
+):
+    import gzip
+
+    put_objects(s3_bucket, ["in/a.csv.gz"], gzip.compress(b"1,a\n"))
+    code, lines = doctor(capsys, s3_bucket, copy_role_arn, "--format", "csv", "--compression", "gzip",
+                         "--slices", "16")  # fmt: skip
+    assert code == 0, "\n".join(lines)  # a warning, not a failure
+    (line,) = lines_of(lines, "WARNING", "layout.file_count")
+    assert "1 compressed file(s) for 16 slices" in line and "keeps 6% of the slices busy" in line
+    assert (
+        fix_after(lines, line).strip()
+        == "fix: split the data into a multiple of 16 files (e.g. 16), each 1 MB-1 GB compressed"
+    )

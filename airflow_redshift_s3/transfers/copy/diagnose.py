@@ -26,6 +26,7 @@ def copy_checks(
     checks: Sequence[str],
     aws: dict[str, Any],
     log: Any,
+    slices: int | None = None,
 ) -> list[CheckResult]:
     """Return the results of the COPY preflight for ``s3://bucket/prefix``; never raise for a failed check.
 
@@ -33,9 +34,10 @@ def copy_checks(
     :param columns: the columns COPY fills, in file order; None: not compared by the sniff.
     :param checks: the operator's ``preflight_checks`` to run.
     :param aws: the AWS hook arguments (``aws_conn_id``, ``region_name``, ``verify``, ``config``).
+    :param slices: the cluster's slice count, to check the number and sizes of compressed files against it.
     """
     from airflow_redshift_s3.hooks.s3_inspect import S3InspectHook
-    from airflow_redshift_s3.transfers.copy import listing
+    from airflow_redshift_s3.transfers.copy import layout, listing
     from airflow_redshift_s3.transfers.copy.preflight import preflight_results
     from airflow_redshift_s3.transfers.copy.request import build_request
 
@@ -70,4 +72,6 @@ def copy_checks(
         ]
     listed = CheckResult.ok("files", "config", f"{len(files)} file(s) to load under s3://{bucket}/{prefix}.")
     asked = [CheckResult.warning("prefix", "config", note, "") for note in request.warnings]
-    return [*asked, *notes, listed, *results]
+    compressed = request.data_format.compression_name is not None
+    laid_out = layout.layout_results(files, slices, compressed, bucket)
+    return [*asked, *notes, listed, *results, *laid_out]

@@ -51,6 +51,8 @@ class LoadSummary:
     manifest: str | None = None
     copy_query_id: int | None = None
     region: str | None = None
+    slices: int | None = None
+    files_per_slice: float | None = None
     duration_seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
 
