@@ -301,6 +301,10 @@ class Session:
                 with contextlib.suppress(ConnectionError):
                     await upstream.drain()
                 return
+            if kind == Frontend.FLUSH and not self.logged_in:
+                # drivers send one after their password; it means nothing before login, and after a
+                # wrong password PostgreSQL has closed: writing it would lose PostgreSQL's error
+                continue
             if self.local.batching:
                 if self.local.add_to_batch(kind, body):
                     await self._while_client_stays(self.local.run_batch())

@@ -76,6 +76,17 @@ def test_wrong_passwords_are_refused(local_redshift, user):
     _closed(raw)
 
 
+def test_a_driver_gets_the_wrong_password_error_every_time(local_redshift):
+    import redshift_connector
+
+    # redshift_connector sends a Flush right after its password; PostgreSQL may have closed by then, and
+    # the error it sent must still reach the driver (a race: one try in twenty lost it once)
+    kwargs = dict(local_redshift.connect_kwargs(), password="not-the-password")
+    for _ in range(60):
+        with pytest.raises(redshift_connector.error.ProgrammingError, match="password authentication failed"):
+            redshift_connector.connect(**kwargs)
+
+
 def test_postgresql_cannot_be_reached_around_the_gateway(local_redshift):
     postgres = local_redshift.postgres
     # no TCP listener: a forged IAM name (or the superuser's) cannot skip the gateway's password check
