@@ -324,8 +324,13 @@ def _local_up(args: argparse.Namespace) -> int:
         advertise_host=args.advertise_host,
         tls_dir=args.tls_dir,
     )
+    from airflow_redshift_s3.local.postgres import PostgresStartError
+
     try:
         stack.start()
+    except PostgresStartError as error:  # its message names the directory or account, and the fix
+        print(f"The local stack could not start: {error}", file=sys.stderr)
+        return 1
     except OSError as error:  # a port in use, most often
         print(
             "Fix: stop what listens there, or choose other ports with --aws-port, --redshift-port and "

@@ -50,3 +50,49 @@ def slices_sql(count: int) -> str:
     """Return the statements that make ``stv_slices`` report ``count`` slices on one node."""
     rows = ", ".join(f"(0, {i}, {i}, 'D')" for i in range(count))
     return f"DELETE FROM pg_catalog.stv_slices; INSERT INTO pg_catalog.stv_slices VALUES {rows};"
+
+
+# What every database gives its users, as Redshift does: tables in ``public`` for everyone, and no
+# extensions (Redshift has none; PostgreSQL's trusted ones need only CREATE on the database). Idempotent.
+DATABASE_PRIVILEGES_SQL = """
+GRANT CREATE ON SCHEMA public TO PUBLIC;
+SET allow_system_table_mods = on;
+CREATE OR REPLACE FUNCTION pg_catalog.redshift_refuse_extensions() RETURNS event_trigger LANGUAGE plpgsql
+    AS $$ BEGIN
+        IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+            RAISE EXCEPTION 'permission denied to create extension'
+                USING ERRCODE = '42501', HINT = 'Redshift has no extensions.';
+        END IF;
+    END $$;
+RESET allow_system_table_mods;
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'redshift_no_extensions') THEN
+        CREATE EVENT TRIGGER redshift_no_extensions ON ddl_command_start WHEN TAG IN ('CREATE EXTENSION')
+            EXECUTE FUNCTION pg_catalog.redshift_refuse_extensions();
+    END IF;
+END $$;
+"""
+
+
+def login_roles_sql(master_user: str) -> str:
+    """Return the statements that keep every login role an ordinary PostgreSQL user (idempotent).
+
+    The master user, like Redshift's, reads and writes every table and creates users and databases, but
+    is no PostgreSQL superuser: that would let it run programs and read files on the server. Roles of
+    temporary-credentials logins (``IAM:...``) are ordinary users, as Redshift's auto-created ones.
+    """
+    master = master_user.replace('"', '""')
+    literal = master_user.replace("'", "''")
+    return f"""
+DO $$ BEGIN
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = '{literal}') THEN
+        ALTER ROLE "{master}" NOSUPERUSER CREATEDB CREATEROLE;
+        GRANT pg_read_all_data, pg_write_all_data, pg_signal_backend, pg_monitor TO "{master}";
+    END IF;
+END $$;
+DO $$ DECLARE role_name name; BEGIN
+    FOR role_name IN SELECT rolname FROM pg_catalog.pg_roles WHERE rolname ~ '^IAM[AR]?:' AND rolsuper LOOP
+        EXECUTE format('ALTER ROLE %I NOSUPERUSER', role_name);
+    END LOOP;
+END $$;
+"""

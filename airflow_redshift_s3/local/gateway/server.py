@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_redshift_s3.local.gateway.events import ClientEvent, ClientListener
 from airflow_redshift_s3.local.gateway.session import Session
 from airflow_redshift_s3.local.sql.tokens import quote_ident, quote_literal
-from airflow_redshift_s3.local.wire.client import PgSimpleClient
+from airflow_redshift_s3.local.wire.client import PgSimpleClient, open_postgres_connection
 from airflow_redshift_s3.local.wire.messages import CANCEL_REQUEST, ProtocolError
 
 if TYPE_CHECKING:
@@ -38,9 +38,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+# Administrative names no client may log in as (Redshift's own superuser is rdsdb), besides admin_user.
+ADMINISTRATIVE_USERS = frozenset({"postgres", "rdsdb", "rdsadmin"})
+
+
 @dataclass
 class GatewayConfig:
-    """Where the gateway listens, what each listener serves, and where PostgreSQL is."""
+    """Where the gateway listens, what each listener serves, and where PostgreSQL is.
+
+    ``upstream_host`` is an address or, as in libpq, the directory of PostgreSQL's Unix socket.
+    """
 
     upstream_host: str
     upstream_port: int
@@ -49,6 +56,11 @@ class GatewayConfig:
     aws: AwsAccess | None = None
     verify_temporary_credentials: Callable[[str, str], bool] | None = None
     ssl_context: ssl.SSLContext | None = None
+
+    @property
+    def refused_users(self) -> frozenset[str]:
+        """Return the user names (lower case) refused at login: the administrative ones."""
+        return frozenset(name.lower() for name in ADMINISTRATIVE_USERS | {self.admin_user})
 
 
 class Gateway:
@@ -106,10 +118,13 @@ class Gateway:
         return self._admins[database]
 
     async def ensure_login_role(self, role: str) -> None:
-        """Create the database user a temporary-credentials login maps to, as Redshift's AutoCreate does."""
+        """Create the database user a temporary-credentials login maps to, as Redshift's AutoCreate does.
+
+        Like Redshift's auto-created users it is an ordinary user, not a superuser.
+        """
         await self.admin("postgres").query(
             "DO $gateway$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = "
-            f"{quote_literal(role)}) THEN CREATE ROLE {quote_ident(role)} LOGIN SUPERUSER; END IF; "
+            f"{quote_literal(role)}) THEN CREATE ROLE {quote_ident(role)} LOGIN; END IF; "
             "END $gateway$"
         )
 
@@ -141,7 +156,10 @@ class Gateway:
         self._sessions.add(session)
         try:
             await session.run()
-        except (ConnectionError, asyncio.IncompleteReadError, ProtocolError) as err:
+        except ProtocolError as err:
+            log.debug("session refused: %s", err)
+            await session.refuse(err)
+        except (ConnectionError, asyncio.IncompleteReadError) as err:
             log.debug("session ended: %s", err)
         except Exception:
             log.exception("gateway session failed")
@@ -152,7 +170,7 @@ class Gateway:
     async def cancel(self, body: bytes) -> None:
         """Forward a CancelRequest to PostgreSQL (the backend keys are PostgreSQL's own)."""
         with contextlib.suppress(OSError):
-            _, writer = await asyncio.open_connection(self.config.upstream_host, self.config.upstream_port)
+            _, writer = await open_postgres_connection(self.config.upstream_host, self.config.upstream_port)
             writer.write(struct.pack("!ii", 16, CANCEL_REQUEST) + body[:8])
             await writer.drain()
             writer.close()

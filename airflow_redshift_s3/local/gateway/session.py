@@ -19,10 +19,14 @@ from airflow_redshift_s3.local.gateway.local import (
     plan_statements,
 )
 from airflow_redshift_s3.local.sql.tokens import SqlLexError
+from airflow_redshift_s3.local.wire.client import open_postgres_connection
 from airflow_redshift_s3.local.wire.messages import (
     AUTH_CLEARTEXT_PASSWORD,
+    AUTH_OK,
     CANCEL_REQUEST,
     GSSENC_REQUEST,
+    MAX_CLIENT_MESSAGE,
+    MAX_CLIENT_MESSAGE_BEFORE_LOGIN,
     PROTOCOL_V3,
     SSL_ACCEPTED,
     SSL_REFUSED,
@@ -30,6 +34,7 @@ from airflow_redshift_s3.local.wire.messages import (
     Backend,
     Frontend,
     PgError,
+    ProtocolError,
     TransactionStatus,
     build_parse,
     cstring,
@@ -55,6 +60,10 @@ PASSED_STARTUP_PARAMS = frozenset(
     {"user", "database", "application_name", "client_encoding", "DateStyle", "TimeZone", "extra_float_digits"}
 )
 IAM_USER_PREFIXES = ("IAM:", "IAMA:", "IAMR:")
+# PostgreSQL's predefined roles; the stack's own administrative names come from the gateway's config.
+RESERVED_USER_PREFIX = "pg_"
+# How often a statement the gateway runs itself checks that its client is still there.
+_CLIENT_CHECK_SECONDS = 0.25
 _BUFFER_HIGH_WATER = 1 << 16
 # Upstream messages after which the client gets what is buffered at once.
 _FLUSH_TO_CLIENT_AFTER = (
@@ -101,6 +110,7 @@ class Session:
         self._idle = asyncio.Event()
         self._relay_task: asyncio.Task[None] | None = None
         self._closed = False
+        self.logged_in = False  # PostgreSQL said AuthenticationOk: the larger message limit applies
 
     # -- what the local statements and the COPY runner use ------------------------------------------
 
@@ -152,10 +162,14 @@ class Session:
         self.user = params.get("user", "")
         self.database = params.get("database") or self.user
         upstream_params = {k: v for k, v in params.items() if k in PASSED_STARTUP_PARAMS}
+        if self._is_administrative(self.user):
+            # as Redshift answers a user it does not know; nothing reaches PostgreSQL
+            await self._fatal(f'password authentication failed for user "{self.user}"', "28000")
+            return
         if self.user.startswith(IAM_USER_PREFIXES) and not await self._authenticate_temporary_user():
             return
-        reader, writer = await asyncio.open_connection(
-            self.gateway.config.upstream_host, self.gateway.config.upstream_port, limit=1 << 20
+        reader, writer = await open_postgres_connection(
+            self.gateway.config.upstream_host, self.gateway.config.upstream_port
         )
         self.upstream = Upstream(reader, writer)
         writer.write(startup_message(upstream_params))
@@ -164,6 +178,19 @@ class Session:
             await self._serve_client(self.upstream)
         finally:
             self._relay_task.cancel()
+
+    def _client_limit(self) -> tuple[int, str]:
+        if self.logged_in:
+            return MAX_CLIENT_MESSAGE, "after login"
+        return MAX_CLIENT_MESSAGE_BEFORE_LOGIN, "before login"
+
+    def _is_administrative(self, user: str) -> bool:
+        name = user.lower()
+        return name in self.gateway.config.refused_users or name.startswith(RESERVED_USER_PREFIX)
+
+    async def refuse(self, error: ProtocolError) -> None:
+        """Tell the client its message broke the protocol (the connection is closed next)."""
+        await self._fatal(str(error), "08P01")
 
     def close(self) -> None:
         """Close both connections."""
@@ -202,8 +229,8 @@ class Session:
         # cleartext: the check needs the token
         self.client_w.write(message(Backend.AUTHENTICATION, struct.pack("!i", AUTH_CLEARTEXT_PASSWORD)))
         await self.client_w.drain()
-        kind, body = await read_message(self.client_r)
-        password = body.rstrip(b"\x00").decode() if kind == Frontend.PASSWORD else ""
+        kind, body = await read_message(self.client_r, self._client_limit)
+        password = body.rstrip(b"\x00").decode("utf-8", "replace") if kind == Frontend.PASSWORD else ""
         verify = self.gateway.config.verify_temporary_credentials
         if verify is None or not await asyncio.to_thread(verify, self.user, password):
             await self._fatal(f'password authentication failed for user "{self.user}"', "28P01")
@@ -226,6 +253,8 @@ class Session:
                     body = cstring("server_version") + cstring(REDSHIFT_SERVER_VERSION)
                 elif kind == Backend.BACKEND_KEY_DATA:
                     self.backend_pid = struct.unpack("!i", body[:4])[0]
+                elif kind == Backend.AUTHENTICATION and body[:4] == struct.pack("!i", AUTH_OK):
+                    self.logged_in = True
                 if upstream.capturing:
                     await upstream.deliver(kind, body)
                     continue
@@ -266,15 +295,19 @@ class Session:
 
     async def _serve_client(self, upstream: Upstream) -> None:
         while True:
-            kind, body = await read_message(self.client_r)
+            kind, body = await read_message(self.client_r, self._client_limit)
             if kind == Frontend.TERMINATE:
                 self._forward(kind, body)
                 with contextlib.suppress(ConnectionError):
                     await upstream.drain()
                 return
+            if kind == Frontend.FLUSH and not self.logged_in:
+                # drivers send one after their password; it means nothing before login, and after a
+                # wrong password PostgreSQL has closed: writing it would lose PostgreSQL's error
+                continue
             if self.local.batching:
                 if self.local.add_to_batch(kind, body):
-                    await self.local.run_batch()
+                    await self._while_client_stays(self.local.run_batch())
                 continue
             await self._dispatch(kind, body)
             if upstream.buffered() > _BUFFER_HIGH_WATER or kind in _FLUSH_UPSTREAM_AFTER:
@@ -299,7 +332,10 @@ class Session:
 
     async def _simple_query(self, body: bytes) -> None:
         self.gateway.notify(ClientEvent("statement", body.rstrip(b"\x00").decode("utf-8", "replace")))
-        sql = body.rstrip(b"\x00").decode()
+        try:
+            sql = body.rstrip(b"\x00").decode()
+        except UnicodeDecodeError as err:
+            raise ProtocolError("invalid Query message: its text is not UTF-8") from err
         try:
             forwarded, plan = plan_statements(sql)
         except LocalStatementError as err:
@@ -313,7 +349,27 @@ class Session:
         if plan is None:
             self._forward(Frontend.QUERY, cstring(forwarded))
             return
-        await self.local.run_simple(plan)
+        await self._while_client_stays(self.local.run_simple(plan))
+
+    async def _while_client_stays(self, statement: Any) -> None:
+        """Run a statement of the gateway's own; if the client goes meanwhile, stop it and close the session.
+
+        Nothing reads the client while the statement runs, so its departure is seen on the transport; the
+        closed upstream connection then ends the PostgreSQL backend, its transaction and its locks.
+        """
+        task = asyncio.ensure_future(statement)
+        while not task.done():
+            await asyncio.wait({task}, timeout=_CLIENT_CHECK_SECONDS)
+            if not task.done() and self._client_gone():
+                task.cancel()
+                self.close()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                raise ConnectionResetError("the client left while the gateway ran its statement")
+        task.result()
+
+    def _client_gone(self) -> bool:
+        return self.client_r.at_eof() or self.client_r.exception() is not None or self.client_w.is_closing()
 
     async def _parse(self, body: bytes) -> None:
         name, sql, rest = parse_parse(body)

@@ -1,4 +1,8 @@
-"""A minimal asyncio PostgreSQL client (trust authentication, simple queries) for the gateway's own use."""
+"""A minimal asyncio PostgreSQL client for the gateway's own use, and how the gateway reaches PostgreSQL.
+
+The client logs in without a password (peer or trust authentication) and runs simple queries; PostgreSQL
+is reached over TCP or through a Unix socket in a directory.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,15 @@ from airflow_redshift_s3.local.wire.messages import (
     read_message,
     startup_message,
 )
+
+
+async def open_postgres_connection(
+    host: str, port: int, limit: int = 1 << 20
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Connect to PostgreSQL: ``host`` is an address, or (as in libpq) the directory of its Unix socket."""
+    if host.startswith("/"):
+        return await asyncio.open_unix_connection(f"{host}/.s.PGSQL.{port}", limit=limit)
+    return await asyncio.open_connection(host, port, limit=limit)
 
 
 class PgQueryError(Exception):
@@ -43,7 +56,7 @@ class PgSimpleClient:
         self._lock = asyncio.Lock()
 
     async def _connect(self) -> None:
-        self._reader, self._writer = await asyncio.open_connection(self._host, self._port)
+        self._reader, self._writer = await open_postgres_connection(self._host, self._port)
         self._writer.write(startup_message(self._params))
         await self._writer.drain()
         while True:
@@ -51,7 +64,9 @@ class PgSimpleClient:
             if kind == Backend.ERROR_RESPONSE:
                 raise PgQueryError(PgError.parse(body))
             if kind == Backend.AUTHENTICATION and int.from_bytes(body[:4], "big") != AUTH_OK:
-                raise PgQueryError(PgError.make("the gateway's admin connection needs trust authentication"))
+                raise PgQueryError(
+                    PgError.make("the gateway's admin connection needs peer or trust authentication")
+                )
             if kind == Backend.READY_FOR_QUERY:
                 return
 

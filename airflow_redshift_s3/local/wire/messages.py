@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 PROTOCOL_V3 = 196608
 SSL_REQUEST = 80877103
 GSSENC_REQUEST = 80877104
 CANCEL_REQUEST = 80877102
+# PostgreSQL's own limit on one message: what the gateway accepts from PostgreSQL.
 MAX_MESSAGE = 1 << 30
+# What it accepts from a client: a startup packet or a password before login (PostgreSQL's own startup
+# limit is 10,000 bytes; passwords and SASL messages are far smaller) ...
+MAX_CLIENT_MESSAGE_BEFORE_LOGIN = 8 << 10
+# ... and any one message after login (Redshift refuses statements over 16 MB; COPY data comes in chunks).
+MAX_CLIENT_MESSAGE = 64 << 20
 
 # Error and notice field codes (https://www.postgresql.org/docs/current/protocol-error-fields.html).
 FIELD_SEVERITY = "S"
@@ -89,22 +96,29 @@ class ProtocolError(Exception):
 
 
 async def read_startup(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    """Read an untyped startup-phase packet and return (code, body)."""
-    header = await reader.readexactly(8)
-    length, code = struct.unpack("!ii", header)
-    if length < 8 or length > 10000:
-        raise ProtocolError(f"invalid startup packet length {length}")
+    """Read an untyped startup-phase packet and return (code, body); refuse a bad length before its body."""
+    (length,) = struct.unpack("!i", await reader.readexactly(4))
+    if length < 8 or length > MAX_CLIENT_MESSAGE_BEFORE_LOGIN:
+        raise ProtocolError(
+            f"invalid startup packet length {length}: expected 8 to {MAX_CLIENT_MESSAGE_BEFORE_LOGIN} bytes"
+        )
+    (code,) = struct.unpack("!i", await reader.readexactly(4))
     return code, await reader.readexactly(length - 8)
 
 
 def parse_startup_params(body: bytes) -> dict[str, str]:
-    """Decode the key/value pairs of a StartupMessage body."""
+    """Decode the key/value pairs of a StartupMessage body (NUL-terminated UTF-8 pairs, then a NUL)."""
     parts = body.split(b"\x00")
+    if not body.endswith(b"\x00\x00") and body != b"\x00":
+        raise ProtocolError("invalid startup packet layout: expected name/value pairs ending with a NUL byte")
     params: dict[str, str] = {}
-    for key, value in zip(parts[0::2], parts[1::2], strict=False):
-        if not key:
-            break
-        params[key.decode()] = value.decode()
+    try:
+        for key, value in zip(parts[0::2], parts[1::2], strict=False):
+            if not key:
+                break
+            params[key.decode()] = value.decode()
+    except UnicodeDecodeError as err:
+        raise ProtocolError("invalid startup packet: parameter names and values must be UTF-8") from err
     return params
 
 
@@ -114,13 +128,24 @@ def startup_message(params: dict[str, str]) -> bytes:
     return struct.pack("!ii", len(body) + 8, PROTOCOL_V3) + body
 
 
-async def read_message(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
-    """Read one typed message and return (type byte, body)."""
+async def read_message(
+    reader: asyncio.StreamReader, limit: int | Callable[[], tuple[int, str]] = MAX_MESSAGE
+) -> tuple[bytes, bytes]:
+    """Read one typed message and return (type byte, body); refuse a bad length before reading the body.
+
+    :param limit: the largest message accepted, header included; or a function giving it and when it
+        applies (``"before login"``), asked once the header has arrived.
+    """
     header = await reader.readexactly(5)
     kind = header[:1]
     (length,) = struct.unpack("!i", header[1:])
-    if length < 4 or length > MAX_MESSAGE:
-        raise ProtocolError(f"invalid message length {length} for message {kind!r}")
+    largest, phase = limit() if callable(limit) else (limit, "")
+    if length < 4 or length > largest:
+        where = f" {phase}" if phase else ""
+        raise ProtocolError(
+            f"invalid message length {length} for message {kind.decode('latin-1')!r}: the gateway accepts "
+            f"4 to {largest} bytes per message{where}"
+        )
     return kind, await reader.readexactly(length - 4)
 
 
@@ -136,8 +161,13 @@ def cstring(value: str) -> bytes:
 
 def split_cstring(body: bytes, start: int = 0) -> tuple[str, int]:
     """Decode the NUL-terminated string at ``start``; return it and the offset after it."""
-    end = body.index(b"\x00", start)
-    return body[start:end].decode(), end + 1
+    end = body.find(b"\x00", start)
+    if end < 0:
+        raise ProtocolError("invalid message: a string is not terminated by a NUL byte")
+    try:
+        return body[start:end].decode(), end + 1
+    except UnicodeDecodeError as err:
+        raise ProtocolError("invalid message: a string is not UTF-8") from err
 
 
 def ready_for_query(status: bytes) -> bytes:
@@ -201,10 +231,9 @@ class PgError:
 
 def parse_parse(body: bytes) -> tuple[bytes, str, bytes]:
     """Split a Parse body into (statement name, query text, parameter-type bytes)."""
-    end = body.index(b"\x00")
-    name = body[:end]
-    query, pos = split_cstring(body, end + 1)
-    return name, query, body[pos:]
+    _, end = split_cstring(body)
+    query, pos = split_cstring(body, end)
+    return body[: end - 1], query, body[pos:]
 
 
 def build_parse(name: bytes, query: str, rest: bytes) -> bytes:
@@ -214,14 +243,14 @@ def build_parse(name: bytes, query: str, rest: bytes) -> bytes:
 
 def parse_bind_names(body: bytes) -> tuple[bytes, bytes, bool]:
     """Return (portal, statement, has_parameters) of a Bind body."""
-    end = body.index(b"\x00")
-    portal = body[:end]
-    end2 = body.index(b"\x00", end + 1)
-    statement = body[end + 1 : end2]
-    pos = end2 + 1
-    (n_formats,) = struct.unpack("!h", body[pos : pos + 2])
-    pos += 2 + 2 * n_formats
-    (n_params,) = struct.unpack("!h", body[pos : pos + 2])
+    _, end = split_cstring(body)
+    _, end2 = split_cstring(body, end)
+    portal, statement = body[: end - 1], body[end : end2 - 1]
+    try:
+        (n_formats,) = struct.unpack_from("!h", body, end2)
+        (n_params,) = struct.unpack_from("!h", body, end2 + 2 + 2 * n_formats)
+    except struct.error as err:
+        raise ProtocolError("invalid Bind message: it ends inside its format or parameter counts") from err
     return portal, statement, n_params > 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -38,3 +39,44 @@ def test_starts_queries_restarts_and_cleans_up(copy_binaries):
         pg.stop()
     assert not workdir.exists()
     assert not pg.is_running()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs PostgreSQL as another account")
+def test_data_dir_the_unprivileged_account_cannot_reach_is_refused_at_once(tmp_path):
+    import tempfile
+    import time
+
+    from airflow_redshift_s3.local.postgres import PostgresStartError
+
+    closed = Path(tempfile.mkdtemp(dir=tmp_path))  # mode 0700, owned by root, like /root
+    data_dir = closed / "pgdata"
+    pg = LocalPostgres(data_dir=data_dir)
+    began = time.monotonic()
+    try:
+        with pytest.raises(PostgresStartError) as raised:
+            pg.prepare()
+    finally:
+        pg.stop()
+    message = str(raised.value)
+    assert str(data_dir) in message and "Fix:" in message and "AIRFLOW_REDSHIFT_S3_PG_USER" in message
+    assert not (data_dir / "PG_VERSION").exists()  # refused before initdb
+    assert time.monotonic() - began < 20
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs PostgreSQL as another account")
+def test_cli_local_up_names_the_unreachable_data_dir(tmp_path):
+    import sys
+    import tempfile
+
+    data_dir = Path(tempfile.mkdtemp(dir=tmp_path)) / "pgdata"
+    cli = Path(sys.executable).parent / "airflow-redshift-s3"
+    result = subprocess.run(
+        [str(cli), "local", "up", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert str(data_dir) in result.stderr and "Fix:" in result.stderr
+    assert "Traceback" not in result.stderr

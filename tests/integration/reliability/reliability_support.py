@@ -101,3 +101,122 @@ def restart_postgres(stack: Any) -> None:
     with contextlib.suppress(Exception):
         stack.gateway_thread.close_admin_connections()
     wait_until_queryable(stack)
+
+
+class RawPg:
+    """A bare PostgreSQL wire-protocol client: it sends what no driver sends (malformed or huge messages).
+
+    Every read has a timeout, so a server that waits for bytes that never come fails the test instead of
+    hanging it.
+    """
+
+    def __init__(self, host: str, port: int, timeout: float = 10.0) -> None:
+        import socket
+
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def startup(self, user: str, database: str = "dev", **params: str) -> None:
+        import struct
+
+        pairs = {"user": user, "database": database, **params}
+        body = b"".join(k.encode() + b"\x00" + v.encode() + b"\x00" for k, v in pairs.items()) + b"\x00"
+        self.send(struct.pack("!ii", len(body) + 8, 196608) + body)
+
+    def read(self) -> tuple[bytes, bytes] | None:
+        """Return the next (type, body), or None when the server closed the connection."""
+        import struct
+
+        header = self._exactly(5)
+        if header is None:
+            return None
+        (length,) = struct.unpack("!i", header[1:])
+        body = self._exactly(length - 4)
+        return None if body is None else (header[:1], body)
+
+    def _exactly(self, size: int) -> bytes | None:
+        data = b""
+        while len(data) < size:
+            try:
+                chunk = self.sock.recv(size - len(data))
+            except ConnectionResetError:
+                return None
+            if not chunk:
+                return None
+            data += chunk
+        return data
+
+    def until_ready(self) -> list[tuple[bytes, bytes]]:
+        """Read up to ReadyForQuery or an error; return what was read."""
+        messages = []
+        while True:
+            msg = self.read()
+            if msg is None:
+                return messages
+            messages.append(msg)
+            if msg[0] in (b"Z", b"E"):
+                return messages
+
+    def login(
+        self, user: str, password: str, database: str = "dev", **params: str
+    ) -> list[tuple[bytes, bytes]]:
+        """Log in (cleartext or md5 password); return the messages up to ReadyForQuery or the error."""
+        import hashlib
+        import struct
+
+        self.startup(user, database, **params)
+        while True:
+            msg = self.read()
+            if msg is None or msg[0] == b"E":
+                return [msg] if msg else []
+            kind, body = msg
+            if kind == b"R" and struct.unpack("!i", body[:4])[0] == 3:
+                self.send(_typed(b"p", password.encode() + b"\x00"))
+            elif kind == b"R" and struct.unpack("!i", body[:4])[0] == 5:
+                inner = hashlib.md5((password + user).encode()).hexdigest()
+                digest = "md5" + hashlib.md5(inner.encode() + body[4:8]).hexdigest()
+                self.send(_typed(b"p", digest.encode() + b"\x00"))
+            elif kind == b"Z":
+                return [msg]
+
+    def query(self, sql: str) -> list[tuple[bytes, bytes]]:
+        self.send(_typed(b"Q", sql.encode() + b"\x00"))
+        return self.until_ready()
+
+    def abort(self) -> None:
+        """Close with a reset, as a killed client does."""
+        import socket
+        import struct
+
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.sock.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _typed(kind: bytes, body: bytes) -> bytes:
+    import struct
+
+    return kind + struct.pack("!i", len(body) + 4) + body
+
+
+def typed_message(kind: bytes, body: bytes) -> bytes:
+    """Encode one typed protocol message."""
+    return _typed(kind, body)
+
+
+def error_fields(body: bytes) -> dict[str, str]:
+    """Decode the fields of an ErrorResponse body ({'C': sqlstate, 'M': message, ...})."""
+    fields = {}
+    for part in body.rstrip(b"\x00").split(b"\x00"):
+        if part:
+            fields[chr(part[0])] = part[1:].decode("utf-8", "replace")
+    return fields
+
+
+def admin_rows(stack: Any, sql: str) -> list[list[str | None]]:
+    """Run ``sql`` on dev through the gateway's own PostgreSQL connection (the stack's admin path)."""
+    return stack.gateway_thread.call(stack.gateway.admin("dev").query(sql))
