@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from airflow_redshift_s3.local.catalog import SYSTEM_TABLES_SQL, slices_sql
+from airflow_redshift_s3.local.catalog_views import CATALOG_VIEWS_SQL
 from airflow_redshift_s3.local.copy.access import AwsAccess, Owner
 from airflow_redshift_s3.local.gateway.server import GatewayConfig, GatewayThread
 from airflow_redshift_s3.local.postgres import SUPERUSER, LocalPostgres
@@ -173,7 +174,9 @@ class LocalRedshift:
             f"SELECT 1 FROM pg_database WHERE datname = {quote_literal(DATABASE)}"
         )
         if not existing:
-            await gateway.admin("template1").query(SYSTEM_TABLES_SQL + slices_sql(self._slices))
+            await gateway.admin("template1").query(
+                SYSTEM_TABLES_SQL + CATALOG_VIEWS_SQL + slices_sql(self._slices)
+            )
             await gateway.admin("template1").close()
             password = quote_literal(MASTER_PASSWORD)
             await gateway.admin("postgres").query(

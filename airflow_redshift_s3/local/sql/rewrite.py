@@ -19,6 +19,10 @@ REDSHIFT_ONLY_SETTINGS = frozenset(
     }
 )
 
+# Where the catalog keeps the functions that must shadow a PostgreSQL built-in of the same name.
+REDSHIFT_FUNCTION_SCHEMA = "pg_redshift"
+_SHADOWED_BUILTINS = frozenset({"VERSION"})
+
 
 def rewrite_for_postgres(tokens: list[Token]) -> list[Token]:
     """Rewrite one Redshift statement so that PostgreSQL runs it with Redshift's meaning."""
@@ -42,6 +46,14 @@ def _rewrite_functions(tokens: list[Token]) -> list[Token]:
         prev = tokens[sig_index[pos - 1]] if pos > 0 else None
         if t.kind == "word" and t.upper == "SYSDATE" and not (nxt and nxt.text == "("):
             tokens[i] = Token("word", "pg_catalog.getdate()")
+        elif (
+            t.kind == "word"
+            and t.upper in _SHADOWED_BUILTINS
+            and nxt is not None
+            and nxt.text == "("
+            and not (prev is not None and prev.text == ".")
+        ):
+            tokens[i] = Token("word", f"{REDSHIFT_FUNCTION_SCHEMA}.{t.text.lower()}")
         elif (
             t.kind == "word"
             and t.upper == "MAX"
@@ -176,17 +188,17 @@ def _skip_table_attribute(tokens: list[Token], i: int) -> int:
     return i
 
 
-_CONSTRAINT_STARTS = ("PRIMARY", "UNIQUE", "FOREIGN")
-
-
 def _rewrite_table_element(element: list[Token]) -> list[Token] | None:
     sig = [t for t in element if t.significant]
     if not sig:
         return element
     head = sig[0].upper
-    if head in _CONSTRAINT_STARTS:
-        return None  # Redshift declares but does not enforce these
-    if head == "CONSTRAINT" and len(sig) > 2 and sig[2].upper in _CONSTRAINT_STARTS:
+    # PRIMARY KEY and UNIQUE stay: they are recorded, and the catalog's event trigger makes their indexes
+    # non-unique (Redshift records them without enforcing them). A foreign key goes: PostgreSQL would
+    # enforce it, and cannot reference a key whose index is not unique.
+    if head == "FOREIGN":
+        return None
+    if head == "CONSTRAINT" and len(sig) > 2 and sig[2].upper == "FOREIGN":
         return None
     if head in ("DISTKEY", "SORTKEY"):
         return None
@@ -210,11 +222,8 @@ def _rewrite_column(element: list[Token]) -> list[Token]:
         if u == "ENCODE" or u == "COLLATE":
             i = next_sig(i + 1) + 1
             continue
-        if u in ("DISTKEY", "SORTKEY", "UNIQUE"):
+        if u in ("DISTKEY", "SORTKEY"):
             i += 1
-            continue
-        if u == "PRIMARY":
-            i = next_sig(i + 1) + 1  # PRIMARY KEY
             continue
         if u == "REFERENCES":
             j = next_sig(i + 1) + 1  # table name
