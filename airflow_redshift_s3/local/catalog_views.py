@@ -14,7 +14,8 @@ Created in ``pg_catalog`` of template1 when the stack's database is first made (
 
 from __future__ import annotations
 
-from airflow_redshift_s3.local.sql.rewrite import REDSHIFT_FUNCTION_SCHEMA
+from airflow_redshift_s3.local.catalog_show import SHOW_SQL
+from airflow_redshift_s3.local.sql.show import REDSHIFT_FUNCTION_SCHEMA
 
 REDSHIFT_BUILD = "1.0.77467"
 REDSHIFT_VERSION = (
@@ -150,6 +151,7 @@ CATALOG_VIEWS_SQL = (
     "SET allow_system_table_mods = on;"
     + KEYS_SQL
     + VERSION_SQL
+    + SHOW_SQL
     + VIEWS_SQL
     + "RESET allow_system_table_mods;"
 )

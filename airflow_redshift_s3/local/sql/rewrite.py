@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from airflow_redshift_s3.local.sql.show import REDSHIFT_FUNCTION_SCHEMA, SHOW_OBJECTS, rewrite_show
 from airflow_redshift_s3.local.sql.tokens import Token
 
 # Redshift session settings PostgreSQL does not know: kept under a custom prefix so SET/SHOW still work.
@@ -19,17 +20,20 @@ REDSHIFT_ONLY_SETTINGS = frozenset(
     }
 )
 
-# Where the catalog keeps the functions that must shadow a PostgreSQL built-in of the same name.
-REDSHIFT_FUNCTION_SCHEMA = "pg_redshift"
 _SHADOWED_BUILTINS = frozenset({"VERSION"})
 
 
 def rewrite_for_postgres(tokens: list[Token]) -> list[Token]:
-    """Rewrite one Redshift statement so that PostgreSQL runs it with Redshift's meaning."""
+    """Rewrite one Redshift statement so that PostgreSQL runs it with Redshift's meaning.
+
+    :raises ShowSyntaxError: a catalog SHOW command not in one of Redshift's forms.
+    """
     sig = [t for t in tokens if t.significant]
     if not sig:
         return tokens
     head = sig[0].upper
+    if head == "SHOW" and len(sig) > 1 and sig[1].upper in SHOW_OBJECTS:
+        return [Token("word", rewrite_show(sig))]
     if head == "CREATE" and _is_create_table(sig):
         tokens = _rewrite_create_table(tokens)
     elif head in ("SET", "RESET", "SHOW") and len(sig) > 1 and sig[1].text.lower() in REDSHIFT_ONLY_SETTINGS:
