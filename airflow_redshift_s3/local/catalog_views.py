@@ -14,6 +14,7 @@ Created in ``pg_catalog`` of template1 when the stack's database is first made (
 
 from __future__ import annotations
 
+from airflow_redshift_s3.local.catalog_functions import FUNCTIONS_SQL
 from airflow_redshift_s3.local.catalog_show import SHOW_SQL
 from airflow_redshift_s3.local.sql.show import REDSHIFT_FUNCTION_SCHEMA
 
@@ -152,6 +153,7 @@ CATALOG_VIEWS_SQL = (
     + KEYS_SQL
     + VERSION_SQL
     + SHOW_SQL
+    + FUNCTIONS_SQL
     + VIEWS_SQL
     + "RESET allow_system_table_mods;"
 )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from airflow_redshift_s3.local.sql.dialect import QUERY_HEADS, needs_translation, translate
 from airflow_redshift_s3.local.sql.show import REDSHIFT_FUNCTION_SCHEMA, SHOW_OBJECTS, rewrite_show
-from airflow_redshift_s3.local.sql.tokens import Token
+from airflow_redshift_s3.local.sql.tokens import Token, render
 
 # Redshift session settings PostgreSQL does not know: kept under a custom prefix so SET/SHOW still work.
 REDSHIFT_ONLY_SETTINGS = frozenset(
@@ -20,7 +21,9 @@ REDSHIFT_ONLY_SETTINGS = frozenset(
     }
 )
 
-_SHADOWED_BUILTINS = frozenset({"VERSION"})
+# Functions written without a schema that must resolve to the catalog's (GETDATE also keeps sqlglot,
+# which reads it as CURRENT_TIMESTAMP, a timestamp with time zone, away from it).
+_QUALIFIED_FUNCTIONS = {"VERSION": f"{REDSHIFT_FUNCTION_SCHEMA}.version", "GETDATE": "pg_catalog.getdate"}
 
 
 def rewrite_for_postgres(tokens: list[Token]) -> list[Token]:
@@ -38,7 +41,12 @@ def rewrite_for_postgres(tokens: list[Token]) -> list[Token]:
         tokens = _rewrite_create_table(tokens)
     elif head in ("SET", "RESET", "SHOW") and len(sig) > 1 and sig[1].text.lower() in REDSHIFT_ONLY_SETTINGS:
         tokens = [Token("word", "redshift." + t.text.lower()) if t is sig[1] else t for t in tokens]
-    return _rewrite_functions(tokens)
+    tokens = _rewrite_functions(tokens)
+    if head in QUERY_HEADS:
+        text = render(tokens)
+        if needs_translation(head, text):
+            return [Token("word", translate(text))]
+    return tokens
 
 
 def _rewrite_functions(tokens: list[Token]) -> list[Token]:
@@ -52,12 +60,12 @@ def _rewrite_functions(tokens: list[Token]) -> list[Token]:
             tokens[i] = Token("word", "pg_catalog.getdate()")
         elif (
             t.kind == "word"
-            and t.upper in _SHADOWED_BUILTINS
+            and t.upper in _QUALIFIED_FUNCTIONS
             and nxt is not None
             and nxt.text == "("
             and not (prev is not None and prev.text == ".")
         ):
-            tokens[i] = Token("word", f"{REDSHIFT_FUNCTION_SCHEMA}.{t.text.lower()}")
+            tokens[i] = Token("word", _QUALIFIED_FUNCTIONS[t.upper])
         elif (
             t.kind == "word"
             and t.upper == "MAX"
