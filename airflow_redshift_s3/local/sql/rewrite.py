@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from airflow_redshift_s3.local.sql.dialect import QUERY_HEADS, needs_translation, translate
+from airflow_redshift_s3.local.sql.errors import UnsupportedColumnType
 from airflow_redshift_s3.local.sql.show import REDSHIFT_FUNCTION_SCHEMA, SHOW_OBJECTS, rewrite_show
 from airflow_redshift_s3.local.sql.tokens import Token, render
 
@@ -29,7 +30,8 @@ _QUALIFIED_FUNCTIONS = {"VERSION": f"{REDSHIFT_FUNCTION_SCHEMA}.version", "GETDA
 def rewrite_for_postgres(tokens: list[Token]) -> list[Token]:
     """Rewrite one Redshift statement so that PostgreSQL runs it with Redshift's meaning.
 
-    :raises ShowSyntaxError: a catalog SHOW command not in one of Redshift's forms.
+    :raises RefusedStatement: a statement Redshift refuses (a malformed catalog SHOW, a PostgreSQL-only
+        column type in CREATE TABLE).
     """
     sig = [t for t in tokens if t.significant]
     if not sig:
@@ -140,6 +142,8 @@ def _rewrite_create_table(tokens: list[Token]) -> list[Token]:
                     element.append(t)
                 i += 1
             elements.append(element)
+            for e in elements:
+                _refuse_postgres_only_type(_table_name(tokens, sig_positions, name_pos), e)
             kept = [e for e in (_rewrite_table_element(e) for e in elements) if e is not None]
             for idx, e in enumerate(kept):
                 if idx:
@@ -167,6 +171,37 @@ def _rewrite_create_table(tokens: list[Token]) -> list[Token]:
         create_index = next(j for j, t in enumerate(out) if t.significant)
         out[create_index + 1 : create_index + 1] = [Token("ws", " "), Token("word", "TEMPORARY")]
     return out
+
+
+# PostgreSQL types Redshift does not have ("Data types" page of the Redshift Database Developer Guide);
+# Redshift refuses a column of one with: Column "<table>.<column>" has unsupported type "<type>".
+_POSTGRES_ONLY_TYPES = frozenset(
+    {
+        "BYTEA", "JSON", "JSONB", "UUID", "SERIAL", "SMALLSERIAL", "BIGSERIAL", "SERIAL2", "SERIAL4",
+        "SERIAL8", "MONEY", "INET", "CIDR", "MACADDR", "MACADDR8", "XML", "TSVECTOR", "TSQUERY",
+    }
+)  # fmt: skip
+
+
+def _table_name(tokens: list[Token], sig_positions: list[int], name_pos: int) -> str:
+    """Return the last part of the (possibly qualified) table name starting at ``name_pos``."""
+    pos = name_pos
+    while pos + 2 < len(sig_positions) and tokens[sig_positions[pos + 1]].text == ".":
+        pos += 2
+    token = tokens[sig_positions[pos]]
+    return token.text[1:-1].replace('""', '"') if token.kind == "qident" else token.text.lower()
+
+
+def _refuse_postgres_only_type(table: str, element: list[Token]) -> None:
+    sig = [t for t in element if t.significant]
+    if len(sig) < 2 or sig[0].upper in ("CONSTRAINT", "PRIMARY", "UNIQUE", "FOREIGN", "LIKE", "CHECK"):
+        return
+    type_token = sig[1]
+    if type_token.kind == "word" and type_token.upper in _POSTGRES_ONLY_TYPES:
+        if len(sig) > 2 and sig[2].text == ".":
+            return  # a schema-qualified type of the user's
+        column = sig[0].text[1:-1] if sig[0].kind == "qident" else sig[0].text.lower()
+        raise UnsupportedColumnType(table, column, type_token.text.lower())
 
 
 def _skip_table_attribute(tokens: list[Token], i: int) -> int:

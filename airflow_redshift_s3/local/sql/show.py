@@ -7,6 +7,7 @@ or, as the driver sends them, bind parameters.
 
 from __future__ import annotations
 
+from airflow_redshift_s3.local.sql.errors import RefusedStatement
 from airflow_redshift_s3.local.sql.tokens import Token, quote_literal
 
 # Where the catalog keeps the functions that answer Redshift-only statements or shadow a PostgreSQL built-in.
@@ -23,7 +24,7 @@ _FORMS: dict[str, tuple[tuple[str, ...], str, int]] = {
 SHOW_OBJECTS = frozenset(_FORMS)
 
 
-class ShowSyntaxError(ValueError):
+class ShowSyntaxError(RefusedStatement):
     """A catalog SHOW command that does not have one of Redshift's forms."""
 
 
