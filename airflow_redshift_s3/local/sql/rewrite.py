@@ -39,6 +39,10 @@ def rewrite_for_postgres(tokens: list[Token]) -> list[Token]:
     head = sig[0].upper
     if head == "SHOW" and len(sig) > 1 and sig[1].upper in SHOW_OBJECTS:
         return [Token("word", rewrite_show(sig))]
+    if head == "SHOW" and len(sig) == 2 and sig[1].text.lower() == "search_path":
+        return [Token("word", _SHOW_SEARCH_PATH)]
+    if head == "ALTER" and len(sig) > 5 and sig[1].upper == "TABLE":
+        _refuse_added_column(sig)
     if head == "CREATE" and _is_create_table(sig):
         tokens = _rewrite_create_table(tokens)
     elif head in ("SET", "RESET", "SHOW") and len(sig) > 1 and sig[1].text.lower() in REDSHIFT_ONLY_SETTINGS:
@@ -181,6 +185,22 @@ _POSTGRES_ONLY_TYPES = frozenset(
         "SERIAL8", "MONEY", "INET", "CIDR", "MACADDR", "MACADDR8", "XML", "TSVECTOR", "TSQUERY",
     }
 )  # fmt: skip
+
+
+# Redshift prints the search path without PostgreSQL's quotes around $user ("search_path" page).
+_SHOW_SEARCH_PATH = (
+    "SELECT replace(pg_catalog.current_setting('search_path'), '\"$user\"', '$user') AS search_path"
+)
+
+
+def _refuse_added_column(sig: list[Token]) -> None:
+    """Refuse ALTER TABLE t ADD [COLUMN] c <PostgreSQL-only type>, as CREATE TABLE does."""
+    positions = list(range(len(sig)))
+    add = next((p for p in positions[3:] if sig[p].upper == "ADD"), None)
+    if add is None:
+        return
+    start = add + 2 if add + 1 < len(sig) and sig[add + 1].upper == "COLUMN" else add + 1
+    _refuse_postgres_only_type(_table_name(sig, positions, 2), sig[start:])
 
 
 def _table_name(tokens: list[Token], sig_positions: list[int], name_pos: int) -> str:

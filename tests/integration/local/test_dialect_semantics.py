@@ -1,4 +1,4 @@
-"""Semantics that differ between Redshift and PostgreSQL: VARCHAR and CHAR lengths count bytes in COPY."""
+"""Semantics that differ between Redshift and PostgreSQL: byte lengths in COPY, SHOW search_path."""
 
 from __future__ import annotations
 
@@ -44,4 +44,16 @@ def test_truncatecolumns_cuts_at_a_character_boundary(
     )
     cur.execute(f"select id, name, octet_length(name) from {redshift_schema}.names order by id")
     assert [tuple(r) for r in cur.fetchall()] == [(1, "abcde", 5), (2, "éé", 4), (3, "éé", 4)]
+    redshift_connection.rollback()
+
+
+def test_show_search_path_prints_as_redshift(redshift_connection, redshift_schema):
+    """search_path page of the Redshift Database Developer Guide: SHOW search_path prints "$user, public"."""
+    cur = redshift_connection.cursor()
+    cur.execute("show search_path")
+    assert [d[0] for d in cur.description] == ["search_path"]
+    assert cur.fetchall() == (["$user, public"],)
+    cur.execute(f"set search_path to '$user', public, {redshift_schema}")
+    cur.execute("show search_path")
+    assert cur.fetchall() == ([f"$user, public, {redshift_schema}"],)
     redshift_connection.rollback()

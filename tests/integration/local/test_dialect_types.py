@@ -27,6 +27,22 @@ def test_postgresql_only_types_are_refused(redshift_connection, redshift_schema,
     redshift_connection.rollback()
 
 
+def test_alter_table_add_column_refuses_them_too(redshift_connection, redshift_schema):
+    """ALTER TABLE ... ADD COLUMN takes the same column types as CREATE TABLE (ALTER TABLE page)."""
+    import redshift_connector
+
+    cur = redshift_connection.cursor()
+    cur.execute(f"create table {redshift_schema}.things (id int)")
+    redshift_connection.commit()
+    with pytest.raises(
+        redshift_connector.ProgrammingError, match=r'"things\.doc" has unsupported type "json"'
+    ):
+        cur.execute(f"alter table {redshift_schema}.things add column doc json")
+    redshift_connection.rollback()
+    cur.execute(f"alter table {redshift_schema}.things add column doc varchar(100)")
+    redshift_connection.commit()
+
+
 def test_redshift_types_and_a_column_named_like_a_type_are_accepted(redshift_connection, redshift_schema):
     """Types of the "Data types" page are created; a word that names a refused type is a fine column name."""
     cur = redshift_connection.cursor()

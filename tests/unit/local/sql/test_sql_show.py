@@ -49,7 +49,8 @@ def test_a_malformed_show_names_its_form(sql, form):
 
 
 def test_other_show_commands_and_version_calls():
-    assert _rewrite("show search_path") == "show search_path"
+    assert _rewrite("show datestyle") == "show datestyle"
+    assert "AS search_path" in _rewrite("SHOW search_path")
     assert _rewrite("select version(), pg_catalog.version()") == (
         "select pg_redshift.version(), pg_catalog.version()"
     )
