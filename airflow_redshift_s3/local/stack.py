@@ -19,6 +19,7 @@ from airflow_redshift_s3.local.catalog import (
     login_roles_sql,
     slices_sql,
 )
+from airflow_redshift_s3.local.catalog_views import CATALOG_VIEWS_SQL
 from airflow_redshift_s3.local.copy.access import AwsAccess, Owner
 from airflow_redshift_s3.local.gateway.server import GatewayConfig, GatewayThread
 from airflow_redshift_s3.local.postgres import SUPERUSER, LocalPostgres
@@ -209,7 +210,9 @@ class LocalRedshift:
             f"SELECT 1 FROM pg_database WHERE datname = {quote_literal(DATABASE)}"
         )
         if not existing:
-            template = SYSTEM_TABLES_SQL + slices_sql(self._slices) + DATABASE_PRIVILEGES_SQL
+            template = (
+                SYSTEM_TABLES_SQL + CATALOG_VIEWS_SQL + slices_sql(self._slices) + DATABASE_PRIVILEGES_SQL
+            )
             await gateway.admin("template1").query(template)
             await gateway.admin("template1").close()
             password = quote_literal(MASTER_PASSWORD)

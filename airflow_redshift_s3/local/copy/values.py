@@ -115,11 +115,19 @@ class ColumnPlan:
             return None
         if self.convert is not None:
             text = self.convert(text)
-        if self.length is not None and len(text) > self.length:
-            if self.truncate:
-                text = text[: self.length]
-            elif text[self.length :].strip(" "):
-                raise FieldError(1204, "String length exceeds DDL length", self.length)
+        if self.length is not None and (len(text) > self.length or not text.isascii()):
+            text = self._fit(text, self.length)
+        return text
+
+    def _fit(self, text: str, length: int) -> str:
+        """Apply the DDL length, which Redshift counts in bytes of UTF-8 (CHAR and VARCHAR pages)."""
+        encoded = text.encode("utf-8")
+        if len(encoded) <= length:
+            return text
+        if self.truncate:  # at a character boundary
+            return encoded[:length].decode("utf-8", errors="ignore")
+        if encoded[length:].strip(b" "):
+            raise FieldError(1204, "String length exceeds DDL length", length)
         return text
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from airflow_redshift_s3.local.copy.runner import CopyRunner
 from airflow_redshift_s3.local.sql.copy_command import CopyCommand, CopySyntaxError
 from airflow_redshift_s3.local.sql.copy_parser import parse_copy
+from airflow_redshift_s3.local.sql.errors import RefusedStatement
 from airflow_redshift_s3.local.sql.rewrite import rewrite_for_postgres
 from airflow_redshift_s3.local.sql.tokens import first_words, quote_literal, render, split_statements
 from airflow_redshift_s3.local.wire.messages import (
@@ -58,7 +59,8 @@ class LocalPlan:
 def plan_statements(sql: str) -> tuple[str, LocalPlan | None]:
     """Return the text to forward, or a plan to execute locally.
 
-    :raises LocalStatementError: a statement the local Redshift refuses (UNLOAD).
+    :raises LocalStatementError: a statement the local Redshift refuses (UNLOAD, a malformed catalog SHOW,
+        a PostgreSQL-only column type).
     :raises SqlLexError: the text does not split into statements.
     """
     statements = split_statements(sql)
@@ -76,7 +78,10 @@ def plan_statements(sql: str) -> tuple[str, LocalPlan | None]:
                 continue
         if words == ["UNLOAD"]:
             raise LocalStatementError(PgError.make("UNLOAD is not supported by the local Redshift", "0A000"))
-        texts.append(render(rewrite_for_postgres(tokens)))
+        try:
+            texts.append(render(rewrite_for_postgres(tokens)))
+        except RefusedStatement as err:
+            raise LocalStatementError(PgError.make(str(err), err.sqlstate)) from err
     if copies or len(texts) > 1:
         return sql, LocalPlan(texts, copies)
     return texts[0], None

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from airflow_redshift_s3.local.wire.client import PgSimpleClient
 
 REDSHIFT_SERVER_VERSION = "8.0.2"
+SHOW_DISCOVERY_VERSION = "4"  # the SHOW commands of the catalog (local/catalog_show.py), one object at a time
 # Startup parameters PostgreSQL understands; the Redshift driver's own ones are dropped.
 PASSED_STARTUP_PARAMS = frozenset(
     {"user", "database", "application_name", "client_encoding", "DateStyle", "TimeZone", "extra_float_digits"}
@@ -251,6 +252,8 @@ class Session:
                 kind, body = await read_message(upstream.reader)
                 if kind == Backend.PARAMETER_STATUS and body.startswith(b"server_version\x00"):
                     body = cstring("server_version") + cstring(REDSHIFT_SERVER_VERSION)
+                    # redshift_connector's metadata API needs it (Cursor.get_show_discovery_version)
+                    self.relay(kind, cstring("show_discovery") + cstring(SHOW_DISCOVERY_VERSION))
                 elif kind == Backend.BACKEND_KEY_DATA:
                     self.backend_pid = struct.unpack("!i", body[:4])[0]
                 elif kind == Backend.AUTHENTICATION and body[:4] == struct.pack("!i", AUTH_OK):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from airflow_redshift_s3.local.sql.tokens import Token
+from airflow_redshift_s3.local.sql.dialect import QUERY_HEADS, needs_translation, translate
+from airflow_redshift_s3.local.sql.errors import UnsupportedColumnType
+from airflow_redshift_s3.local.sql.show import REDSHIFT_FUNCTION_SCHEMA, SHOW_OBJECTS, rewrite_show
+from airflow_redshift_s3.local.sql.tokens import Token, render
 
 # Redshift session settings PostgreSQL does not know: kept under a custom prefix so SET/SHOW still work.
 REDSHIFT_ONLY_SETTINGS = frozenset(
@@ -19,18 +22,37 @@ REDSHIFT_ONLY_SETTINGS = frozenset(
     }
 )
 
+# Functions written without a schema that must resolve to the catalog's (GETDATE also keeps sqlglot,
+# which reads it as CURRENT_TIMESTAMP, a timestamp with time zone, away from it).
+_QUALIFIED_FUNCTIONS = {"VERSION": f"{REDSHIFT_FUNCTION_SCHEMA}.version", "GETDATE": "pg_catalog.getdate"}
+
 
 def rewrite_for_postgres(tokens: list[Token]) -> list[Token]:
-    """Rewrite one Redshift statement so that PostgreSQL runs it with Redshift's meaning."""
+    """Rewrite one Redshift statement so that PostgreSQL runs it with Redshift's meaning.
+
+    :raises RefusedStatement: a statement Redshift refuses (a malformed catalog SHOW, a PostgreSQL-only
+        column type in CREATE TABLE).
+    """
     sig = [t for t in tokens if t.significant]
     if not sig:
         return tokens
     head = sig[0].upper
+    if head == "SHOW" and len(sig) > 1 and sig[1].upper in SHOW_OBJECTS:
+        return [Token("word", rewrite_show(sig))]
+    if head == "SHOW" and len(sig) == 2 and sig[1].text.lower() == "search_path":
+        return [Token("word", _SHOW_SEARCH_PATH)]
+    if head == "ALTER" and len(sig) > 5 and sig[1].upper == "TABLE":
+        _refuse_added_column(sig)
     if head == "CREATE" and _is_create_table(sig):
         tokens = _rewrite_create_table(tokens)
     elif head in ("SET", "RESET", "SHOW") and len(sig) > 1 and sig[1].text.lower() in REDSHIFT_ONLY_SETTINGS:
         tokens = [Token("word", "redshift." + t.text.lower()) if t is sig[1] else t for t in tokens]
-    return _rewrite_functions(tokens)
+    tokens = _rewrite_functions(tokens)
+    if head in QUERY_HEADS:
+        text = render(tokens)
+        if needs_translation(head, text):
+            return [Token("word", translate(text))]
+    return tokens
 
 
 def _rewrite_functions(tokens: list[Token]) -> list[Token]:
@@ -42,6 +64,14 @@ def _rewrite_functions(tokens: list[Token]) -> list[Token]:
         prev = tokens[sig_index[pos - 1]] if pos > 0 else None
         if t.kind == "word" and t.upper == "SYSDATE" and not (nxt and nxt.text == "("):
             tokens[i] = Token("word", "pg_catalog.getdate()")
+        elif (
+            t.kind == "word"
+            and t.upper in _QUALIFIED_FUNCTIONS
+            and nxt is not None
+            and nxt.text == "("
+            and not (prev is not None and prev.text == ".")
+        ):
+            tokens[i] = Token("word", _QUALIFIED_FUNCTIONS[t.upper])
         elif (
             t.kind == "word"
             and t.upper == "MAX"
@@ -116,6 +146,8 @@ def _rewrite_create_table(tokens: list[Token]) -> list[Token]:
                     element.append(t)
                 i += 1
             elements.append(element)
+            for e in elements:
+                _refuse_postgres_only_type(_table_name(tokens, sig_positions, name_pos), e)
             kept = [e for e in (_rewrite_table_element(e) for e in elements) if e is not None]
             for idx, e in enumerate(kept):
                 if idx:
@@ -143,6 +175,53 @@ def _rewrite_create_table(tokens: list[Token]) -> list[Token]:
         create_index = next(j for j, t in enumerate(out) if t.significant)
         out[create_index + 1 : create_index + 1] = [Token("ws", " "), Token("word", "TEMPORARY")]
     return out
+
+
+# PostgreSQL types Redshift does not have ("Data types" page of the Redshift Database Developer Guide);
+# Redshift refuses a column of one with: Column "<table>.<column>" has unsupported type "<type>".
+_POSTGRES_ONLY_TYPES = frozenset(
+    {
+        "BYTEA", "JSON", "JSONB", "UUID", "SERIAL", "SMALLSERIAL", "BIGSERIAL", "SERIAL2", "SERIAL4",
+        "SERIAL8", "MONEY", "INET", "CIDR", "MACADDR", "MACADDR8", "XML", "TSVECTOR", "TSQUERY",
+    }
+)  # fmt: skip
+
+
+# Redshift prints the search path without PostgreSQL's quotes around $user ("search_path" page).
+_SHOW_SEARCH_PATH = (
+    "SELECT replace(pg_catalog.current_setting('search_path'), '\"$user\"', '$user') AS search_path"
+)
+
+
+def _refuse_added_column(sig: list[Token]) -> None:
+    """Refuse ALTER TABLE t ADD [COLUMN] c <PostgreSQL-only type>, as CREATE TABLE does."""
+    positions = list(range(len(sig)))
+    add = next((p for p in positions[3:] if sig[p].upper == "ADD"), None)
+    if add is None:
+        return
+    start = add + 2 if add + 1 < len(sig) and sig[add + 1].upper == "COLUMN" else add + 1
+    _refuse_postgres_only_type(_table_name(sig, positions, 2), sig[start:])
+
+
+def _table_name(tokens: list[Token], sig_positions: list[int], name_pos: int) -> str:
+    """Return the last part of the (possibly qualified) table name starting at ``name_pos``."""
+    pos = name_pos
+    while pos + 2 < len(sig_positions) and tokens[sig_positions[pos + 1]].text == ".":
+        pos += 2
+    token = tokens[sig_positions[pos]]
+    return token.text[1:-1].replace('""', '"') if token.kind == "qident" else token.text.lower()
+
+
+def _refuse_postgres_only_type(table: str, element: list[Token]) -> None:
+    sig = [t for t in element if t.significant]
+    if len(sig) < 2 or sig[0].upper in ("CONSTRAINT", "PRIMARY", "UNIQUE", "FOREIGN", "LIKE", "CHECK"):
+        return
+    type_token = sig[1]
+    if type_token.kind == "word" and type_token.upper in _POSTGRES_ONLY_TYPES:
+        if len(sig) > 2 and sig[2].text == ".":
+            return  # a schema-qualified type of the user's
+        column = sig[0].text[1:-1] if sig[0].kind == "qident" else sig[0].text.lower()
+        raise UnsupportedColumnType(table, column, type_token.text.lower())
 
 
 def _skip_table_attribute(tokens: list[Token], i: int) -> int:
@@ -176,17 +255,17 @@ def _skip_table_attribute(tokens: list[Token], i: int) -> int:
     return i
 
 
-_CONSTRAINT_STARTS = ("PRIMARY", "UNIQUE", "FOREIGN")
-
-
 def _rewrite_table_element(element: list[Token]) -> list[Token] | None:
     sig = [t for t in element if t.significant]
     if not sig:
         return element
     head = sig[0].upper
-    if head in _CONSTRAINT_STARTS:
-        return None  # Redshift declares but does not enforce these
-    if head == "CONSTRAINT" and len(sig) > 2 and sig[2].upper in _CONSTRAINT_STARTS:
+    # PRIMARY KEY and UNIQUE stay: they are recorded, and the catalog's event trigger makes their indexes
+    # non-unique (Redshift records them without enforcing them). A foreign key goes: PostgreSQL would
+    # enforce it, and cannot reference a key whose index is not unique.
+    if head == "FOREIGN":
+        return None
+    if head == "CONSTRAINT" and len(sig) > 2 and sig[2].upper == "FOREIGN":
         return None
     if head in ("DISTKEY", "SORTKEY"):
         return None
@@ -210,11 +289,8 @@ def _rewrite_column(element: list[Token]) -> list[Token]:
         if u == "ENCODE" or u == "COLLATE":
             i = next_sig(i + 1) + 1
             continue
-        if u in ("DISTKEY", "SORTKEY", "UNIQUE"):
+        if u in ("DISTKEY", "SORTKEY"):
             i += 1
-            continue
-        if u == "PRIMARY":
-            i = next_sig(i + 1) + 1  # PRIMARY KEY
             continue
         if u == "REFERENCES":
             j = next_sig(i + 1) + 1  # table name

@@ -1,0 +1,87 @@
+"""redshift_connector's metadata API against the local Redshift: SHOW discovery and the SHOW commands."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def catalog_objects(redshift_connection, redshift_schema):
+    cur = redshift_connection.cursor()
+    cur.execute(
+        f"create table {redshift_schema}.orders (region char(2) not null, id bigint not null, "
+        "amount decimal(12,2) default 0, note varchar(40), primary key (region, id))"
+    )
+    cur.execute(f"create view {redshift_schema}.notes as select note from {redshift_schema}.orders")
+    redshift_connection.commit()
+    return redshift_schema
+
+
+def test_the_driver_finds_show_discovery(redshift_connection):
+    """The metadata API needs SHOW discovery version 4 or more (redshift_connector, Cursor)."""
+    assert redshift_connection.cursor().get_show_discovery_version() >= 4
+
+
+def test_show_commands_answer_with_redshifts_columns(redshift_connection, catalog_objects):
+    """Columns and order as the SHOW TABLES / SHOW COLUMNS / SHOW CONSTRAINTS pages of the SQL reference."""
+    cur = redshift_connection.cursor()
+    cur.execute(f"show tables from schema dev.{catalog_objects}")
+    assert [d[0] for d in cur.description] == [
+        "database_name", "schema_name", "table_name", "table_type", "table_acl", "remarks", "owner",
+        "last_altered_time", "last_modified_time", "dist_style", "table_subtype",
+    ]  # fmt: skip
+    assert [tuple(r[:4]) for r in cur.fetchall()] == [
+        ("dev", catalog_objects, "notes", "VIEW"),
+        ("dev", catalog_objects, "orders", "TABLE"),
+    ]
+    cur.execute(f"show columns from table dev.{catalog_objects}.orders like '%o%'")
+    assert [d[0] for d in cur.description][:12] == [
+        "database_name", "schema_name", "table_name", "column_name", "ordinal_position", "column_default",
+        "is_nullable", "data_type", "character_maximum_length", "numeric_precision", "numeric_scale",
+        "remarks",
+    ]  # fmt: skip
+    assert [(r[3], r[4], r[6], r[7]) for r in cur.fetchall()] == [
+        ("region", 1, "NO", "character"),
+        ("amount", 3, "YES", "numeric"),
+        ("note", 4, "YES", "character varying"),
+    ]
+    cur.execute(f"show constraints primary keys from table dev.{catalog_objects}.orders")
+    assert [(r[3], r[4]) for r in cur.fetchall()] == [("region", 1), ("id", 2)]
+    cur.execute("show schemas from database dev like %s", (catalog_objects,))
+    assert [r[1] for r in cur.fetchall()] == [catalog_objects]
+    redshift_connection.rollback()
+
+
+def test_a_show_command_without_its_keywords_names_the_form(redshift_connection):
+    """SHOW TABLES takes FROM SCHEMA database.schema ("SHOW TABLES", Redshift SQL reference)."""
+    import redshift_connector
+
+    with pytest.raises(redshift_connector.ProgrammingError, match=r"FROM SCHEMA database_name\.schema_name"):
+        redshift_connection.cursor().execute("show tables from dev.public")
+    redshift_connection.rollback()
+
+
+def test_get_tables_get_columns_get_primary_keys(redshift_connection, catalog_objects):
+    """The driver's get_tables / get_columns / get_primary_keys, which issue SHOW SCHEMAS, TABLES, COLUMNS
+    and CONSTRAINTS PRIMARY KEYS (redshift_connector, metadataServerProxy)."""
+    cur = redshift_connection.cursor()
+    tables = cur.get_tables(schema_pattern=catalog_objects)
+    assert [(t[0], t[1], t[2], t[3]) for t in tables] == [
+        ("dev", catalog_objects, "notes", "VIEW"),
+        ("dev", catalog_objects, "orders", "TABLE"),
+    ]
+    assert [t[2] for t in cur.get_tables(schema_pattern=catalog_objects, types=["TABLE"])] == ["orders"]
+    columns = cur.get_columns(schema_pattern=catalog_objects, tablename_pattern="orders")
+    # COLUMN_NAME, TYPE_NAME, COLUMN_SIZE, DECIMAL_DIGITS, IS_NULLABLE as JDBC's getColumns
+    assert [(c[3], c[5], c[6], c[8], c[17]) for c in columns] == [
+        ("region", "char", 2, 0, "NO"),
+        ("id", "int8", 19, 0, "NO"),
+        ("amount", "numeric", 12, 2, "YES"),
+        ("note", "varchar", 40, 0, "YES"),
+    ]
+    keys = cur.get_primary_keys(schema=catalog_objects, table="orders")
+    assert [(k[3], k[4]) for k in keys] == [("region", 1), ("id", 2)]
+    assert cur.get_primary_keys(schema=catalog_objects, table="notes") == ()
+    redshift_connection.rollback()
