@@ -266,4 +266,6 @@ def _age(delta: timedelta) -> str:
     hours, rest = divmod(rest, 3600)
     if days:
         return f"{days} d {hours} h"
-    return f"{hours} h {rest // 60} min" if hours else f"{rest // 60} min {rest % 60} s"
+    if hours:
+        return f"{hours} h {rest // 60} min"
+    return f"{rest // 60} min {rest % 60} s" if rest >= 60 else f"{rest} s"

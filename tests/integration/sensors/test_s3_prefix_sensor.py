@@ -226,6 +226,7 @@ def test_a_past_deadline_fails_at_once_naming_the_marker_and_the_rerun(
         in message
     )
     assert message.startswith("Fix: write the data and")
+    assert " d " in message.split("was due by", 1)[1].split(")")[0]  # "(24 d 18 h ago)": days late
     assert "of run backfill__2026-11-05T00:00:00+00:00" in message
     assert (
         "airflow tasks clear s3_to_redshift_daily -t wait_for_data -d "
