@@ -71,7 +71,25 @@ AIRFLOW_LISTENERS = {
 }
 SKIP_SERVE_LOGS = {"scheduler", "triggerer"}
 SAMPLE_DAY = "2026-11-23"  # the first sample day local-redshift puts in S3 (gzip CSV, 1000 rows)
-LATE_DAY = "2026-11-27"  # a day without sample files: the test puts them once the sensor has deferred
+
+
+def _late_day() -> str:
+    """Return a recent day without sample files: the test puts them once the sensor has deferred.
+
+    Recent, because a day whose marker is long overdue fails at once instead of deferring: its run gets
+    ``wait_hours`` 72, so the marker is due two days from now at the earliest.
+    """
+    import datetime as dt
+
+    from airflow_redshift_s3.demo import SAMPLE_DAYS
+
+    day = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
+    while day.isoformat() in {sample.day for sample in SAMPLE_DAYS}:
+        day -= dt.timedelta(days=1)
+    return day.isoformat()
+
+
+LATE_DAY = _late_day()
 
 
 # -- reading the file as Compose does -----------------------------------------------------------------
@@ -545,7 +563,7 @@ def test_the_compose_services_run_the_example_dags_and_serve_their_logs(stack: S
     conf = {"format": "csv", "compression": "gzip"}
     daily = "s3_to_redshift_daily"
     ready = trigger(api, daily, {"logical_date": f"{SAMPLE_DAY}T00:00:00Z", "conf": conf})
-    late = trigger(api, daily, {"logical_date": f"{LATE_DAY}T00:00:00Z", "conf": conf})
+    late = trigger(api, daily, {"logical_date": f"{LATE_DAY}T00:00:00Z", "conf": {**conf, "wait_hours": 72}})
     wait(
         lambda: task_states(api, daily, late).get("wait_for_files") == "deferred",
         120,
