@@ -280,6 +280,13 @@ def _doctor(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.slices is not None and args.slices < 1:
+        print(
+            "Fix: pass --slices with the cluster's slice count (SELECT COUNT(*) FROM stv_slices), 1 or more. "
+            f"--slices is {args.slices}: expected a number of slices.",
+            file=sys.stderr,
+        )
+        return 2
     target = (
         f"cluster {args.cluster_identifier}" if args.cluster_identifier else f"workgroup {args.workgroup}"
     )

@@ -131,73 +131,42 @@ def _superseded_where(ledger: TableName, entries: Sequence[LedgerEntry]) -> list
     return batches
 
 
-def any_superseded(ledger: TableName, entries: Sequence[LedgerEntry]) -> list[Statement]:
-    """Return the SELECTs (one per batch of keys) that find a row ``entries`` supersede, if any."""
-    return [
-        Statement(f"SELECT 1 FROM {ledger.sql} WHERE {match} LIMIT 1", params)
-        for match, params in _superseded_where(ledger, entries)
-    ]
+def compact(conn: Any, ledger: TableName, entries: Sequence[LedgerEntry], history_days: int | None) -> int:
+    """Move the ledger rows ``entries`` (one load) supersede to the history; return how many.
 
-
-def compact_statements(
-    ledger: TableName,
-    entries: Sequence[LedgerEntry],
-    now: dt.datetime,
-    history_days: int | None,
-) -> list[Statement]:
-    """Return the statements of one compaction: LOCK, move superseded rows to the history, expire it.
-
-    The rows superseded by ``entries`` (one load) are those of the same target, bucket, key and partition
-    loaded before it (``loaded_at`` earlier): a later load's rows are never touched.
+    Superseded: the same target, bucket, key and partition, loaded before (``loaded_at`` earlier), so a
+    later load's rows are never touched. A first SELECT finds whether there is any: a load of new files
+    costs that read, no DDL and no lock. Otherwise one transaction: LOCK the ledger and its history, copy
+    the rows to the history (unless ``history_days`` is 0), delete them, expire history older than
+    ``history_days`` (unless None). ``conn`` is an autocommit connection (left in autocommit); the driver's
+    error is raised after rolling back.
     """
     if not entries:
-        return []
-    history = history_table(ledger)
-    names = ", ".join(quoted(name) for name, _ in LEDGER_COLUMNS)
-    statements = [Statement(f"LOCK {ledger.sql}, {history.sql}")]
-    for match, params in _superseded_where(ledger, entries):
-        if history_days != 0:
-            statements.append(
+        return 0
+    batches = _superseded_where(ledger, entries)
+    cursor = conn.cursor()
+    try:
+        if not any(_found(cursor, ledger, match, params) for match, params in batches):
+            return 0
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        history = history_table(ledger)
+        names = ", ".join(quoted(name) for name, _ in LEDGER_COLUMNS)
+        create_history(ledger).execute(cursor)  # autocommit: its own transaction, before the LOCK
+        conn.autocommit = False
+        Statement(f"LOCK {ledger.sql}, {history.sql}").execute(cursor)
+        moved = 0
+        for match, params in batches:
+            if history_days != 0:
                 Statement(
                     f'INSERT INTO {history.sql} ({names}, "superseded_at", "superseded_by") '
                     f"SELECT {names}, %s, %s FROM {ledger.sql} WHERE {match}",
                     (now, entries[0].load_id, *params),
-                )
-            )
-        statements.append(Statement(f"DELETE FROM {ledger.sql} WHERE {match}", params))
-    if history_days is not None:
-        expired = now - dt.timedelta(days=history_days)
-        statements.append(Statement(f'DELETE FROM {history.sql} WHERE "superseded_at" < %s', (expired,)))
-    return statements
-
-
-def compact(conn: Any, ledger: TableName, entries: Sequence[LedgerEntry], history_days: int | None) -> int:
-    """Move the ledger rows ``entries`` supersede to the history in one transaction; return how many.
-
-    A first read finds whether there is any: a load of new files costs that one SELECT, no DDL and no
-    lock. ``conn`` is an autocommit connection (left in autocommit). Raises the driver's error after
-    rolling back.
-    """
-    if not entries:
-        return 0
-    cursor = conn.cursor()
-    try:
-        found = False
-        for statement in any_superseded(ledger, entries):
-            statement.execute(cursor)
-            if cursor.fetchall():
-                found = True
-                break
-        if not found:
-            return 0
-        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-        create_history(ledger).execute(cursor)  # autocommit: its own transaction, before the LOCK
-        conn.autocommit = False
-        moved = 0
-        for statement in compact_statements(ledger, entries, now, history_days):
-            statement.execute(cursor)
-            if statement.sql.startswith("DELETE FROM " + ledger.sql):
-                moved += max(cursor.rowcount, 0)
+                ).execute(cursor)
+            Statement(f"DELETE FROM {ledger.sql} WHERE {match}", params).execute(cursor)
+            moved += max(cursor.rowcount, 0)
+        if history_days is not None:
+            expired = now - dt.timedelta(days=history_days)
+            Statement(f'DELETE FROM {history.sql} WHERE "superseded_at" < %s', (expired,)).execute(cursor)
         conn.commit()
         return moved
     except Exception:
@@ -206,6 +175,11 @@ def compact(conn: Any, ledger: TableName, entries: Sequence[LedgerEntry], histor
     finally:
         cursor.close()
         conn.autocommit = True
+
+
+def _found(cursor: Any, ledger: TableName, match: str, params: tuple[Any, ...]) -> bool:
+    Statement(f"SELECT 1 FROM {ledger.sql} WHERE {match} LIMIT 1", params).execute(cursor)
+    return bool(cursor.fetchall())
 
 
 def create_ledger(ledger: TableName) -> Statement:

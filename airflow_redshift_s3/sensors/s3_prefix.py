@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
@@ -137,20 +138,12 @@ class S3PrefixSensor(AwsSensorBase):
     def _due(self) -> datetime | None:
         """Return the deadline as an aware datetime (naive means UTC), or None; ValueError when malformed."""
         due = self.deadline
-        if due is None or isinstance(due, datetime):
-            parsed = due
-        elif isinstance(due, str) and due.strip():
-            try:
-                parsed = datetime.fromisoformat(due.strip().replace("Z", "+00:00"))
-            except ValueError:
-                parsed = None
-        else:
-            parsed = None
-        if due is not None and parsed is None:
-            raise ValueError(f"deadline is {due!r}: expected a datetime or an ISO 8601 string.")
-        if parsed is not None and parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=timezone.utc)
-        return parsed
+        if isinstance(due, str) and due.strip():
+            with contextlib.suppress(ValueError):
+                due = datetime.fromisoformat(due.strip().replace("Z", "+00:00"))
+        if due is not None and not isinstance(due, datetime):
+            raise ValueError(f"deadline is {self.deadline!r}: expected a datetime or an ISO 8601 string.")
+        return due.replace(tzinfo=timezone.utc) if due is not None and due.tzinfo is None else due
 
     def _overdue(self, context: Context, due: datetime, why: str) -> Exception:
         """Return the error of data still missing after its deadline, with how to rerun this run alone."""
@@ -160,8 +153,7 @@ class S3PrefixSensor(AwsSensorBase):
         where = f"s3://{self.bucket}/{self.prefix}"
         what = f"s3://{self.bucket}/{marker}" if marker else f"{self.min_objects} object(s) in {where}"
         late = datetime.now(timezone.utc) - due
-        get = context.get if hasattr(context, "get") else (lambda _key: None)
-        run, logical_date = get("dag_run"), get("logical_date")
+        run, logical_date = context.get("dag_run"), context.get("logical_date")
         dag_id = getattr(run, "dag_id", None) or "<dag_id>"
         when = logical_date.isoformat() if isinstance(logical_date, datetime) else "<logical date>"
         fix = (

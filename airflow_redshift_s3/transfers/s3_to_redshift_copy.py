@@ -398,8 +398,7 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
         slices = layout.slice_count(control, self.log)
         if slices:
             summary.slices, summary.files_per_slice = slices, round(len(files) / slices, 2)
-        compressed = request.data_format.compression_name is not None
-        results = layout.layout_results(files, slices, compressed, request.bucket)
+        results = layout.check_layout(request, files, slices)
         log_results(results, self.log)
         summary.warnings.extend(r.text() for r in results)
 

@@ -204,3 +204,11 @@ def test_slices_check_the_number_of_compressed_files(
         fix_after(lines, line).strip()
         == "fix: split the data into a multiple of 16 files (e.g. 16), each 1 MB-1 GB compressed"
     )
+
+
+def test_a_slice_count_below_one_is_refused_with_its_fix(capsys):
+    code = main(["doctor", "--cluster-identifier", "local-cluster", "--bucket", "b-1", "--prefix", "in/",
+                 "--iam-role-arn", "arn:aws:iam::123456789012:role/r", "--slices", "-3"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("Fix: pass --slices with the cluster's slice count") and "--slices is -3" in err

@@ -72,6 +72,4 @@ def copy_checks(
         ]
     listed = CheckResult.ok("files", "config", f"{len(files)} file(s) to load under s3://{bucket}/{prefix}.")
     asked = [CheckResult.warning("prefix", "config", note, "") for note in request.warnings]
-    compressed = request.data_format.compression_name is not None
-    laid_out = layout.layout_results(files, slices, compressed, bucket)
-    return [*asked, *notes, listed, *results, *laid_out]
+    return [*asked, *notes, listed, *results, *layout.check_layout(request, files, slices)]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from airflow_redshift_s3.checks.result import CheckResult
-    from airflow_redshift_s3.transfers.copy.request import FileInfo
+    from airflow_redshift_s3.transfers.copy.request import FileInfo, LoadRequest
 
 MIN_BYTES = 1 << 20  # 1 MiB
 MAX_BYTES = 1 << 30  # 1 GiB
@@ -46,6 +46,12 @@ def _size(n_bytes: float) -> str:
     return f"{int(n_bytes)} bytes"
 
 
+def check_layout(request: LoadRequest, files: Sequence[FileInfo], slices: int | None) -> list[CheckResult]:
+    """Return ``layout_results`` for the files of ``request`` (compressed when its format says so)."""
+    compressed = request.data_format.compression_name is not None
+    return layout_results(files, slices, compressed, request.bucket)
+
+
 def layout_results(
     files: Sequence[FileInfo], slices: int | None, compressed: bool, bucket: str
 ) -> list[CheckResult]:
@@ -54,6 +60,7 @@ def layout_results(
 
     if not compressed or not files:
         return []
+    slices = slices if slices and slices > 0 else None  # unknown rather than nonsense
     results = []
     count = len(files)
     if slices and count % slices and count < BUSY_WAVES * slices:
@@ -63,7 +70,7 @@ def layout_results(
         results.append(
             CheckResult.warning(
                 "layout.file_count",
-                "format",
+                "config",
                 f"{count} compressed file(s) for {slices} slices: Redshift loads one file per "
                 "slice at a time, "
                 f"so this load runs in {waves} round(s) and keeps {busy:.0%} of the slices busy.",
@@ -78,7 +85,7 @@ def layout_results(
         results.append(
             CheckResult.warning(
                 "layout.large_file",
-                "format",
+                "config",
                 f"s3://{bucket}/{largest.key} is {_size(largest.size)} compressed: one slice reads it alone "
                 "from start to end, above the 1 GB AWS advises per file.",
                 f"split it into files of 1 MB-1 GB, a multiple of {slices or 'the slice count'} in number",
@@ -91,7 +98,7 @@ def layout_results(
         results.append(
             CheckResult.warning(
                 "layout.small_files",
-                "format",
+                "config",
                 f"{count} compressed files with a median size of {_size(median)}: each file costs a request "
                 "and a round of work per slice, below the 1 MB AWS advises per file.",
                 f"combine them into fewer files of 1 MB-1 GB, a multiple of {slices} in number",

@@ -9,6 +9,30 @@ from types import SimpleNamespace
 from typing import Any
 
 
+@contextlib.contextmanager
+def login_user(db: Any, stack: Any, monkeypatch: Any, *grants: str) -> Any:
+    """Yield a new database user with ``grants`` (SQL after GRANT, e.g. "usage on schema s"), reachable as
+    the Airflow connection ``redshift_loader``; drop it afterwards."""
+    import json
+
+    from airflow_redshift_s3.local.pytest_plugin import unique_name
+
+    user = unique_name("loader_")
+    db.run(f"create user {user} password 'Loader-Pass1'")
+    for grant in grants:
+        db.run(f"grant {grant} to {user}")
+    kwargs = stack.connect_kwargs()
+    conn = {"conn_type": "redshift", "host": kwargs["host"], "port": kwargs["port"],
+            "schema": kwargs["database"],
+            "login": user, "password": "Loader-Pass1", "extra": {"ssl": False}}  # fmt: skip
+    monkeypatch.setenv("AIRFLOW_CONN_REDSHIFT_LOADER", json.dumps(conn))
+    try:
+        yield user
+    finally:
+        db.run(f"drop owned by {user}")
+        db.run(f"drop user {user}")
+
+
 def task_context(run_id: str = "manual__1", try_number: int = 1, dag_id: str = "load_dag") -> dict:
     """A minimal execute() context: what the operator reads from it (the ids for the ledger and manifest)."""
     ti = SimpleNamespace(dag_id=dag_id, run_id=run_id, task_id="load", map_index=-1, try_number=try_number)

@@ -15,7 +15,7 @@ import json
 from types import SimpleNamespace
 
 import pytest
-from reliability_support import task_context
+from reliability_support import login_user, task_context
 
 from airflow_redshift_s3.exceptions import (
     ChangedFileError,
@@ -465,20 +465,11 @@ def test_an_append_with_ledger_whose_commit_is_unknown_retries_and_loads_once(en
 @pytest.fixture
 def loader(env, local_redshift, monkeypatch):
     """A database user that may read and write the target table, but not create tables in its schema."""
-    user = unique_name("loader_")
-    env.db.run(f"create user {user} password 'Loader-Pass1'")
     env.db.run(f"create table {env.schema}.items (id int)")
-    env.db.run(f"grant usage on schema {env.schema} to {user}")
-    env.db.run(f"grant select, insert, delete on {env.schema}.items to {user}")
-    kwargs = local_redshift.connect_kwargs()
-    conn = {"conn_type": "redshift", "host": kwargs["host"], "port": kwargs["port"],
-            "schema": kwargs["database"],
-            "login": user, "password": "Loader-Pass1", "extra": {"ssl": False}}  # fmt: skip
-    monkeypatch.setenv("AIRFLOW_CONN_REDSHIFT_LOADER", json.dumps(conn))
-    env.put("in/a.csv", "1\n")
-    yield user
-    env.db.run(f"drop owned by {user}")
-    env.db.run(f"drop user {user}")
+    grants = (f"usage on schema {env.schema}", f"select, insert, delete on {env.schema}.items")
+    with login_user(env.db, local_redshift, monkeypatch, *grants) as user:
+        env.put("in/a.csv", "1\n")
+        yield user
 
 
 def test_a_ledger_that_cannot_be_created_fails_at_once_naming_the_grant(env, loader):

@@ -9,13 +9,11 @@ both tables.
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pytest
-from reliability_support import task_context
+from reliability_support import login_user, task_context
 
 from airflow_redshift_s3 import ledger as ledger_sql
-from airflow_redshift_s3.local.pytest_plugin import unique_name
 from airflow_redshift_s3.sql import TableName
 from airflow_redshift_s3.transfers.s3_to_redshift_copy import S3ToRedshiftCopyOperator
 
@@ -170,18 +168,9 @@ def test_compaction_never_touches_a_later_load(env, local_redshift):
 @pytest.fixture
 def loader(env, local_redshift, monkeypatch):
     """A user that may SELECT and INSERT the ledger but not DELETE from it."""
-    user = unique_name("loader_")
-    env.db.run(f"create user {user} password 'Loader-Pass1'")
-    env.db.run(f"grant usage, create on schema {env.schema} to {user}")
-    env.db.run(f"grant select, insert, delete on {env.schema}.sales to {user}")
-    kwargs = local_redshift.connect_kwargs()
-    conn = {"conn_type": "redshift", "host": kwargs["host"], "port": kwargs["port"],
-            "schema": kwargs["database"],
-            "login": user, "password": "Loader-Pass1", "extra": {"ssl": False}}  # fmt: skip
-    monkeypatch.setenv("AIRFLOW_CONN_REDSHIFT_LOADER", json.dumps(conn))
-    yield user
-    env.db.run(f"drop owned by {user}")
-    env.db.run(f"drop user {user}")
+    grants = (f"usage, create on schema {env.schema}", f"select, insert, delete on {env.schema}.sales")
+    with login_user(env.db, local_redshift, monkeypatch, *grants) as user:
+        yield user
 
 
 def test_a_compaction_that_fails_warns_and_keeps_the_committed_load(env, loader):

@@ -55,3 +55,7 @@ def test_uncompressed_files_are_split_by_copy_itself_and_not_checked():
 
 def test_unknown_slices_still_check_sizes():
     assert names(layout_results(files(2 << 30, 50 * MB), None, True, "b")) == ["layout.large_file"]
+
+
+def test_a_nonsense_slice_count_counts_as_unknown():
+    assert names(layout_results(files(2 << 30), -3, True, "b")) == ["layout.large_file"]
