@@ -74,19 +74,19 @@ SAMPLE_DAY = "2026-11-23"  # the first sample day local-redshift puts in S3 (gzi
 
 
 def _late_day() -> str:
-    """Return a recent day without sample files: the test puts them once the sensor has deferred.
+    """Return today (UTC): a day without sample files, whose files the test puts once the sensor has deferred.
 
-    Recent, because a day whose marker is long overdue fails at once instead of deferring: its run gets
-    ``wait_hours`` 72, so the marker is due two days from now at the earliest.
+    Today, because its marker is due tomorrow plus ``wait_hours`` whatever the time, and because unpausing the
+    daily DAG makes the scheduler create a scheduled run for yesterday, never for today: the test's run is
+    the only one waiting for this day.
     """
     import datetime as dt
 
     from airflow_redshift_s3.demo import SAMPLE_DAYS
 
-    day = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
-    while day.isoformat() in {sample.day for sample in SAMPLE_DAYS}:
-        day -= dt.timedelta(days=1)
-    return day.isoformat()
+    day = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    assert day not in {sample.day for sample in SAMPLE_DAYS}, "the sample days are in the past"
+    return day
 
 
 LATE_DAY = _late_day()
@@ -563,13 +563,19 @@ def test_the_compose_services_run_the_example_dags_and_serve_their_logs(stack: S
     conf = {"format": "csv", "compression": "gzip"}
     daily = "s3_to_redshift_daily"
     ready = trigger(api, daily, {"logical_date": f"{SAMPLE_DAY}T00:00:00Z", "conf": conf})
-    late = trigger(api, daily, {"logical_date": f"{LATE_DAY}T00:00:00Z", "conf": {**conf, "wait_hours": 72}})
-    wait(
-        lambda: task_states(api, daily, late).get("wait_for_files") == "deferred",
-        120,
-        f"the sensor of {LATE_DAY} to defer",
-        stack,
-    )
+    late = trigger(api, daily, {"logical_date": f"{LATE_DAY}T00:00:00Z", "conf": conf})
+    try:
+        wait(
+            lambda: task_states(api, daily, late).get("wait_for_files") == "deferred",
+            240,
+            f"the sensor of {LATE_DAY} to defer",
+            stack,
+        )
+    except BaseException:
+        for run in api.call(f"/api/v2/dags/{daily}/dagRuns")["dag_runs"]:
+            print(run["dag_run_id"], run["state"], task_states(api, daily, run["dag_run_id"]))
+        print(stack.errors("airflow-scheduler", timeout=0), stack.errors("airflow-triggerer", timeout=0))
+        raise
     stack.note(f"{LATE_DAY}: deferred")
     put_day(stack.env("airflow-scheduler")["AWS_ENDPOINT_URL"], LATE_DAY)  # the endpoint Airflow is given
     for run_id in (ready, late):
