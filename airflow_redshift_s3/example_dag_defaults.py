@@ -29,6 +29,8 @@ AWS_CONN_ID = os.environ.get("REDSHIFT_S3_AWS_CONN_ID", "aws_default")
 REDSHIFT_CONN_ID = os.environ.get("REDSHIFT_S3_REDSHIFT_CONN_ID", "redshift_default")
 # The sample day `make airflow` puts in S3 as gzip CSV: the manual DAG's form loads it by default.
 SAMPLE_DAY = os.environ.get("REDSHIFT_S3_SAMPLE_DAY", "2026-11-23")
+# The AssetAlias the daily load adds its table's Asset to: DAGs scheduled on it run after each load.
+DAILY_LOADED_ALIAS = "s3_to_redshift_daily.loaded_table"
 # How often to poll while a role is being attached; the local stack applies a role in under a second.
 WAITER_DELAY = float(os.environ.get("REDSHIFT_S3_WAITER_DELAY", "15"))
 

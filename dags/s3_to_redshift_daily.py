@@ -19,6 +19,10 @@ that the sensor waits in the triggerer; past it (any backfill of older days) a m
 run at once, without retries, naming the marker and the command that reruns that day alone, so a
 backfill never sits on one missing day for hours.
 
+**After the load:** the load task adds the table's Asset (``redshift://<cluster>.<region>:5439/<database>/
+<schema>/<table>``) to the AssetAlias ``s3_to_redshift_daily.loaded_table`` when it changed the table;
+``redshift_daily_report`` is scheduled on that alias.
+
 **Concurrency:** ``max_active_runs=3``. Loads of one table serialise on its LOCK anyway, so more runs only
 queue inside Redshift while holding worker slots. A backfill has its own limit (Airflow's default is 10):
 pass ``--max-active-runs 3``. The DAG is paused when first parsed: unpause it before its first backfill,
@@ -30,7 +34,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from airflow.sdk import DAG, CronDataIntervalTimetable, Param, task
+from airflow.sdk import DAG, AssetAlias, CronDataIntervalTimetable, Param, task
 
 from airflow_redshift_s3.example_dag_defaults import (
     AWS_CONN_ID,
@@ -40,6 +44,7 @@ from airflow_redshift_s3.example_dag_defaults import (
     CLUSTER,
     COLUMN_PATTERN,
     COLUMN_RULE,
+    DAILY_LOADED_ALIAS,
     PREFIX,
     PREFIX_PATTERN,
     PREFIX_RULE,
@@ -209,6 +214,9 @@ with DAG(
         mode="replace_partition",
         partition_column="{{ params.partition_column }}",
         partition_value="{{ ds }}",
+        # The table is a Param, known at run time: the load adds its Asset to this alias, and DAGs
+        # scheduled on the alias (redshift_daily_report) run after each load that changed the table.
+        outlets=[AssetAlias(DAILY_LOADED_ALIAS)],
     )
 
     @task

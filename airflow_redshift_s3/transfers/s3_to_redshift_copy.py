@@ -290,6 +290,7 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
             "bucket": request.bucket,
             "prefix": request.source_prefix,
             "keys": [f.key for f in files],
+            "column_list": list(request.columns or ()),
         }
         if not files and not self.allow_no_files:
             raise listing.no_files_error(request)
@@ -302,6 +303,7 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
                 load.run(hook, control, s3)
             finally:
                 control.close()
+            self._add_asset_events(context, hook, summary)
         else:
             self.log.warning("No file to load under s3://%s/%s; nothing done (allow_no_files=True).",
                              request.bucket, request.source_prefix)  # fmt: skip
@@ -316,6 +318,36 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
             summary.files_skipped,
         )
         return summary.to_dict()
+
+    def _add_asset_events(self, context: Context, hook: Any, summary: LoadSummary) -> None:
+        """Attach the loaded table's Asset to each ``AssetAlias`` outlet, once the load changed the table.
+
+        The table is known at run time only (a Param, a template), so a DAG declares an ``AssetAlias`` and
+        DAGs scheduled on that alias run after each load, with the table's URI and the load's figures in
+        the event. A run that loaded nothing new (every file already in the ledger) adds no event.
+        """
+        if not (summary.files_loaded or summary.rows_deleted):
+            return
+        from airflow.sdk import AssetAlias
+
+        aliases = [outlet for outlet in self.outlets if isinstance(outlet, AssetAlias)]
+        if not aliases:
+            return
+        host, _, port = hook.get_openlineage_database_info(hook.conn).authority.rpartition(":")
+        schema, table = self._lineage.get("schema") or "public", self._lineage["table"]
+        asset = redshift_table_asset(host=host, port=int(port), database=hook.conn.schema, schema=schema,
+                                     table=table)  # fmt: skip
+        extra = {
+            "table": summary.table,
+            "mode": summary.mode,
+            "load_id": summary.load_id,
+            "files_loaded": summary.files_loaded,
+            "rows_loaded": summary.rows_loaded,
+            "partition_column": self.partition_column,
+            "partition": None if self.partition_value is None else str(self.partition_value),
+        }
+        for alias in aliases:
+            context["outlet_events"][alias].add(asset, extra=extra)
 
     def _warn(self, summary: LoadSummary, notes: Sequence[str]) -> None:
         for note in notes:
@@ -448,11 +480,17 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
         except ImportError:
             return None
         from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
+        from airflow.providers.amazon.aws.utils.openlineage import get_identity_column_lineage_facet
 
         hook = RedshiftSQLHook(redshift_conn_id=self.redshift_conn_id, aws_conn_id=self.aws_conn_id)
         authority = hook.get_openlineage_database_info(hook.conn).authority
         inputs, (namespace, name) = self.lineage_names(hook.conn.schema, authority)
+        input_datasets = [Dataset(namespace=ns, name=n) for ns, n in inputs]
         facets: dict[str, Any] = {}
+        if self._lineage.get("column_list"):  # each listed column comes unchanged from every input file
+            facets["columnLineage"] = get_identity_column_lineage_facet(
+                self._lineage["column_list"], input_datasets
+            )
         if self._lineage.get("columns"):
             facets["schema"] = SchemaDatasetFacet(
                 fields=[SchemaDatasetFacetFields(name=c, type=t) for c, t in self._lineage["columns"]]
@@ -462,6 +500,6 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
                 lifecycleStateChange=LifecycleStateChange.OVERWRITE
             )
         return OperatorLineage(
-            inputs=[Dataset(namespace=ns, name=n) for ns, n in inputs],
+            inputs=input_datasets,
             outputs=[Dataset(namespace=namespace, name=name, facets=facets)],
         )
