@@ -357,3 +357,23 @@ def test_backfill_under_the_real_scheduler_survives_a_killed_scheduler(
     assert {"2026-11-06", "2026-11-07"} <= set(history) <= loaded, history
     assert all(count % 2 == 0 for count in history.values()), history  # whole loads: both files
     print(f"ledger history rows per day: {history}")
+
+    # Every load that changed the table queued redshift_daily_report (scheduled on the load's AssetAlias):
+    # the scheduler runs it, and a run after the last load reports the table's last seven partitions.
+    expected = {day: 2 * ROWS_PER_FILE for day in sorted(loaded, reverse=True)[:7]}
+    reports_url = "dags/redshift_daily_report/dagRuns"
+
+    def last_report() -> dict[str, Any] | None:
+        found = airflow.api(f"{reports_url}?order_by=-run_after&limit=1")["dag_runs"]
+        if not found or found[0]["state"] != "success":
+            return None
+        xcom = f"{reports_url}/{found[0]['dag_run_id']}/taskInstances/report/xcomEntries/return_value"
+        [report] = airflow.api(xcom)["value"]
+        return report if report["partitions"] == expected else None
+
+    report = airflow.wait(last_report, 300, f"a report run giving {expected}")
+    assert report["table"] == table, report
+    reports = airflow.api(f"{reports_url}?limit=100")["dag_runs"]
+    assert {r["run_type"] for r in reports} == {"asset_triggered"}, reports
+    assert {r["state"] for r in reports} <= {"success", "running", "queued"}, reports
+    print(f"report runs: {len(reports)}, the last after loading {report['loaded']}")
