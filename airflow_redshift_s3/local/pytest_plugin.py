@@ -27,8 +27,13 @@ def unique_name(prefix: str) -> str:
 @pytest.fixture(scope="session")
 def local_redshift() -> Iterator[Any]:
     """Start one local Redshift stack for the test session."""
+    from airflow_redshift_s3.local import require_local_extra
     from airflow_redshift_s3.local.stack import LocalRedshift
 
+    try:
+        require_local_extra()
+    except ImportError as error:  # installed without the extra: the plugin is loaded, its stack cannot run
+        pytest.fail(str(error), pytrace=False)
     with LocalRedshift(role_apply_delay=0.3) as stack:
         yield stack
 

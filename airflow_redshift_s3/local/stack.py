@@ -113,6 +113,9 @@ class LocalRedshift:
 
     def start(self) -> LocalRedshift:
         """Start everything and return once both endpoints accept connections."""
+        from airflow_redshift_s3.local import require_local_extra
+
+        require_local_extra()
         from airflow_redshift_s3.local.aws import (
             LocalAws,
             set_cluster_endpoint,
