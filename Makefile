@@ -14,6 +14,7 @@ help:
 	@echo "make test   - lint and run the whole test suite"
 	@echo "make airflow - Airflow standalone (UI on http://127.0.0.1:8080) with the example DAGs on the local stack"
 	@echo "make bench  - run the benchmarks (not part of make test)"
+	@echo "make lint   - ruff (style) and mypy (types: strict outside airflow_redshift_s3/local)"
 	@echo "make constraints - re-resolve and pin every dependency in $(CONSTRAINTS)"
 
 venv: $(STAMP)
@@ -32,6 +33,7 @@ $(STAMP): setup.cfg pyproject.toml $(CONSTRAINTS) Makefile
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

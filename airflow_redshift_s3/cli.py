@@ -11,8 +11,12 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from airflow_redshift_s3 import rules
+
+if TYPE_CHECKING:
+    from airflow_redshift_s3.checks.result import CheckResult
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_policy_parser(sub: argparse._SubParsersAction) -> None:
+def _add_policy_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     policy = sub.add_parser(
         "policy",
         help="print the least-privilege IAM policy and trust policy of a COPY role",
@@ -111,7 +115,7 @@ def _add_policy_parser(sub: argparse._SubParsersAction) -> None:
     )
 
 
-def _add_doctor_parser(sub: argparse._SubParsersAction) -> None:
+def _add_doctor_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     doctor = sub.add_parser(
         "doctor",
         help="run every preflight check of a COPY from S3 and print a report",
@@ -240,7 +244,7 @@ _CATEGORY_LABELS = {
 }
 
 
-def _doctor_checks(args: argparse.Namespace) -> list:
+def _doctor_checks(args: argparse.Namespace) -> list[CheckResult]:
     """Return the results of the checks S3ToRedshiftCopyOperator runs before its COPY, for these flags."""
     import logging
 

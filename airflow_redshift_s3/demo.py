@@ -195,6 +195,7 @@ def _load_dag(dags_folder: Path, name: str) -> Any:
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(name, dags_folder / f"{name}.py")
+    assert spec is not None and spec.loader is not None, f"no DAG file {name}.py in {dags_folder}"
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
@@ -202,10 +203,10 @@ def _load_dag(dags_folder: Path, name: str) -> Any:
 
 
 def _xcom(run: Any, task_id: str) -> Any:
-    from airflow import settings
     from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
 
-    with settings.Session() as session:
+    with create_session() as session:
         row = session.scalars(
             XComModel.get_many(run_id=run.run_id, dag_ids=run.dag_id, task_ids=task_id, key="return_value")
         ).first()
@@ -514,7 +515,7 @@ def run_airflow(home: Path | None = None, dags_folder: Path | None = None, port:
         if migrate.returncode:
             print(migrate.stdout[-3000:], migrate.stderr[-3000:], sep="\n", file=sys.stderr)
             return migrate.returncode
-        processes: dict[str, subprocess.Popen] = {}
+        processes: dict[str, subprocess.Popen[bytes]] = {}
         stopping = threading.Event()
 
         def stop(*_: Any) -> None:

@@ -16,7 +16,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from airflow_redshift_s3.checks.result import CheckResult
+    from airflow_redshift_s3.checks.result import Category, CheckResult
 
 
 class RedshiftS3Error(AirflowException):
@@ -41,19 +41,19 @@ class RedshiftS3FailError(RedshiftS3Error, AirflowFailException):
     :param results: the failed checks this error reports, when it comes from the check library.
     """
 
-    category = "config"
+    category: Category = "config"
 
     def __init__(
         self,
         message: str,
         *,
         fix: str | None = None,
-        category: str | None = None,
+        category: Category | None = None,
         results: Sequence[CheckResult] = (),
     ) -> None:
         problem = _without_fix(message, fix)
         # The fix first, on a line of its own: a task log shows the start of a line, not its end.
-        super().__init__(f"Fix: {fix.rstrip('.')}.\n{problem}" if problem != message else message)
+        super().__init__(f"Fix: {fix.rstrip('.')}.\n{problem}" if fix and problem != message else message)
         self.fix = fix
         self.problem = problem
         self.results = list(results)
@@ -73,19 +73,19 @@ def _without_fix(message: str, fix: str | None) -> str:
 class PermissionCheckError(RedshiftS3FailError):
     """An IAM role, trust policy or policy does not allow what COPY or the task needs."""
 
-    category = "permission"
+    category: Category = "permission"
 
 
 class RegionCheckError(RedshiftS3FailError):
     """The bucket is not where Redshift will look for it."""
 
-    category = "region"
+    category: Category = "region"
 
 
 class FormatCheckError(RedshiftS3FailError):
     """The files do not match what COPY was told."""
 
-    category = "format"
+    category: Category = "format"
 
 
 class CopyLoadError(FormatCheckError):
@@ -103,7 +103,7 @@ class PartitionMismatchError(FormatCheckError):
 class ConfigCheckError(RedshiftS3FailError):
     """A resource is missing or an argument is malformed."""
 
-    category = "config"
+    category: Category = "config"
 
 
 class ResourceNotFoundError(ConfigCheckError):
@@ -116,7 +116,7 @@ class DataSafetyError(RedshiftS3FailError):
     Nothing was committed. Each subclass names one rule of the COPY operator's data-safety guards.
     """
 
-    category = "config"
+    category: Category = "config"
 
 
 class PrefixBoundaryError(DataSafetyError):
@@ -126,13 +126,13 @@ class PrefixBoundaryError(DataSafetyError):
 class EmptyReplaceError(DataSafetyError):
     """A replace load deleted rows and the files held none: refusing to replace rows with nothing."""
 
-    category = "format"
+    category: Category = "format"
 
 
 class DuplicateKeyError(DataSafetyError):
     """An upsert's files (or its target table) hold several rows for one key and no rule says which wins."""
 
-    category = "format"
+    category: Category = "format"
 
 
 class ChangedFileError(DataSafetyError):
@@ -146,7 +146,7 @@ class InvalidKeyError(DataSafetyError):
 class DataOverdueError(RedshiftS3FailError):
     """The data a sensor waits for was due by its deadline and is not there: waiting longer cannot help."""
 
-    category = "config"
+    category: Category = "config"
 
 
 class CommitUnknownError(DataSafetyError):

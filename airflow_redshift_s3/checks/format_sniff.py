@@ -43,7 +43,8 @@ def _url(bucket: str, key: str) -> str:
 
 
 def _get_range(s3_client: Any, bucket: str, key: str, byte_range: str) -> bytes:
-    return s3_client.get_object(Bucket=bucket, Key=key, Range=f"bytes={byte_range}")["Body"].read()
+    body: bytes = s3_client.get_object(Bucket=bucket, Key=key, Range=f"bytes={byte_range}")["Body"].read()
+    return body
 
 
 def sniff_object(
@@ -118,15 +119,14 @@ def check_compression(raw: bytes, compression: str | None, url: str) -> CheckRes
     """Check the first bytes against the declared compression."""
     name = "format.compression"
     found = next((kind for kind, magic in _MAGIC.items() if raw.startswith(magic)), None)
-    if compression is None and found is None:
-        return CheckResult.ok(name, "format", f"{url} is not compressed, as declared.")
     if compression is None:
+        if found is None:
+            return CheckResult.ok(name, "format", f"{url} is not compressed, as declared.")
         return CheckResult.failure(
             name,
             "format",
             f"{url} is {found}-compressed (it starts with {_MAGIC[found]!r}): expected an uncompressed "
-            "file, as "
-            "the input format declares no compression.",
+            "file, as the input format declares no compression.",
             f"set compression='{found}' in the input format",
             doctor_fix=f"pass --compression {found}",
         )

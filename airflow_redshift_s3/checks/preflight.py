@@ -94,9 +94,7 @@ def verify_bucket(
     try:
         roles, report.redshift_region = redshift.get_roles_and_region()
     except RedshiftS3FailError as error:
-        results.append(
-            CheckResult.failure("redshift.exists", error.category, error.problem, error.fix or "")  # type: ignore[arg-type]
-        )
+        results.append(CheckResult.failure("redshift.exists", error.category, error.problem, error.fix or ""))
         return report
     if report.bucket_region:
         results.append(
@@ -179,7 +177,7 @@ def _role_checks(
             bucket,
             prefix,
             encryption=report.encryption,
-            bucket_region=report.bucket_region or report.redshift_region,
+            bucket_region=report.bucket_region or report.redshift_region or "us-east-1",  # the default
             sample_keys=samples,
         )
     )

@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
@@ -194,7 +194,7 @@ class IamRoleHook(SharedLoaderMixin, AwsBaseHook):
             config=self.config,
             verify=self.verify,
         )
-        return sts.get_caller_identity()["Arn"]
+        return cast("str", sts.get_caller_identity()["Arn"])
 
     def caller_principal_arn(self) -> str | None:
         """Return the IAM user or role ARN of the caller, as SimulatePrincipalPolicy takes it, or None.
@@ -208,7 +208,7 @@ class IamRoleHook(SharedLoaderMixin, AwsBaseHook):
             from botocore.exceptions import ClientError
 
             try:
-                return self.conn.get_role(RoleName=assumed.group(3))["Role"]["Arn"]
+                return cast("str | None", self.conn.get_role(RoleName=assumed.group(3))["Role"]["Arn"])
             except ClientError:
                 return f"arn:{assumed.group(1)}:iam::{assumed.group(2)}:role/{assumed.group(3)}"
         user = _USER.match(arn)

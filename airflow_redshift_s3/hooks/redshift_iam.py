@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 
@@ -189,7 +189,7 @@ class RedshiftIamRoleHook(SharedLoaderMixin, AwsBaseHook):
             what, name = "Serverless workgroup", self.workgroup_name
             listing = "aws redshift-serverless list-workgroups"
         else:
-            what, name = "Serverless namespace", self.namespace_name
+            what, name = "Serverless namespace", str(self.namespace_name)
             listing = "aws redshift-serverless list-namespaces"
         # conn_config is already loaded here (also in a trigger, where building a sync client would block)
         region = self.region_name or "the connection's default region"
@@ -240,7 +240,7 @@ class RedshiftIamRoleHook(SharedLoaderMixin, AwsBaseHook):
                 f"{target} is busy and cannot change its IAM roles now (AWS said {code}: "
                 f"{_message(error)}). Fix: retry when the operation in progress has finished."
             )
-        return error
+        return cast("Exception", error)
 
     def _call(self, method: Callable[..., Any], role_arn: str | None = None, **kwargs: Any) -> Any:
         from botocore.exceptions import ClientError
@@ -259,8 +259,13 @@ class RedshiftIamRoleHook(SharedLoaderMixin, AwsBaseHook):
         """Return the DescribeClusters entry of the cluster, or the GetNamespace namespace."""
         target = self.target
         if target.kind == "cluster":
-            return self._call(self.conn.describe_clusters, ClusterIdentifier=target.name)["Clusters"][0]
-        return self._call(self.conn.get_namespace, namespaceName=target.name)["namespace"]
+            return cast(
+                "dict[str, Any]",
+                self._call(self.conn.describe_clusters, ClusterIdentifier=target.name)["Clusters"][0],
+            )
+        return cast(
+            "dict[str, Any]", self._call(self.conn.get_namespace, namespaceName=target.name)["namespace"]
+        )
 
     def get_roles(self) -> RedshiftRoles:
         """Return the attached roles with their apply status, and the default role."""
@@ -292,7 +297,7 @@ class RedshiftIamRoleHook(SharedLoaderMixin, AwsBaseHook):
             if match:
                 return match.group(1)
             if value and value.startswith("arn:") and value.count(":") >= 5 and value.split(":")[3]:
-                return value.split(":")[3]
+                return cast("str", value.split(":")[3])
         return self.conn_region_name
 
     # -- changing ----------------------------------------------------------------------------------

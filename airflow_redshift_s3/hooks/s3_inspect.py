@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
@@ -141,7 +141,7 @@ class PrefixSummary:
     @property
     def fingerprint(self) -> str:
         """Return a SHA-256 over (key, size, ETag) of the counted objects, in listing order."""
-        return self._digest.copy().hexdigest()
+        return cast("str", self._digest.copy().hexdigest())
 
     def to_dict(self) -> dict[str, Any]:
         """Return a small JSON-able dict whose size does not grow with the number of objects."""

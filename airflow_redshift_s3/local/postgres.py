@@ -15,7 +15,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
 # PostgreSQL refuses to run as root. When we are root we run it as this unprivileged account, which every
@@ -104,7 +104,7 @@ class LocalPostgres:
         self._settings = settings or {}
         self._copy_binaries = copy_binaries
         self._workdir: Path | None = None
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process: subprocess.Popen[Any] | None = None
         self._run_as: _RunAs | None = None
         self._bin = Path()
         self._log: BinaryIO | None = None
@@ -264,10 +264,12 @@ class LocalPostgres:
             ) from err
         return _RunAs(entry.pw_uid, entry.pw_gid, entry.pw_name, str(self._workdir))
 
-    def _privilege_kwargs(self) -> dict[str, object]:
+    def _privilege_kwargs(self) -> dict[str, Any]:
         if self._run_as is None:
             return {}
-        env = dict(os.environ, HOME=self._run_as.home, USER=self._run_as.name, LOGNAME=self._run_as.name)
+        env: dict[str, str] = dict(
+            os.environ, HOME=self._run_as.home, USER=self._run_as.name, LOGNAME=self._run_as.name
+        )
         return {"user": self._run_as.uid, "group": self._run_as.gid, "extra_groups": [], "env": env}
 
     def _give_away(self, path: Path) -> None:
@@ -305,7 +307,7 @@ class LocalPostgres:
                 capture_output=True,
                 timeout=30,
                 check=False,
-                **self._privilege_kwargs(),  # type: ignore[arg-type]
+                **self._privilege_kwargs(),
             )
         except OSError:
             return False

@@ -27,7 +27,7 @@ def unique_name(prefix: str) -> str:
 @pytest.fixture(scope="session")
 def local_redshift() -> Iterator[Any]:
     """Start one local Redshift stack for the test session."""
-    from airflow_redshift_s3.local import require_local_extra
+    from airflow_redshift_s3.local.extra import require_local_extra
     from airflow_redshift_s3.local.stack import LocalRedshift
 
     try:

@@ -113,7 +113,7 @@ class LocalRedshift:
 
     def start(self) -> LocalRedshift:
         """Start everything and return once both endpoints accept connections."""
-        from airflow_redshift_s3.local import require_local_extra
+        from airflow_redshift_s3.local.extra import require_local_extra
 
         require_local_extra()
         from airflow_redshift_s3.local.aws import (
@@ -151,10 +151,11 @@ class LocalRedshift:
                 local_endpoint = self.aws.start()
                 self.aws_endpoint_url = f"http://{self.host}:{self.aws.port}"
                 access = AwsAccess(local_endpoint, REGION)
-                if self._kept_tls_dir is None:
-                    self._tls_dir = Path(tempfile.mkdtemp(prefix="local-redshift-tls-"))
+                tls_dir = self._kept_tls_dir
+                if tls_dir is None:
+                    tls_dir = self._tls_dir = Path(tempfile.mkdtemp(prefix="local-redshift-tls-"))
                 tls_hosts = tuple(dict.fromkeys((self.host, HOST, "localhost")))
-                self.tls = create_local_tls(self._tls_dir or self._kept_tls_dir, hosts=tls_hosts)
+                self.tls = create_local_tls(tls_dir, hosts=tls_hosts)
                 config = GatewayConfig(
                     upstream_host=self.postgres.host,
                     upstream_port=self.postgres.port,

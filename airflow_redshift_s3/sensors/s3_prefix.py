@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk import PokeReturnValue, conf
 
@@ -237,7 +237,7 @@ class S3PrefixSensor(AwsSensorBase):
         status = event.get("status")
         message = event.get("message") or f"no message (event: {event})"
         if status == "success" and isinstance(event.get("summary"), dict):
-            return event["summary"]
+            return cast("dict[str, Any]", event["summary"])
         if status == "timeout":
             due = self._due()
             if due is not None and datetime.now(timezone.utc) >= due:

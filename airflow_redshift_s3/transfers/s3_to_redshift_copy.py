@@ -337,7 +337,7 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
         schema, table = self._lineage.get("schema") or "public", self._lineage["table"]
         asset = redshift_table_asset(host=host, port=int(port), database=hook.conn.schema, schema=schema,
                                      table=table)  # fmt: skip
-        extra = {
+        extra: dict[str, Any] = {
             "table": summary.table,
             "mode": summary.mode,
             "load_id": summary.load_id,
@@ -413,7 +413,7 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
             table_columns=table_columns,
             summary=summary,
             error_context=error_context,
-            ids=TaskIds.from_context(context, self.task_id, self.dag_id if self.has_dag() else None),
+            ids=TaskIds.from_context(context, self.task_id, self.dag_id if self.has_dag() else None),  # type: ignore[no-untyped-call]  # Airflow leaves it unannotated
             credentials=None if request.iam_role is not None else key_credentials(self.aws_conn_id, self.log),
             max_reported_errors=self.max_reported_errors,
             log=self.log,
@@ -483,7 +483,7 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
         from airflow.providers.amazon.aws.utils.openlineage import get_identity_column_lineage_facet
 
         hook = RedshiftSQLHook(redshift_conn_id=self.redshift_conn_id, aws_conn_id=self.aws_conn_id)
-        authority = hook.get_openlineage_database_info(hook.conn).authority
+        authority = hook.get_openlineage_database_info(hook.conn).authority or str(hook.conn.host)
         inputs, (namespace, name) = self.lineage_names(hook.conn.schema, authority)
         input_datasets = [Dataset(namespace=ns, name=n) for ns, n in inputs]
         facets: dict[str, Any] = {}

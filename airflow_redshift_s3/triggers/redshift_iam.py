@@ -54,7 +54,7 @@ class RedshiftIamRoleTrigger(AwsHookFactoryMixin, BaseTrigger):
         verify: bool | str | None = None,
         botocore_config: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # Airflow leaves it unannotated
         self.iam_role_arn = iam_role_arn
         self.cluster_identifier = cluster_identifier
         self.workgroup_name = workgroup_name
@@ -106,7 +106,7 @@ class RedshiftIamRoleTrigger(AwsHookFactoryMixin, BaseTrigger):
         status: str | None = None
         try:
             hook = self._new_redshift_hook()
-            async with await hook.get_async_conn() as client:
+            async with await hook.get_async_conn() as client:  # type: ignore[no-untyped-call]  # Airflow leaves it unannotated
                 while True:
                     roles = await hook.get_roles_async(client)
                     status = roles.status(self.iam_role_arn)

@@ -117,7 +117,7 @@ class S3PrefixTrigger(AwsHookFactoryMixin, BaseTrigger):
         verify: bool | str | None = None,
         botocore_config: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # Airflow leaves it unannotated
         self.bucket = bucket
         self.prefix = prefix
         self.min_objects = min_objects
@@ -161,7 +161,7 @@ class S3PrefixTrigger(AwsHookFactoryMixin, BaseTrigger):
             hook = self._hook()
             marker = marker_key(self.prefix, self.success_marker)
             readiness = PrefixReadiness(self.min_objects, self.quiet_period)
-            async with await hook.get_async_conn() as client:
+            async with await hook.get_async_conn() as client:  # type: ignore[no-untyped-call]  # Airflow leaves it unannotated
                 while True:
                     if marker and not await hook.object_exists_async(client, self.bucket, marker):
                         why = f"success marker s3://{self.bucket}/{marker} does not exist yet"

@@ -50,7 +50,7 @@ def _associations(cluster: Cluster) -> RoleAssociations:
     return associations
 
 
-def _cluster_iam_roles(self: Cluster) -> list[dict[str, str]]:
+def _cluster_iam_roles(self: Any) -> list[dict[str, str]]:  # moto's Cluster; default_iam_role_arn is ours
     """Return ClusterIamRole entries with their lazily computed ApplyStatus."""
     associations = _associations(self)
     statuses = associations.statuses()
@@ -77,7 +77,7 @@ def modify_cluster_iam_roles(
     default_iam_role_arn: str | None = None,
 ) -> Cluster:
     """Add and remove cluster IAM roles and set the default role, as ModifyClusterIamRoles does."""
-    cluster = self.describe_clusters(cluster_identifier)[0]
+    cluster: Any = self.describe_clusters(cluster_identifier)[0]  # with default_iam_role_arn, set here
     add = list(dict.fromkeys(add_iam_roles or []))
     remove = list(dict.fromkeys(remove_iam_roles or []))
     for arn in add:
@@ -103,7 +103,8 @@ def modify_cluster_iam_roles(
 
 def _response_modify_cluster_iam_roles(self: RedshiftResponse) -> ActionResult:
     """Handle the ModifyClusterIamRoles action."""
-    cluster = self.redshift_backend.modify_cluster_iam_roles(
+    backend: Any = self.redshift_backend  # modify_cluster_iam_roles is installed by this module
+    cluster = backend.modify_cluster_iam_roles(
         cluster_identifier=self._get_param("ClusterIdentifier"),
         add_iam_roles=self._get_param("AddIamRoles", []),
         remove_iam_roles=self._get_param("RemoveIamRoles", []),

@@ -18,7 +18,7 @@ import time
 from types import TracebackType
 from typing import Any
 
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
 
 from airflow_redshift_s3.local.aws.extensions import install as install_extensions
 from airflow_redshift_s3.local.aws.state import (

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.iam.access_control import IAMPolicyStatement
 from moto.iam.exceptions import NotFoundException
 from moto.iam.models import iam_backends

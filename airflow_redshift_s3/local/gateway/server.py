@@ -134,7 +134,10 @@ class Gateway:
         """Start listening on every configured address."""
         for host, port, owner in self.config.listeners:
             server = await asyncio.start_server(
-                lambda r, w, owner=owner: self._handle(r, w, owner), host=host, port=port, limit=1 << 20
+                lambda r, w, owner=owner: self._handle(r, w, owner),  # type: ignore[misc]
+                host=host,
+                port=port,
+                limit=1 << 20,
             )
             self._servers.append(server)
             self.ports.append(server.sockets[0].getsockname()[1])

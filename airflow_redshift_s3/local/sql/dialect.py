@@ -77,7 +77,7 @@ def _postgres_dialect() -> Any:
         return _string_agg(gen, node, "")
 
     class RedshiftOnPostgres(Postgres):
-        class Generator(Postgres.Generator):
+        class Generator(Postgres.Generator):  # type: ignore[valid-type,misc]  # sqlglot builds it at runtime
             TRANSFORMS = {
                 **Postgres.Generator.TRANSFORMS,
                 exp.TsOrDsDiff: datediff,

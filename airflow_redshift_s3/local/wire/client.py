@@ -82,7 +82,7 @@ class PgSimpleClient:
                 return await self._query(sql)
             except _BrokenBeforeAnswer as broken:
                 if not reused:
-                    raise broken.__cause__ from None
+                    raise broken.__cause__ from None  # type: ignore[misc]  # always set by the raiser
             return await self._query(sql)
 
     async def _query(self, sql: str) -> list[list[str | None]]:

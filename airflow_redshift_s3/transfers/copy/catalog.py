@@ -47,7 +47,8 @@ def resolve_table(
         ledger = ledger.with_schema(str(target.schema))
     names = [c for c, _ in columns]
     require_columns(request.columns or (), names, target, "column_list")
-    upsert_keys, notes = request.upsert_keys, []
+    notes: list[str] = []
+    upsert_keys = request.upsert_keys
     if request.mode == "upsert":
         upsert_keys, notes = _upsert_keys(hook, replace(request, target=target), columns)
     if request.partition_column is not None:

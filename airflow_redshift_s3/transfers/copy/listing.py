@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from airflow_redshift_s3.checks.result import CheckResult
 from airflow_redshift_s3.exceptions import ResourceNotFoundError
@@ -95,6 +95,6 @@ def missing(s3: Any, bucket: str, files: Sequence[FileInfo]) -> list[str]:
 def bucket_region(s3: Any, bucket: str) -> str | None:
     """Return the bucket's region, or None when it cannot be found (only for a message)."""
     try:
-        return s3.probe_bucket(bucket).region
+        return cast("str | None", s3.probe_bucket(bucket).region)
     except Exception:  # only for the message: the COPY error is what matters
         return None

@@ -204,11 +204,13 @@ def role_checks(
             )
             poll = min(5.0, max(0.2, role_wait_timeout / 20))
             roles = redshift.wait_for_role(role, poll_interval=poll, timeout=role_wait_timeout)
-        results.append(check_role_attached(roles, role))
-        if results[-1].failed:
+        attached = check_role_attached(roles, role)
+        results.append(attached)
+        if attached.failed:
             return results
-        results.append(check_role_trust(iam, role, serverless=roles.target.serverless))
-        if results[-1].failed:
+        trusted = check_role_trust(iam, role, serverless=roles.target.serverless)
+        results.append(trusted)
+        if trusted.failed:
             return results
     if "access" in request.checks:
         samples = list(dict.fromkeys((files[0].key, files[-1].key)))
