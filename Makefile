@@ -7,13 +7,14 @@ CONSTRAINTS := constraints.txt
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv test lint demo local-up airflow bench constraints clean
+.PHONY: help venv test lint demo local-up airflow bench constraints clean system-test
 
 help:
 	@echo "make demo   - run the main job end to end on the local Redshift stack"
 	@echo "make test   - lint and run the whole test suite"
 	@echo "make airflow - Airflow standalone (UI on http://127.0.0.1:8080) with the example DAGs on the local stack"
 	@echo "make bench  - run the benchmarks (not part of make test)"
+	@echo "make system-test - the example DAGs' flow on your AWS account (see the README)"
 	@echo "make lint   - ruff (style) and mypy (types: strict outside airflow_redshift_s3/local)"
 	@echo "make constraints - re-resolve and pin every dependency in $(CONSTRAINTS)"
 
@@ -46,6 +47,10 @@ airflow: $(STAMP)
 
 local-up: $(STAMP)
 	$(BIN)/airflow-redshift-s3 local up
+
+# The example DAGs' flow on real AWS (opt-in; README "System test on real AWS" lists the variables).
+system-test: $(STAMP)
+	REDSHIFT_S3_SYSTEM_TARGET=aws $(BIN)/python -m pytest tests/system -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	@ls bench/*.py >/dev/null 2>&1 || { echo "no benchmark yet"; exit 1; }
