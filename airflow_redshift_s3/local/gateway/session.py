@@ -19,6 +19,7 @@ from airflow_redshift_s3.local.gateway.local import (
     plan_statements,
 )
 from airflow_redshift_s3.local.sql.tokens import SqlLexError
+from airflow_redshift_s3.local.sql.varchar_bytes import value_too_long
 from airflow_redshift_s3.local.wire.client import open_postgres_connection
 from airflow_redshift_s3.local.wire.messages import (
     AUTH_CLEARTEXT_PASSWORD,
@@ -258,6 +259,8 @@ class Session:
                     self.backend_pid = struct.unpack("!i", body[:4])[0]
                 elif kind == Backend.AUTHENTICATION and body[:4] == struct.pack("!i", AUTH_OK):
                     self.logged_in = True
+                elif kind == Backend.ERROR_RESPONSE:
+                    body = _redshift_error(body)
                 if upstream.capturing:
                     await upstream.deliver(kind, body)
                     continue
@@ -391,6 +394,17 @@ class Session:
             return
         self.local.statements[name] = plan
         self.local.start_batch(Frontend.PARSE, body)
+
+
+def _redshift_error(body: bytes) -> bytes:
+    """Reword a PostgreSQL error as Redshift words it (a VARCHAR byte-limit violation); else keep it."""
+    error = PgError.parse(body)
+    if error.code != "23514":
+        return body
+    text = value_too_long(error.fields.get("n", ""))
+    if text is None:
+        return body
+    return PgError.make(text, "22001").encode()[5:]
 
 
 __all__ = ["Session"]
