@@ -7,6 +7,7 @@ Parse/Bind/Describe/Execute/Sync messages of the extended protocol.
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -16,8 +17,15 @@ from airflow_redshift_s3.local.copy.unload_runner import UnloadRunner
 from airflow_redshift_s3.local.sql.copy_command import CopyCommand, CopySyntaxError
 from airflow_redshift_s3.local.sql.copy_parser import parse_copy
 from airflow_redshift_s3.local.sql.errors import RefusedStatement
+from airflow_redshift_s3.local.sql.identifiers import IdentifierCase
 from airflow_redshift_s3.local.sql.rewrite import rewrite_for_postgres
-from airflow_redshift_s3.local.sql.tokens import first_words, quote_literal, render, split_statements
+from airflow_redshift_s3.local.sql.tokens import (
+    first_words,
+    quote_literal,
+    render,
+    split_statements,
+    tokenize,
+)
 from airflow_redshift_s3.local.sql.unload_command import UnloadCommand, UnloadSyntaxError, parse_unload
 from airflow_redshift_s3.local.wire.messages import (
     TARGET_PORTAL,
@@ -61,8 +69,11 @@ class LocalPlan:
     result_formats: bytes = b"\x00\x00"  # from the client's Bind, for the last statement's rows
 
 
-def plan_statements(sql: str) -> tuple[str, LocalPlan | None]:
+def plan_statements(sql: str, case: IdentifierCase | None = None) -> tuple[str, LocalPlan | None]:
     """Return the text to forward, or a plan to execute locally.
+
+    :param case: the session's identifier case setting (followed through the statements' SET/RESET);
+        quoted identifiers are folded to lower case unless it is case-sensitive.
 
     :raises LocalStatementError: a statement the local Redshift refuses (a malformed catalog SHOW,
         a PostgreSQL-only column type).
@@ -74,7 +85,10 @@ def plan_statements(sql: str) -> tuple[str, LocalPlan | None]:
     texts: list[str] = []
     copies: dict[int, ParsedCopy] = {}
     unloads: dict[int, ParsedUnload] = {}
+    case = case if case is not None else IdentifierCase()
     for index, tokens in enumerate(statements):
+        tokens = case.fold(tokens)
+        case.note(tokens)
         words = first_words(tokens, 1)
         if words == ["COPY"]:
             parsed = _copy_from_s3(render(tokens))
@@ -83,7 +97,7 @@ def plan_statements(sql: str) -> tuple[str, LocalPlan | None]:
                 texts.append(render(tokens))
                 continue
         if words == ["UNLOAD"]:
-            unloads[index] = _parse_unload(tokens)
+            unloads[index] = _parse_unload(tokens, case)
             texts.append(render(tokens))
             continue
         try:
@@ -95,11 +109,13 @@ def plan_statements(sql: str) -> tuple[str, LocalPlan | None]:
     return texts[0], None
 
 
-def _parse_unload(tokens: list[Token]) -> ParsedUnload:
+def _parse_unload(tokens: list[Token], case: IdentifierCase) -> ParsedUnload:
     try:
-        return parse_unload(tokens)
+        command = parse_unload(tokens)
     except UnloadSyntaxError as err:
         return err  # answered when the statement runs, as Redshift does
+    # the query is a string literal: its identifiers are folded here, as the statement's were
+    return dataclasses.replace(command, query=render(case.fold(tokenize(command.query))))
 
 
 def _copy_from_s3(sql: str) -> ParsedCopy | None:

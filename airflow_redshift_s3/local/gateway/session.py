@@ -18,6 +18,7 @@ from airflow_redshift_s3.local.gateway.local import (
     LocalStatements,
     plan_statements,
 )
+from airflow_redshift_s3.local.sql.identifiers import IdentifierCase
 from airflow_redshift_s3.local.sql.tokens import SqlLexError
 from airflow_redshift_s3.local.sql.varchar_bytes import value_too_long
 from airflow_redshift_s3.local.wire.client import open_postgres_connection
@@ -108,6 +109,7 @@ class Session:
         self.database = ""
         self.forwarded_since_sync = False
         self.local = LocalStatements(self)
+        self.identifier_case = IdentifierCase()  # enable_case_sensitive_identifier, as SET by the client
         self._outstanding = 1  # the startup sequence ends with a ReadyForQuery
         self._idle = asyncio.Event()
         self._relay_task: asyncio.Task[None] | None = None
@@ -343,7 +345,7 @@ class Session:
         except UnicodeDecodeError as err:
             raise ProtocolError("invalid Query message: its text is not UTF-8") from err
         try:
-            forwarded, plan = plan_statements(sql)
+            forwarded, plan = plan_statements(sql, self.identifier_case)
         except LocalStatementError as err:
             async with self.captured():
                 await self.local.raise_in_transaction(err.error)
@@ -381,7 +383,7 @@ class Session:
         name, sql, rest = parse_parse(body)
         self.gateway.notify(ClientEvent("statement", sql))
         try:
-            forwarded, plan = plan_statements(sql)
+            forwarded, plan = plan_statements(sql, self.identifier_case)
         except SqlLexError:
             forwarded, plan = sql, None  # PostgreSQL reports the syntax error in its own words
         except LocalStatementError as err:
