@@ -53,7 +53,8 @@ def slices_sql(count: int) -> str:
 
 
 # What every database gives its users, as Redshift does: tables in ``public`` for everyone, and no
-# extensions (Redshift has none; PostgreSQL's trusted ones need only CREATE on the database). Idempotent.
+# extensions (Redshift has none; PostgreSQL's trusted ones need only CREATE on the database); and the
+# functions added since the first release, so that a kept data directory gets them too. Idempotent.
 DATABASE_PRIVILEGES_SQL = """
 GRANT CREATE ON SCHEMA public TO PUBLIC;
 SET allow_system_table_mods = on;
@@ -64,6 +65,8 @@ CREATE OR REPLACE FUNCTION pg_catalog.redshift_refuse_extensions() RETURNS event
                 USING ERRCODE = '42501', HINT = 'Redshift has no extensions.';
         END IF;
     END $$;
+CREATE OR REPLACE FUNCTION pg_catalog.pg_last_unload_count() RETURNS bigint LANGUAGE sql STABLE
+    AS $$ SELECT coalesce(nullif(current_setting('redshift.last_unload_count', true), ''), '0')::bigint $$;
 RESET allow_system_table_mods;
 DO $$ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'redshift_no_extensions') THEN

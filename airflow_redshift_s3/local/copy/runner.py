@@ -169,7 +169,12 @@ class CopyRunner:
         self, cmd: CopyCommand, oid: int, columns: list[Any], objects: list[Any], started: float
     ) -> PgError | None:
         aws = self.session.aws
-        stream = build_copy_stream(cmd, columns, objects, lambda ref: aws.open_object(ref.bucket, ref.key))
+        try:
+            stream = build_copy_stream(
+                cmd, columns, objects, lambda ref: aws.open_object(ref.bucket, ref.key)
+            )
+        except LoadError as err:  # the format or an option cannot be loaded: nothing was read
+            return PgError.make(err.message, err.sqlstate)
         options = stream.pg_copy_options
         if cmd.maxerror > 0 and stream.mode != "columnar":
             options += f", ON_ERROR ignore, REJECT_LIMIT {cmd.maxerror}, LOG_VERBOSITY verbose"

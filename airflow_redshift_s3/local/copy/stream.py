@@ -25,6 +25,7 @@ from airflow_redshift_s3.local.copy.formats.base import Converter, ErrorLog, Spa
 from airflow_redshift_s3.local.copy.formats.columnar import ColumnarConverter
 from airflow_redshift_s3.local.copy.formats.csv import CsvPassThrough
 from airflow_redshift_s3.local.copy.formats.delimited import DelimitedConverter
+from airflow_redshift_s3.local.copy.formats.fixedwidth import FixedWidthConverter
 from airflow_redshift_s3.local.copy.formats.json import JsonConverter, json_paths
 from airflow_redshift_s3.local.copy.formats.text import TextPassThrough
 from airflow_redshift_s3.local.copy.limits import MAX_CHUNK, MAX_RAW_LINE, MAX_REASON, MIN_CHUNK
@@ -70,6 +71,14 @@ def build_copy_stream(
     converter: Converter
     if cmd.format in COLUMNAR_FORMATS:
         converter = ColumnarConverter(cmd, plans, source)
+    elif cmd.fixedwidth is not None:
+        if len(cmd.fixedwidth) != len(plans):
+            raise LoadError(
+                f"FIXEDWIDTH spec has {len(cmd.fixedwidth)} columns but {len(plans)} are loaded: give one "
+                "label:width pair per column of the table (or of the column list), in order",
+                sqlstate="42601",
+            )
+        converter = FixedWidthConverter(cmd, plans, source)
     elif cmd.format == "json":
         converter = JsonConverter(cmd, plans, source, json_paths(cmd, len(plans), open_object))
     elif _pass_through_text(cmd, plans):

@@ -7,16 +7,26 @@ Parse/Bind/Describe/Execute/Sync messages of the extended protocol.
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from airflow_redshift_s3.local.copy.runner import CopyRunner
+from airflow_redshift_s3.local.copy.unload_runner import UnloadRunner
 from airflow_redshift_s3.local.sql.copy_command import CopyCommand, CopySyntaxError
 from airflow_redshift_s3.local.sql.copy_parser import parse_copy
 from airflow_redshift_s3.local.sql.errors import RefusedStatement
+from airflow_redshift_s3.local.sql.identifiers import IdentifierCase
 from airflow_redshift_s3.local.sql.rewrite import rewrite_for_postgres
-from airflow_redshift_s3.local.sql.tokens import first_words, quote_literal, render, split_statements
+from airflow_redshift_s3.local.sql.tokens import (
+    first_words,
+    quote_literal,
+    render,
+    split_statements,
+    tokenize,
+)
+from airflow_redshift_s3.local.sql.unload_command import UnloadCommand, UnloadSyntaxError, parse_unload
 from airflow_redshift_s3.local.wire.messages import (
     TARGET_PORTAL,
     TARGET_STATEMENT,
@@ -34,8 +44,10 @@ from airflow_redshift_s3.local.wire.messages import (
 
 if TYPE_CHECKING:
     from airflow_redshift_s3.local.gateway.session import Session
+    from airflow_redshift_s3.local.sql.tokens import Token
 
 ParsedCopy = CopyCommand | CopySyntaxError  # a COPY from S3, or the syntax error the client gets for it
+ParsedUnload = UnloadCommand | UnloadSyntaxError
 
 
 class LocalStatementError(Exception):
@@ -52,14 +64,18 @@ class LocalPlan:
 
     statements: list[str]  # rewritten PostgreSQL text or, for COPY from S3, the original text
     copies: dict[int, ParsedCopy] = field(default_factory=dict)  # by index in ``statements``
+    unloads: dict[int, ParsedUnload] = field(default_factory=dict)  # by index in ``statements``
     error: PgError | None = None  # refused when planned (e.g. UNLOAD): reported at execution
     result_formats: bytes = b"\x00\x00"  # from the client's Bind, for the last statement's rows
 
 
-def plan_statements(sql: str) -> tuple[str, LocalPlan | None]:
+def plan_statements(sql: str, case: IdentifierCase | None = None) -> tuple[str, LocalPlan | None]:
     """Return the text to forward, or a plan to execute locally.
 
-    :raises LocalStatementError: a statement the local Redshift refuses (UNLOAD, a malformed catalog SHOW,
+    :param case: the session's identifier case setting (followed through the statements' SET/RESET);
+        quoted identifiers are folded to lower case unless it is case-sensitive.
+
+    :raises LocalStatementError: a statement the local Redshift refuses (a malformed catalog SHOW,
         a PostgreSQL-only column type).
     :raises SqlLexError: the text does not split into statements.
     """
@@ -68,7 +84,11 @@ def plan_statements(sql: str) -> tuple[str, LocalPlan | None]:
         return sql, None
     texts: list[str] = []
     copies: dict[int, ParsedCopy] = {}
+    unloads: dict[int, ParsedUnload] = {}
+    case = case if case is not None else IdentifierCase()
     for index, tokens in enumerate(statements):
+        tokens = case.fold(tokens)
+        case.note(tokens)
         words = first_words(tokens, 1)
         if words == ["COPY"]:
             parsed = _copy_from_s3(render(tokens))
@@ -77,14 +97,25 @@ def plan_statements(sql: str) -> tuple[str, LocalPlan | None]:
                 texts.append(render(tokens))
                 continue
         if words == ["UNLOAD"]:
-            raise LocalStatementError(PgError.make("UNLOAD is not supported by the local Redshift", "0A000"))
+            unloads[index] = _parse_unload(tokens, case)
+            texts.append(render(tokens))
+            continue
         try:
             texts.append(render(rewrite_for_postgres(tokens)))
         except RefusedStatement as err:
             raise LocalStatementError(PgError.make(str(err), err.sqlstate)) from err
-    if copies or len(texts) > 1:
-        return sql, LocalPlan(texts, copies)
+    if copies or unloads or len(texts) > 1:
+        return sql, LocalPlan(texts, copies, unloads)
     return texts[0], None
+
+
+def _parse_unload(tokens: list[Token], case: IdentifierCase) -> ParsedUnload:
+    try:
+        command = parse_unload(tokens)
+    except UnloadSyntaxError as err:
+        return err  # answered when the statement runs, as Redshift does
+    # the query is a string literal: its identifiers are folded here, as the statement's were
+    return dataclasses.replace(command, query=render(case.fold(tokenize(command.query))))
 
 
 def _copy_from_s3(sql: str) -> ParsedCopy | None:
@@ -202,10 +233,14 @@ class LocalStatements:
             for index, statement in enumerate(plan.statements):
                 if index in plan.copies:
                     error = await self._run_copy(plan.copies[index])
+                elif index in plan.unloads:
+                    error = await self._run_unload(plan.unloads[index])
+                    if error is None:
+                        session.client_w.write(command_complete("UNLOAD"))
                 else:
                     _, _, error = await session.upstream.query(statement, relay=session.relay)
                 if error is not None:
-                    if index in plan.copies:
+                    if index in plan.copies or index in plan.unloads:
                         session.client_w.write(error.encode())
                     break
             session.client_w.write(ready_for_query(session.txn_status))
@@ -219,6 +254,9 @@ class LocalStatements:
             if index in plan.copies:
                 error = await self._run_copy(plan.copies[index])
                 tag = f"COPY {self._last_copy_count}"
+            elif index in plan.unloads:
+                error = await self._run_unload(plan.unloads[index])
+                tag = "UNLOAD"
             elif index == len(plan.statements) - 1:
                 # like Redshift, a multi-statement string returns the rows of its last statement
                 tag, error = await upstream.rows(statement, plan.result_formats, self.session.relay)
@@ -231,7 +269,12 @@ class LocalStatements:
     async def _describe_last(self, plan: LocalPlan) -> bytes:
         """Return the RowDescription (or NoData) of a multi-statement string's last statement."""
         last = len(plan.statements) - 1
-        if not plan.statements or last in plan.copies or self.session.txn_status == TransactionStatus.FAILED:
+        if (
+            not plan.statements
+            or last in plan.copies
+            or last in plan.unloads
+            or self.session.txn_status == TransactionStatus.FAILED
+        ):
             return message(Backend.NO_DATA)
         assert self.session.upstream is not None
         return await self.session.upstream.describe(plan.statements[last])
@@ -249,6 +292,12 @@ class LocalStatements:
         runner = CopyRunner(self.session, parsed)
         error = await runner.run()
         self._last_copy_count = runner.rows_loaded
+        if error is not None and self.session.txn_status != TransactionStatus.FAILED:
+            await self.raise_in_transaction(error)
+        return error
+
+    async def _run_unload(self, parsed: ParsedUnload) -> PgError | None:
+        error = await UnloadRunner(self.session, parsed).run()
         if error is not None and self.session.txn_status != TransactionStatus.FAILED:
             await self.raise_in_transaction(error)
         return error

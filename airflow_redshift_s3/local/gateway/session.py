@@ -18,7 +18,9 @@ from airflow_redshift_s3.local.gateway.local import (
     LocalStatements,
     plan_statements,
 )
+from airflow_redshift_s3.local.sql.identifiers import IdentifierCase
 from airflow_redshift_s3.local.sql.tokens import SqlLexError
+from airflow_redshift_s3.local.sql.varchar_bytes import value_too_long
 from airflow_redshift_s3.local.wire.client import open_postgres_connection
 from airflow_redshift_s3.local.wire.messages import (
     AUTH_CLEARTEXT_PASSWORD,
@@ -107,6 +109,7 @@ class Session:
         self.database = ""
         self.forwarded_since_sync = False
         self.local = LocalStatements(self)
+        self.identifier_case = IdentifierCase()  # enable_case_sensitive_identifier, as SET by the client
         self._outstanding = 1  # the startup sequence ends with a ReadyForQuery
         self._idle = asyncio.Event()
         self._relay_task: asyncio.Task[None] | None = None
@@ -258,6 +261,8 @@ class Session:
                     self.backend_pid = struct.unpack("!i", body[:4])[0]
                 elif kind == Backend.AUTHENTICATION and body[:4] == struct.pack("!i", AUTH_OK):
                     self.logged_in = True
+                elif kind == Backend.ERROR_RESPONSE:
+                    body = _redshift_error(body)
                 if upstream.capturing:
                     await upstream.deliver(kind, body)
                     continue
@@ -340,7 +345,7 @@ class Session:
         except UnicodeDecodeError as err:
             raise ProtocolError("invalid Query message: its text is not UTF-8") from err
         try:
-            forwarded, plan = plan_statements(sql)
+            forwarded, plan = plan_statements(sql, self.identifier_case)
         except LocalStatementError as err:
             async with self.captured():
                 await self.local.raise_in_transaction(err.error)
@@ -378,7 +383,7 @@ class Session:
         name, sql, rest = parse_parse(body)
         self.gateway.notify(ClientEvent("statement", sql))
         try:
-            forwarded, plan = plan_statements(sql)
+            forwarded, plan = plan_statements(sql, self.identifier_case)
         except SqlLexError:
             forwarded, plan = sql, None  # PostgreSQL reports the syntax error in its own words
         except LocalStatementError as err:
@@ -391,6 +396,17 @@ class Session:
             return
         self.local.statements[name] = plan
         self.local.start_batch(Frontend.PARSE, body)
+
+
+def _redshift_error(body: bytes) -> bytes:
+    """Reword a PostgreSQL error as Redshift words it (a VARCHAR byte-limit violation); else keep it."""
+    error = PgError.parse(body)
+    if error.code != "23514":
+        return body
+    text = value_too_long(error.fields.get("n", ""))
+    if text is None:
+        return body
+    return PgError.make(text, "22001").encode()[5:]
 
 
 __all__ = ["Session"]

@@ -58,6 +58,7 @@ class CopyCommand:
     json_spec: str | None = None
     avro_spec: str | None = None
     delimiter: str | None = "|"
+    fixedwidth: tuple[tuple[str, int], ...] | None = None  # (label, width in bytes) per column
     quote: str | None = None
     escape: bool = False
     removequotes: bool = False

@@ -27,7 +27,6 @@ _UNSUPPORTED = {
     "acceptanydate": "ACCEPTANYDATE",
     "encrypted": "ENCRYPTED",
     "master_symmetric_key": "MASTER_SYMMETRIC_KEY",
-    "fixedwidth": "FIXEDWIDTH",
     "shapefile": "SHAPEFILE",
     "simplify": "SIMPLIFY",
     "noload": "NOLOAD",
@@ -57,7 +56,16 @@ _COLUMNAR_OPTIONS = frozenset(
         "EXPLICIT_IDS",
     }
 )
-_JSON_REJECTED = ("DELIMITER", "QUOTE", "ESCAPE", "REMOVEQUOTES", "FILLRECORD", "IGNOREBLANKLINES", "NULL AS")
+_JSON_REJECTED = (
+    "DELIMITER",
+    "FIXEDWIDTH",
+    "QUOTE",
+    "ESCAPE",
+    "REMOVEQUOTES",
+    "FILLRECORD",
+    "IGNOREBLANKLINES",
+    "NULL AS",
+)
 
 
 def parse_copy(sql: str) -> CopyCommand | None:
@@ -317,6 +325,10 @@ class _Parser:
         if word in _UNSUPPORTED:
             self.advance()
             raise _unsupported(_UNSUPPORTED[word])
+        if word == "fixedwidth":
+            self.advance()
+            self.opt_fixedwidth()
+            return
         if word not in ("csv", "json", "parquet", "orc", "avro"):
             raise self.error()
         self.advance()
@@ -371,6 +383,19 @@ class _Parser:
 
     def opt_delimiter(self) -> None:
         self.set("DELIMITER", "delimiter", _decode_char_escapes(self.string(), "DELIMITER"))
+
+    def opt_fixedwidth(self) -> None:
+        spec = self.string()
+        pairs: list[tuple[str, int]] = []
+        for part in spec.split(","):
+            label, sep, width = part.strip().rpartition(":")
+            if not sep or not label.strip() or not width.strip().isdigit() or int(width) < 1:
+                raise CopySyntaxError(
+                    f"Invalid FIXEDWIDTH spec '{spec}': expected 'label1:width1,label2:width2,...' "
+                    "with a positive width in bytes for each column"
+                )
+            pairs.append((label.strip(), int(width)))
+        self.set("FIXEDWIDTH", "fixedwidth", tuple(pairs))
 
     def opt_quote(self) -> None:
         quote = self.string()
@@ -525,7 +550,7 @@ class _Parser:
                 quote = quote if quote is not None else '"'
                 if delimiter == quote:
                     raise CopySyntaxError("COPY delimiter and quote must be different")
-            if null_as and delimiter in null_as:
+            if null_as and delimiter in null_as and "fixedwidth" not in self.opts:
                 raise CopySyntaxError("COPY delimiter must not appear in the NULL AS string")
         compupdate = self.text("compupdate")
         statupdate = self.text("statupdate")
@@ -543,6 +568,7 @@ class _Parser:
             json_spec=self.text("json_spec"),
             avro_spec=self.text("avro_spec"),
             delimiter=delimiter,
+            fixedwidth=self.opts.get("fixedwidth"),  # type: ignore[arg-type]
             quote=quote,
             escape=self.flag("escape"),
             removequotes=self.flag("removequotes"),
@@ -611,8 +637,10 @@ class _Parser:
             for name in _JSON_REJECTED:
                 if name in seen:
                     raise CopySyntaxError(f"{name} argument is not supported for {fmt.upper()} based COPY")
+        if "FIXEDWIDTH" in seen and "DELIMITER" in seen:
+            raise CopySyntaxError("DELIMITER argument is not supported with FIXEDWIDTH")
         if fmt == "csv":
-            for name in ("ESCAPE", "REMOVEQUOTES"):
+            for name in ("ESCAPE", "REMOVEQUOTES", "FIXEDWIDTH"):
                 if name in seen:
                     raise CopySyntaxError(f"{name} argument is not supported for CSV based COPY")
         elif "QUOTE" in seen:

@@ -6,6 +6,7 @@ from airflow_redshift_s3.local.sql.dialect import QUERY_HEADS, needs_translation
 from airflow_redshift_s3.local.sql.errors import UnsupportedColumnType
 from airflow_redshift_s3.local.sql.show import REDSHIFT_FUNCTION_SCHEMA, SHOW_OBJECTS, rewrite_show
 from airflow_redshift_s3.local.sql.tokens import Token, render
+from airflow_redshift_s3.local.sql.varchar_bytes import byte_limit_check
 
 # Redshift session settings PostgreSQL does not know: kept under a custom prefix so SET/SHOW still work.
 REDSHIFT_ONLY_SETTINGS = frozenset(
@@ -42,7 +43,7 @@ def rewrite_for_postgres(tokens: list[Token]) -> list[Token]:
     if head == "SHOW" and len(sig) == 2 and sig[1].text.lower() == "search_path":
         return [Token("word", _SHOW_SEARCH_PATH)]
     if head == "ALTER" and len(sig) > 5 and sig[1].upper == "TABLE":
-        _refuse_added_column(sig)
+        tokens = tokens + _refuse_added_column(sig)
     if head == "CREATE" and _is_create_table(sig):
         tokens = _rewrite_create_table(tokens)
     elif head in ("SET", "RESET", "SHOW") and len(sig) > 1 and sig[1].text.lower() in REDSHIFT_ONLY_SETTINGS:
@@ -193,14 +194,18 @@ _SHOW_SEARCH_PATH = (
 )
 
 
-def _refuse_added_column(sig: list[Token]) -> None:
-    """Refuse ALTER TABLE t ADD [COLUMN] c <PostgreSQL-only type>, as CREATE TABLE does."""
+def _refuse_added_column(sig: list[Token]) -> list[Token]:
+    """Refuse ALTER TABLE t ADD [COLUMN] c <PostgreSQL-only type>, as CREATE TABLE does.
+
+    :return: the byte-limit constraint to append for an added VARCHAR(n) column (else nothing).
+    """
     positions = list(range(len(sig)))
     add = next((p for p in positions[3:] if sig[p].upper == "ADD"), None)
     if add is None:
-        return
+        return []
     start = add + 2 if add + 1 < len(sig) and sig[add + 1].upper == "COLUMN" else add + 1
     _refuse_postgres_only_type(_table_name(sig, positions, 2), sig[start:])
+    return byte_limit_check(sig[start:])
 
 
 def _table_name(tokens: list[Token], sig_positions: list[int], name_pos: int) -> str:
@@ -271,7 +276,7 @@ def _rewrite_table_element(element: list[Token]) -> list[Token] | None:
         return None
     if head == "LIKE":
         return element
-    return _rewrite_column(element)
+    return _rewrite_column(element) + byte_limit_check(element)
 
 
 def _rewrite_column(element: list[Token]) -> list[Token]:

@@ -286,3 +286,16 @@ def parse_data_row(body: bytes) -> list[str | None]:
             values.append(body[pos : pos + size].decode())
             pos += size
     return values
+
+
+def parse_row_description(body: bytes) -> list[tuple[str, int, int]]:
+    """Decode a RowDescription into (column name, type OID, type modifier) per column."""
+    (count,) = struct.unpack("!h", body[:2])
+    pos = 2
+    columns: list[tuple[str, int, int]] = []
+    for _ in range(count):
+        name, pos = split_cstring(body, pos)
+        _table, _attnum, type_oid, _size, typmod, _fmt = struct.unpack("!ihihih", body[pos : pos + 18])
+        pos += 18
+        columns.append((name, type_oid, typmod))
+    return columns

@@ -270,7 +270,10 @@ def test_json_and_columnar_have_no_delimiter():
     ("clause", "message"),
     [
         ("FORMAT AS TEXT", 'syntax error at or near "TEXT"'),
-        ("FORMAT AS FIXEDWIDTH 'a:1'", "Unsupported COPY option: FIXEDWIDTH"),
+        ("FORMAT AS FIXEDWIDTH 'a'", "Invalid FIXEDWIDTH spec 'a'"),
+        ("FIXEDWIDTH 'a:1' DELIMITER ','", "DELIMITER argument is not supported with FIXEDWIDTH"),
+        ("CSV FIXEDWIDTH 'a:1'", "FIXEDWIDTH argument is not supported for CSV based COPY"),
+        ("FIXEDWIDTH 'a:1' JSON 'auto'", "FIXEDWIDTH argument is not supported for JSON based COPY"),
         ("SHAPEFILE", "Unsupported COPY option: SHAPEFILE"),
         ("JSON 'noshred'", "Unsupported COPY option: JSON 'noshred'"),
         ("JSON 'sideways'", "Invalid JSON option 'sideways'"),
