@@ -244,15 +244,18 @@ def commit_unknown(request: LoadRequest, manifest_url: str, error: BaseException
     )
 
 
-def cleanup_manifests(s3: Any, bucket: str, folder: str, log: Any) -> int:
+def cleanup_manifests(s3: Any, bucket: str, folder: str, log: Any, keys: Sequence[str] | None = None) -> int:
     """Delete every manifest under ``folder`` (this task's, failed tries included); return how many.
+
+    :param keys: the manifests, when the caller knows them all (a first try): no listing.
 
     A failure to delete is a warning: the load is committed, and a lifecycle rule on the manifest prefix
     (``airflow-redshift-s3 policy --lifecycle``) expires what is left.
     """
     deleted = 0
     try:
-        keys = [obj["Key"] for obj in s3.iter_objects(bucket, folder) if obj["Key"].endswith(".manifest")]
+        if keys is None:
+            keys = [obj["Key"] for obj in s3.iter_objects(bucket, folder) if obj["Key"].endswith(".manifest")]
         for start in range(0, len(keys), 1000):
             batch = keys[start : start + 1000]
             answer = s3.conn.delete_objects(

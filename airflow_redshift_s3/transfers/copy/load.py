@@ -110,6 +110,8 @@ class Load:
     run_step: RunStep
     written: list[ledger_sql.LedgerEntry] = field(default_factory=list)
     """The ledger rows the load INSERTed (compacted after COMMIT)."""
+    manifest_keys: list[str] = field(default_factory=list)
+    """The manifests this try wrote (deleted after COMMIT)."""
 
     def manifest_url(self, suffix: str = "") -> str:
         """Return the URL of a manifest of this load (fixed by the task's ids and the load id)."""
@@ -152,7 +154,10 @@ class Load:
         self._compact(control)
         if not request.keep_manifests:
             folder = self.ids.manifest_folder(request.manifest_prefix)
-            deleted = guards.cleanup_manifests(s3, request.manifest_bucket, folder, self.log)
+            # A first try knows every manifest in its folder; a later one lists the folder for those of
+            # the failed tries before it.
+            known = self.manifest_keys if self.ids.try_number == 1 else None
+            deleted = guards.cleanup_manifests(s3, request.manifest_bucket, folder, self.log, known)
             self.log.info(
                 "Deleted %s manifest(s) under s3://%s/%s.", deleted, request.manifest_bucket, folder
             )
@@ -446,6 +451,7 @@ class Load:
         bucket, _, key = url.removeprefix("s3://").partition("/")
         body = json.dumps({"entries": entries}).encode()
         s3.conn.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+        self.manifest_keys.append(key)
         self.log.info("Wrote manifest %s listing %s file(s).", url, len(files))
         return url
 

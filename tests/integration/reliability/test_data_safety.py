@@ -535,3 +535,7 @@ def test_manifests_are_deleted_after_commit_and_kept_after_a_failure_until_the_t
     (manifest,) = env.manifests()
     body = json.loads(env.s3.get_object(Bucket=env.bucket, Key=manifest)["Body"].read())
     assert [e["url"] for e in body["entries"]] == [f"s3://{env.bucket}/in/b.csv"]
+    # A first try deletes the manifest it wrote by its key (no listing), and nothing else.
+    env.put("in/c.csv", "4\n")
+    env.load(prefix="in/", context=task_context("manual__4"))
+    assert env.manifests() == [manifest]
