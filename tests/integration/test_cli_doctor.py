@@ -193,16 +193,19 @@ def test_slices_check_the_number_of_compressed_files(
     local_redshift_env, s3_bucket, copy_role_arn, put_objects, capsys
 ):
     import gzip
+    import os
 
-    put_objects(s3_bucket, ["in/a.csv.gz"], gzip.compress(b"1,a\n"))
+    # 3 MB compressed for 2 slices: enough to split into two files of more than 1 MB each.
+    rows = b"".join(b"%d,%s\n" % (n, os.urandom(8).hex().encode()) for n in range(250_000))
+    put_objects(s3_bucket, ["in/a.csv.gz"], gzip.compress(rows))
     code, lines = doctor(capsys, s3_bucket, copy_role_arn, "--format", "csv", "--compression", "gzip",
-                         "--slices", "16")  # fmt: skip
+                         "--slices", "2")  # fmt: skip
     assert code == 0, "\n".join(lines)  # a warning, not a failure
     (line,) = lines_of(lines, "WARNING", "layout.file_count")
-    assert "1 compressed file(s) for 16 slices" in line and "keeps 6% of the slices busy" in line
+    assert "1 compressed file(s) for 2 slices" in line and "keeps 50% of the slices busy" in line
     assert (
         fix_after(lines, line).strip()
-        == "fix: split the data into a multiple of 16 files (e.g. 16), each 1 MB-1 GB compressed"
+        == "fix: split the data into a multiple of 2 files (e.g. 2), each 1 MB-1 GB compressed"
     )
 
 

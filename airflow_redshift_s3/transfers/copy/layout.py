@@ -63,7 +63,10 @@ def layout_results(
     slices = slices if slices and slices > 0 else None  # unknown rather than nonsense
     results = []
     count = len(files)
-    if slices and count % slices and count < BUSY_WAVES * slices:
+    total = sum(f.size for f in files)
+    # Below one slice-full of 1 MB files, splitting would only make files smaller than AWS advises: a small
+    # daily file loads in one round anyway.
+    if slices and count % slices and count < BUSY_WAVES * slices and total >= slices * MIN_BYTES:
         waves = math.ceil(count / slices)
         busy = count / (waves * slices)
         target = max(slices, round(count / slices) * slices)

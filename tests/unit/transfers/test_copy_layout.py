@@ -44,6 +44,13 @@ def test_the_count_is_checked_against_the_slices(count, slices, warned):
     assert ("layout.file_count" in names(results)) is warned
 
 
+def test_a_small_daily_file_is_not_told_to_split():
+    """Under slices x 1 MB in all, splitting would make files below the 1 MB AWS advises: no advice."""
+    assert layout_results(files(300_000), 16, compressed=True, bucket="b") == []
+    assert layout_results(files(15 * MB), 16, compressed=True, bucket="b") == []
+    assert names(layout_results(files(16 * MB), 16, compressed=True, bucket="b")) == ["layout.file_count"]
+
+
 def test_many_small_files_warn_but_a_few_small_files_do_not():
     assert names(layout_results(files(*[10_000] * 64), 16, True, "b")) == ["layout.small_files"]
     assert layout_results(files(10_000, 10_000), 2, True, "b") == []  # as many as slices: nothing to gain
