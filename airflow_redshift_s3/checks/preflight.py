@@ -35,6 +35,8 @@ class BucketVerification:
     iam_role_arn: str | None = None
     encryption: BucketEncryption | None = None
     summary: PrefixSummary | None = None
+    redshift: dict[str, str | None] | None = None  # kind, name and workgroup of what the roles are on
+    role_checked: bool = False  # the role's attachment, trust and read access were checked
 
     @property
     def region_needed(self) -> bool:
@@ -54,6 +56,8 @@ class BucketVerification:
             "copy_region": self.bucket_region if self.region_needed else None,
             "encryption": self.encryption.to_dict() if self.encryption else None,
             "iam_role_arn": self.iam_role_arn,
+            "redshift": self.redshift,
+            "role_checked": self.role_checked,
             "object_count": self.summary.object_count if self.summary else None,
             "total_bytes": self.summary.total_bytes if self.summary else None,
             "warnings": [r.text() for r in self.results if r.status is CheckStatus.WARNING],
@@ -96,6 +100,8 @@ def verify_bucket(
     except RedshiftS3FailError as error:
         results.append(CheckResult.failure("redshift.exists", error.category, error.problem, error.fix or ""))
         return report
+    target = roles.target
+    report.redshift = {"kind": target.kind, "name": target.name, "workgroup": target.workgroup_name}
     if report.bucket_region:
         results.append(
             check_region(
@@ -181,4 +187,5 @@ def _role_checks(
             sample_keys=samples,
         )
     )
+    report.role_checked = True
     return results

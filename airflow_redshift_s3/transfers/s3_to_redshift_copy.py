@@ -118,6 +118,9 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
         record: a NUL byte or invalid UTF-8.
     :param keep_manifests: keep the manifest after a successful load; by default it is deleted (with the
         manifests of this task's failed tries). A failed load always keeps it, for diagnosis.
+    :param reuse_upstream_checks: take the role, region and access checks from an upstream
+        ``S3VerifyBucketOperator`` of the same DAG run that verified the same bucket (or a prefix holding
+        this one), role and cluster or workgroup, instead of asking AWS again (default True).
     """
 
     template_fields: Sequence[str] = aws_template_fields(
@@ -188,6 +191,7 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
         on_changed_file: str | None = None,
         on_invalid_key: str = "fail",
         keep_manifests: bool = False,
+        reuse_upstream_checks: bool = True,
         ledger_history_days: int | None = ledger_sql.DEFAULT_HISTORY_DAYS,
         **kwargs: Any,
     ) -> None:
@@ -236,6 +240,7 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
         self.on_changed_file = on_changed_file
         self.on_invalid_key = on_invalid_key
         self.keep_manifests = keep_manifests
+        self.reuse_upstream_checks = reuse_upstream_checks
         self.ledger_history_days = ledger_history_days
         self._lineage: dict[str, Any] = {}
 
@@ -366,6 +371,7 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
     ) -> Load:
         """Read the table, run the preflight, make sure of the ledger; return the load to run."""
         from airflow_redshift_s3.transfers.copy.preflight import redshift_target, run_preflight
+        from airflow_redshift_s3.transfers.copy.verdicts import find_verdict
 
         request, table_columns, notes = catalog.resolve_table(control, hook, request, self.log)
         summary.warnings.extend(notes)
@@ -373,8 +379,11 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
         self._lineage.update(schema=request.target.schema, table=request.target.name, columns=table_columns)
         file_columns = catalog.file_columns(request, table_columns)
         cluster, workgroup = self.cluster_identifier, self.workgroup_name
+        verdict = None
         if request.checks & {"role", "region", "access"}:
             cluster, workgroup = redshift_target(self.redshift_conn_id, cluster, workgroup)
+            if self.reuse_upstream_checks:
+                verdict = find_verdict(context, self, request, cluster, workgroup)
         preflight = run_preflight(
             s3=s3,
             request=request,
@@ -385,6 +394,7 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
             workgroup=workgroup,
             role_wait_timeout=self.role_wait_timeout,
             log=self.log,
+            verdict=verdict,
         )
         summary.region = preflight.region
         summary.warnings.extend(preflight.warnings)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from airflow_redshift_s3.checks.result import CheckResult
     from airflow_redshift_s3.hooks.redshift_iam import RedshiftIamRoleHook, RedshiftRoles
     from airflow_redshift_s3.transfers.copy.request import FileInfo, LoadRequest
+    from airflow_redshift_s3.transfers.copy.verdicts import Verdict
 
 _CLUSTER_HOST = re.compile(r"^([a-z][a-z0-9-]*)\.[a-z0-9]+\.[a-z0-9-]+\.redshift\.amazonaws\.com(?:\.cn)?$")
 _WORKGROUP_HOST = re.compile(
@@ -85,14 +86,33 @@ def preflight_results(
     workgroup: str | None,
     role_wait_timeout: float,
     log: Any,
+    verdict: Verdict | None = None,
 ) -> tuple[PreflightOutcome, list[CheckResult]]:
-    """Run the switched-on checks and return what the load needs and every result (``doctor`` prints them)."""
+    """Run the switched-on checks and return what the load needs and every result (``doctor`` prints them).
+
+    :param verdict: an upstream verification of this DAG run covering the role, region and access checks.
+    """
     from airflow_redshift_s3.checks.result import CheckResult
 
     checks = request.checks
     outcome = PreflightOutcome()
     results: list[CheckResult] = []
-    if checks & {"role", "region", "access"}:
+    if verdict is not None and checks & {"role", "region", "access"}:
+        outcome.redshift_region, outcome.redshift_target = verdict.redshift_region, verdict.redshift_target
+        outcome.region = verdict.copy_region if "region" in checks else None
+        results.append(
+            CheckResult.ok(
+                "preflight.reused",
+                "config",
+                f"The role, region and access checks of task '{verdict.task_id}' in this DAG run cover this "
+                f"load (same bucket and prefix, role and {verdict.redshift_target}): not asked again.",
+            )
+        )
+        if "access" in checks and request.iam_role is not None:
+            from airflow_redshift_s3.hooks.iam_role import IamRoleHook
+
+            results.append(manifest_access(IamRoleHook(**aws), request.iam_role, request))
+    elif checks & {"role", "region", "access"}:
         if not (cluster or workgroup):
             results.append(
                 CheckResult.warning(
