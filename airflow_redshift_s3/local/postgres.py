@@ -23,6 +23,9 @@ from urllib.parse import quote
 DEFAULT_UNPRIVILEGED_USER = "nobody"
 ENV_PG_BIN = "AIRFLOW_REDSHIFT_S3_PG_BIN"
 ENV_PG_USER = "AIRFLOW_REDSHIFT_S3_PG_USER"
+# Where initialised data directories are cached between starts ("off" disables the cache).
+ENV_PG_CACHE = "AIRFLOW_REDSHIFT_S3_PG_CACHE"
+INITDB_OPTIONS = ("-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync")
 SUPERUSER = "postgres"
 
 
@@ -104,6 +107,7 @@ class LocalPostgres:
         self._settings = settings or {}
         self._copy_binaries = copy_binaries
         self._workdir: Path | None = None
+        self.initialised_from_cache: bool | None = None  # None: the data directory was initialised before
         self._process: subprocess.Popen[Any] | None = None
         self._run_as: _RunAs | None = None
         self._bin = Path()
@@ -147,19 +151,7 @@ class LocalPostgres:
         if not (data_dir / "PG_VERSION").exists():
             data_dir.mkdir(parents=True, exist_ok=True)
             self._give_away(data_dir)
-            self._run(
-                [
-                    str(bin_dir / "initdb"),
-                    "-D",
-                    str(data_dir),
-                    "-U",
-                    SUPERUSER,
-                    "--auth=trust",
-                    "--encoding=UTF8",
-                    "--locale=C",
-                    "--no-sync",
-                ]
-            )
+            self.initialised_from_cache = self._initialise(bin_dir, data_dir)
         else:
             self._give_away(data_dir)
         for name, lines in (("pg_hba.conf", self._hba_lines), ("pg_ident.conf", self._ident_lines)):
@@ -313,6 +305,38 @@ class LocalPostgres:
             return False
         return result.returncode == 0
 
+    def _initialise(self, bin_dir: Path, data_dir: Path) -> bool:
+        """Fill the empty ``data_dir`` as initdb does; return whether a cached copy was used.
+
+        initdb takes most of a start (1-3 s). Its output depends only on the binaries and the options, so
+        the first start keeps a copy in a private cache directory (``~/.cache/airflow-redshift-s3``, 0700,
+        keyed by initdb's content and the options; ``AIRFLOW_REDSHIFT_S3_PG_CACHE`` moves it, ``off``
+        disables it) and later starts copy it. The copy is taken right after initdb,
+        before any role or data exists; a cache that is missing, incomplete or unwritable means initdb.
+        """
+        template = _template_dir(bin_dir)
+        if template is not None and (template / ".complete").exists():
+            shutil.copytree(
+                template, data_dir, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".complete")
+            )
+            self._give_away_tree(data_dir)
+            data_dir.chmod(0o700)
+            return True
+        self._run([str(bin_dir / "initdb"), "-D", str(data_dir), *INITDB_OPTIONS])
+        if template is not None:
+            _keep_template(data_dir, template)
+        return False
+
+    def _give_away_tree(self, root: Path) -> None:
+        if self._run_as is None:
+            return
+        for folder, dirs, files in os.walk(root):
+            for name in (*dirs, *files):
+                os.chown(
+                    os.path.join(folder, name), self._run_as.uid, self._run_as.gid, follow_symlinks=False
+                )
+        os.chown(root, self._run_as.uid, self._run_as.gid)
+
     def _run(self, argv: list[str]) -> None:
         result = subprocess.run(
             argv,
@@ -377,3 +401,37 @@ class LocalPostgres:
             time.sleep(0.05)
         self.stop()
         raise PostgresStartError(f"PostgreSQL did not accept connections within {timeout:.0f} s")
+
+
+def _template_dir(bin_dir: Path) -> Path | None:
+    """Return where the initialised data directory for these binaries is cached, or None (no cache)."""
+    root = os.environ.get(ENV_PG_CACHE)
+    if root == "off":
+        return None
+    base = Path(root) if root else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    import hashlib
+
+    try:
+        initdb = (bin_dir / "initdb").read_bytes()  # the same binaries wherever they are installed
+    except OSError:
+        return None
+    key = hashlib.sha256(initdb + repr(INITDB_OPTIONS).encode()).hexdigest()[:16]
+    return base / "airflow-redshift-s3" / f"initdb-{key}"
+
+
+def _keep_template(data_dir: Path, template: Path) -> None:
+    """Copy a freshly initialised ``data_dir`` to ``template`` (atomically; any failure only skips it)."""
+    staging = None
+    try:
+        template.parent.mkdir(parents=True, exist_ok=True)
+        template.parent.chmod(0o700)  # the cache is this account's alone
+        staging = Path(tempfile.mkdtemp(prefix=".initdb-", dir=template.parent))
+        shutil.copytree(data_dir, staging, dirs_exist_ok=True)
+        (staging / ".complete").write_text("")
+        staging.rename(template)  # fails if another start kept one first: then ours is dropped
+        staging = None
+    except OSError:
+        pass
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)

@@ -80,3 +80,28 @@ def test_cli_local_up_names_the_unreachable_data_dir(tmp_path):
     assert result.returncode == 1, result.stderr
     assert str(data_dir) in result.stderr and "Fix:" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_initdb_runs_once_then_its_cached_copy_starts_the_next_servers(tmp_path, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_REDSHIFT_S3_PG_CACHE", str(tmp_path / "cache"))
+
+    def start_and_use() -> bool | None:
+        pg = LocalPostgres().start()
+        try:
+            _query(pg, "create table t (v text); insert into t values ('x')")
+            assert _query(pg, "select v from t") == "x"
+            if os.geteuid() == 0:  # the copy belongs to the account the server runs as
+                assert {p.stat().st_uid for p in pg.data_dir.rglob("*")} == {pg._run_as.uid}
+            return pg.initialised_from_cache
+        finally:
+            pg.stop()
+
+    assert start_and_use() is False  # initdb, then kept
+    (template,) = (tmp_path / "cache" / "airflow-redshift-s3").iterdir()
+    assert oct((tmp_path / "cache" / "airflow-redshift-s3").stat().st_mode & 0o777) == "0o700"
+    # Copied: "create table t" succeeds again, so the copy was taken before the first server's table existed.
+    assert start_and_use() is True
+    (template / ".complete").unlink()  # an interrupted copy is not used
+    assert start_and_use() is False
+    monkeypatch.setenv("AIRFLOW_REDSHIFT_S3_PG_CACHE", "off")
+    assert start_and_use() is False
