@@ -381,3 +381,14 @@ def test_copy_obeys_the_gateways_role_and_region_rules(
     assert redirected["Status"] == "FAILED" and "PermanentRedirect" in redirected["Error"]
     counted = run(data, f"select count(*) from {table}")
     assert values(data.get_statement_result(Id=counted["Id"])["Records"]) == [[3]]
+
+
+@pytest.mark.parametrize("serverless", [False, True])
+def test_the_readme_example(local_redshift, data, serverless):
+    target = local_redshift.data_api_kwargs(serverless=serverless)
+    statement = data.execute_statement(
+        Sql="select :n + 1 as answer", Parameters=[{"name": "n", "value": "41"}], **target
+    )
+    described, _ = wait(data, statement["Id"])
+    assert described["Status"] == "FINISHED"
+    assert data.get_statement_result(Id=statement["Id"])["Records"] == [[{"longValue": 42}]]
