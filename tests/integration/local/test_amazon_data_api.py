@@ -1,9 +1,10 @@
 """The Amazon provider's Redshift Data API paths, unchanged, against the local stack.
 
-``RedshiftDataOperator`` (waiting in the task, and deferred to ``RedshiftDataTrigger``, which
-``dag.test()`` runs in-process) and ``S3ToRedshiftOperator`` with ``redshift_data_api_kwargs`` in its three
-methods. Their SQL runs through the local Data API, so on the database the gateway serves, and the COPY
-uses the attached role named in the AWS connection's ``role_arn`` extra.
+``RedshiftDataOperator`` (waiting in the task, deferred to ``RedshiftDataTrigger``, which ``dag.test()``
+runs in-process, and sharing a session's temporary table between tasks) and ``S3ToRedshiftOperator``
+with ``redshift_data_api_kwargs`` in its three methods. Their SQL runs through the local Data API, so on
+the database the gateway serves, and the COPY uses the attached role named in the AWS connection's
+``role_arn`` extra.
 """
 
 from __future__ import annotations
@@ -58,7 +59,20 @@ DAG_FILE = textwrap.dedent(
             poll_interval=0.2,
             **target,
         )
-        chain(create, slow_insert, read, fail)
+        keep = RedshiftDataOperator(
+            task_id="keep",
+            sql="create temp table fruit_copy as select id + 10 as id, name from {schema}.fruit",
+            session_keep_alive_seconds=60,
+            poll_interval=0.2,
+            **target,
+        )
+        reuse = RedshiftDataOperator(
+            task_id="reuse",
+            sql="insert into {schema}.fruit select id, name from fruit_copy",
+            session_id="{{{{ ti.xcom_pull(task_ids='keep', key='session_id') }}}}",
+            poll_interval=0.2,
+        )
+        chain(create, slow_insert, read, keep, reuse, fail)
     """
 )
 
@@ -99,12 +113,20 @@ def test_redshift_data_operator_waits_defers_reads_and_fails(
         "create": "success",
         "slow_insert": "success",
         "read": "success",
+        "keep": "success",
+        "reuse": "success",
         "fail": "failed",
     }
     assert len(polled) == 1  # only the deferrable task deferred, and its trigger saw the statement end
     cursor = redshift_connection.cursor()
     cursor.execute(f"select id, name from {redshift_schema}.fruit order by id")
-    assert [tuple(row) for row in cursor.fetchall()] == [(1, "banana"), (2, "cherry")]
+    # the session kept the temporary table from one task to the next
+    assert [tuple(row) for row in cursor.fetchall()] == [
+        (1, "banana"),
+        (2, "cherry"),
+        (11, "banana"),
+        (12, "cherry"),
+    ]
     (read,) = [ti for ti in dag_run.get_task_instances() if ti.task_id == "read"]
     (result,) = read.xcom_pull(task_ids="read")
     assert [[field for field in record] for record in result["Records"]] == [

@@ -348,7 +348,9 @@ def test_how_a_statement_logs_in(local_redshift, data, redshift_schema):
         ({"WorkgroupName": "local-workgroup"}, "Either ClusterIdentifier or WorkgroupName"),
         ({"DbUser": None}, "give DbUser .* or SecretArn"),
         ({"Database": None}, "Database is required"),
-        ({"SessionKeepAliveSeconds": 60}, "keeps no sessions"),
+        ({"SessionKeepAliveSeconds": 90000}, "SessionKeepAliveSeconds must be 0 to 86400"),
+        ({"SessionId": str(uuid.uuid4()), "ClusterIdentifier": None, "DbUser": None}, "does not exist"),
+        ({"SessionId": str(uuid.uuid4())}, "ClusterIdentifier cannot be given with SessionId"),
     ],
 )
 def test_requests_aws_would_refuse(data, target, message):
@@ -392,3 +394,30 @@ def test_the_readme_example(local_redshift, data, serverless):
     described, _ = wait(data, statement["Id"])
     assert described["Status"] == "FINISHED"
     assert data.get_statement_result(Id=statement["Id"])["Records"] == [[{"longValue": 42}]]
+
+
+def test_sessions_keep_a_connection_and_its_temporary_tables(data):
+    """SessionKeepAliveSeconds keeps the login open; SessionId runs on it, one statement at a time."""
+    opened = data.execute_statement(
+        Sql="create temp table kept as select 7 as n", SessionKeepAliveSeconds=60, **CLUSTER
+    )
+    session = opened["SessionId"]
+    first, _ = wait(data, opened["Id"])
+    assert first["Status"] == "FINISHED" and first["SessionId"] == session
+    reused = data.execute_statement(Sql="select n from kept", SessionId=session)
+    described, _ = wait(data, reused["Id"])
+    assert (described["Status"], described["RedshiftPid"]) == ("FINISHED", first["RedshiftPid"])
+    assert described["ClusterIdentifier"] == "local-cluster" and described["SessionId"] == session
+    assert values(data.get_statement_result(Id=reused["Id"])["Records"]) == [[7]]
+    elsewhere = run(data, "select n from kept")  # another login: its own session has no such table
+    assert elsewhere["Status"] == "FAILED" and "does not exist" in elsewhere["Error"]
+
+    busy = data.execute_statement(Sql="select pg_sleep(0.5)", SessionId=session)
+    with pytest.raises(data.exceptions.ValidationException, match="is running another statement"):
+        data.execute_statement(Sql="select 1", SessionId=session)
+    wait(data, busy["Id"])
+    short = data.batch_execute_statement(Sqls=["select 1"], SessionId=session, SessionKeepAliveSeconds=1)
+    wait(data, short["Id"])
+    time.sleep(1.3)
+    with pytest.raises(data.exceptions.ValidationException, match="has ended"):
+        data.execute_statement(Sql="select n from kept", SessionId=session)

@@ -26,6 +26,7 @@ from airflow_redshift_s3.local.aws.redshift_data.exceptions import ValidationExc
 from airflow_redshift_s3.local.aws.redshift_data.models import Statement, SubStatement
 from airflow_redshift_s3.local.aws.redshift_data.parameters import bind
 from airflow_redshift_s3.local.aws.redshift_data.results import ResultSet, column_metadata
+from airflow_redshift_s3.local.aws.redshift_data.sessions import Session
 from airflow_redshift_s3.local.aws.serverless.exceptions import ResourceNotFoundException as NoWorkgroup
 from airflow_redshift_s3.local.aws.serverless.models import redshiftserverless_backends
 from airflow_redshift_s3.local.aws.state import cluster_endpoint_override, workgroup_endpoint_override
@@ -204,20 +205,28 @@ def _run_part(cursor: Any, part: SubStatement, parameters: dict[str, str] | None
         part.result_rows = max(cursor.rowcount, 0)
 
 
-def run(statement: Statement, target: Target) -> None:
-    """Run a statement to its end on the calling (worker) thread; never raises."""
+def run(statement: Statement, target: Target, session: Session | None = None) -> None:
+    """Run a statement to its end on the calling (worker) thread; never raises.
+
+    :param session: run on this session's kept connection (reserved by the caller), and release it after.
+    """
+    broken = False
     try:
-        _run(statement, target)
+        _run(statement, target, session)
     except Exception as err:  # a worker thread has no caller: the error becomes the statement's
         log.debug("Data API statement %s failed", statement.id, exc_info=True)
         statement.finish("FAILED", redshift_error(err))
+        broken = True  # no SQL error (those end the statement in _run): the connection itself failed
+    finally:
+        if session is not None:
+            session.release(broken=broken)
 
 
-def _run(statement: Statement, target: Target) -> None:
+def _run(statement: Statement, target: Target, session: Session | None) -> None:
     if not statement.advance("PICKED"):
         statement.finish("ABORTED", statement.error)
         return
-    connection = target.connect()
+    connection = session.connection() if session is not None else target.connect()
     try:
         submission = statement.submission
         statement.redshift_pid = _backend_pid(connection)
@@ -247,10 +256,11 @@ def _run(statement: Statement, target: Target) -> None:
         statement.finish("FINISHED")
     finally:
         statement.set_cancel_hook(None)
-        try:
-            connection.close()
-        except Exception:
-            log.debug("closing the Data API's connection failed", exc_info=True)
+        if session is None:
+            try:
+                connection.close()
+            except Exception:
+                log.debug("closing the Data API's connection failed", exc_info=True)
 
 
 def _rollback(connection: Any) -> None:

@@ -115,6 +115,7 @@ class Submission:
     parameters: list[dict[str, str]] | None = None
     result_format: str = "JSON"
     caller_arn: str = ""
+    session_id: str | None = None
 
 
 class Statement:
@@ -204,6 +205,7 @@ class Statement:
             ("WorkgroupName", submission.workgroup_name),
             ("DbUser", submission.db_user),
             ("SecretArn", submission.secret_arn),
+            ("SessionId", submission.session_id),
             ("Error", self.error),
         ):
             if value is not None:
@@ -243,6 +245,8 @@ class Statement:
             data["StatementName"] = submission.statement_name
         if submission.secret_arn is not None:
             data["SecretArn"] = submission.secret_arn
+        if submission.session_id is not None:
+            data["SessionId"] = submission.session_id
         return data
 
     def part(self, statement_id: str) -> SubStatement:

@@ -23,6 +23,7 @@ from airflow_redshift_s3.local.aws.redshift_data.exceptions import (
 )
 from airflow_redshift_s3.local.aws.redshift_data.models import Statement, StatementStore, Submission
 from airflow_redshift_s3.local.aws.redshift_data.results import paginate
+from airflow_redshift_s3.local.aws.redshift_data.sessions import Session, SessionStore, validate_keep_alive
 
 # Statements running at once per account and region; PostgreSQL behind the gateway takes 200 connections.
 MAX_ACTIVE_STATEMENTS = 100
@@ -39,8 +40,22 @@ def statements_of(backend: RedshiftDataAPIServiceBackend) -> StatementStore:
     return store
 
 
+def sessions_of(backend: RedshiftDataAPIServiceBackend) -> SessionStore:
+    """Return the session store of one moto backend (one per account and region)."""
+    store = backend.__dict__.get("_local_sessions")
+    if store is None:
+        store = SessionStore()
+        backend._local_sessions = store  # type: ignore[attr-defined]
+    return store
+
+
 class LocalRedshiftDataResponse(RedshiftDataAPIServiceResponse):
     """The handlers ``install()`` copies onto moto's RedshiftDataAPIServiceResponse."""
+
+    @property
+    def sessions(self) -> SessionStore:
+        """Return the sessions of the caller's account and region."""
+        return sessions_of(redshiftdata_backends[self.current_account][self.region])
 
     @property
     def store(self) -> StatementStore:
@@ -70,13 +85,29 @@ class LocalRedshiftDataResponse(RedshiftDataAPIServiceResponse):
 
     # -- running SQL ---------------------------------------------------------------------------------
 
+    def _where(self) -> tuple[execution.Target, Session | None, dict[str, Any]]:
+        """Return where a statement runs: its target, its session (reserved), and the fields naming them."""
+        keep_alive = validate_keep_alive(self._get_param("SessionKeepAliveSeconds"))
+        session_id = self._get_param("SessionId")
+        if session_id is None:
+            target = self._target()
+            names = ("ClusterIdentifier", "WorkgroupName", "DbUser", "SecretArn")
+            fields = {name: self._get_param(name) for name in names}
+            fields["Database"] = target.database
+            session = self.sessions.open(target, keep_alive, fields) if keep_alive else None
+        else:
+            for name in ("ClusterIdentifier", "WorkgroupName"):
+                if self._get_param(name):
+                    raise ValidationException(
+                        f"{name} cannot be given with SessionId: the session runs where it was opened."
+                    )
+            session = self.sessions.get(session_id)
+            target, fields = session.target, session.fields
+        if session is not None:
+            session.acquire(keep_alive)
+        return target, session, fields
+
     def _submit(self, sqls: list[str], is_batch: bool) -> ActionResult:
-        for name in ("SessionId", "SessionKeepAliveSeconds"):
-            if self._get_param(name) is not None:
-                raise ValidationException(
-                    f"{name}: the local Data API keeps no sessions; run the statements that share a session "
-                    "(temporary tables) in one BatchExecuteStatement."
-                )
         if not sqls or any(not isinstance(sql, str) or not sql.strip() for sql in sqls):
             raise ValidationException("Sql must be a non-empty SQL text (Sqls: a list of them).")
         query_parameters = self._get_param("Parameters")
@@ -84,42 +115,40 @@ class LocalRedshiftDataResponse(RedshiftDataAPIServiceResponse):
         result_format = self._get_param("ResultFormat") or "JSON"
         if result_format not in ("JSON", "CSV"):
             raise ValidationException(f"ResultFormat must be JSON or CSV, got {result_format!r}.")
-        target = self._target()
         store = self.store
         if store.active() >= MAX_ACTIVE_STATEMENTS:
             raise ActiveStatementsExceededException(
                 f"{MAX_ACTIVE_STATEMENTS} statements are running: wait for some to end (DescribeStatement)."
             )
+        target, session, fields = self._where()
         submission = Submission(
             sqls=sqls,
-            database=target.database,
+            database=fields["Database"],
             is_batch=is_batch,
-            cluster_identifier=self._get_param("ClusterIdentifier"),
-            workgroup_name=self._get_param("WorkgroupName"),
-            db_user=self._get_param("DbUser"),
-            secret_arn=self._get_param("SecretArn"),
+            cluster_identifier=fields["ClusterIdentifier"],
+            workgroup_name=fields["WorkgroupName"],
+            db_user=fields["DbUser"],
+            secret_arn=fields["SecretArn"],
             statement_name=self._get_param("StatementName"),
             parameters=query_parameters,
             result_format=result_format,
             caller_arn=self._caller_arn(),
+            session_id=session.id if session is not None else None,
         )
         statement = Statement(submission)
         store.add(statement)
         worker = threading.Thread(
             target=execution.run,
-            args=(statement, target),
+            args=(statement, target, session),
             name=f"redshift-data-{statement.id[:8]}",
             daemon=True,
         )
         worker.start()
         self._wait(statement)
-        answer = {
-            key: value
-            for key, value in statement.describe().items()
-            if key
-            in ("Id", "CreatedAt", "ClusterIdentifier", "WorkgroupName", "DbUser", "SecretArn", "Database")
-        }
-        answer.update(Status=statement.status, HasResultSet=statement.describe()["HasResultSet"])
+        described = statement.describe()
+        kept = ("Id", "CreatedAt", "ClusterIdentifier", "WorkgroupName", "DbUser", "SecretArn", "Database")
+        answer = {key: value for key, value in described.items() if key in kept or key == "SessionId"}
+        answer.update(Status=described["Status"], HasResultSet=described["HasResultSet"])
         return ActionResult(answer)
 
     def execute_statement(self) -> ActionResult:
