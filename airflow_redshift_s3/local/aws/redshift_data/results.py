@@ -80,6 +80,13 @@ def field(value: Any) -> dict[str, Any]:
     return {"stringValue": str(value)}
 
 
+def json_default(value: Any) -> str:
+    """Encode what JSON has no type for: a ``blobValue`` as base64, as the JSON protocol does."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode()
+    return str(value)
+
+
 def _text(value: Any) -> str:
     """Return one value as a CSV field (NULL as an empty field)."""
     if value is None:
@@ -134,19 +141,27 @@ class ResultSet:
     result_format: str = "JSON"
 
     def __post_init__(self) -> None:
-        self._records = [[field(value) for value in row] for row in self.rows]
-        # each record with the ", " that joins it to the next in the page's JSON list
-        self._sizes = [len(json.dumps(record, default=str)) + 2 for record in self._records]
-        self.size = sum(self._sizes)
+        # the size of the values' text: an estimate of the returned bytes made without encoding them all
+        self.size = sum(len(str(value)) for row in self.rows for value in row if value is not None)
 
     def page(self, statement_id: str, token: str | None) -> tuple[list[list[dict[str, Any]]], str | None]:
-        """Return one page of typed records from ``token`` on, and the token of the next page."""
+        """Return one page of typed records from ``token`` on, and the token of the next page.
+
+        Records are typed page by page: a large result costs its memory once, not twice.
+        """
         start = _offset(statement_id, token)
+        records: list[list[dict[str, Any]]] = []
         end, used = start, 0
-        while end < len(self._records) and (end == start or used + self._sizes[end] <= PAGE_BYTES):
-            used += self._sizes[end]
+        while end < len(self.rows):
+            record = [field(value) for value in self.rows[end]]
+            # the record's JSON with the ", " that joins it to the next in the page's list
+            size = len(json.dumps(record, default=json_default)) + 2
+            if records and used + size > PAGE_BYTES:
+                break
+            records.append(record)
+            used += size
             end += 1
-        return self._records[start:end], (_token(statement_id, end) if end < len(self._records) else None)
+        return records, (_token(statement_id, end) if end < len(self.rows) else None)
 
     def csv_page(self, statement_id: str, token: str | None) -> tuple[str, str | None]:
         """Return one page of rows as CSV text (GetStatementResultV2), and the token of the next page."""
