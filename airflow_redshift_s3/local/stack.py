@@ -350,6 +350,17 @@ class LocalRedshift:
             "ssl": False,
         }
 
+    def data_api_kwargs(self, serverless: bool = False) -> dict[str, str]:
+        """Return the Redshift Data API arguments that address this stack's database.
+
+        ``ClusterIdentifier``, ``Database`` and ``DbUser`` (the master user, so the statements run as
+        ``IAM:awsuser`` with its privileges), or ``WorkgroupName`` and ``Database`` (as the caller).
+        Pass them to ``aws_client("redshift-data").execute_statement(Sql=..., **kwargs)``.
+        """
+        if serverless:
+            return {"WorkgroupName": WORKGROUP_NAME, "Database": DATABASE}
+        return {"ClusterIdentifier": CLUSTER_IDENTIFIER, "Database": DATABASE, "DbUser": MASTER_USER}
+
     def environment(self) -> dict[str, str]:
         """Return the environment variables that point Airflow and boto3 at this stack."""
         env = {

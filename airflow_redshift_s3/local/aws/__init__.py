@@ -1,6 +1,7 @@
 """The AWS half of the local Redshift: moto's server (``server``) and its extensions, laid out as moto's.
 
-``iam`` and ``redshift`` extend moto's own services, ``serverless`` adds Redshift Serverless, ``state`` holds
+``iam``, ``redshift`` and ``redshift_data`` (the Data API, running its SQL through the gateway) extend
+moto's own services, ``serverless`` adds Redshift Serverless, ``state`` holds
 what they share (issued credentials, endpoint overrides, role apply delay), ``extensions.install()`` puts
 them in place and ``roles`` creates the IAM roles tests and benchmarks use.
 """

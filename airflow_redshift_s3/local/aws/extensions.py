@@ -14,10 +14,11 @@ def install() -> None:
     with _install_lock:
         if _installed:
             return
-        from airflow_redshift_s3.local.aws import iam, redshift
+        from airflow_redshift_s3.local.aws import iam, redshift, redshift_data
         from airflow_redshift_s3.local.aws.serverless import urls as serverless
 
         redshift.install()
         iam.install()
         serverless.register()
+        redshift_data.install()
         _installed = True

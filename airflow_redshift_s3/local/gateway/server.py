@@ -63,6 +63,11 @@ class GatewayConfig:
         return frozenset(name.lower() for name in ADMINISTRATIVE_USERS | {self.admin_user})
 
 
+def _reserved_array(names: frozenset[str]) -> str:
+    """Return a SQL array literal of the administrative names (never granted to a login)."""
+    return "ARRAY[" + ", ".join(quote_literal(name) for name in sorted(names)) + "]::name[]"
+
+
 class Gateway:
     """Serve the listeners of ``config`` on an asyncio loop."""
 
@@ -120,11 +125,19 @@ class Gateway:
     async def ensure_login_role(self, role: str) -> None:
         """Create the database user a temporary-credentials login maps to, as Redshift's AutoCreate does.
 
-        Like Redshift's auto-created users it is an ordinary user, not a superuser.
+        Like Redshift's auto-created users it is an ordinary user, not a superuser. When the user it names
+        exists (``IAM:awsuser`` for ``awsuser``), it gets that user's privileges, as GetClusterCredentials
+        documents ("the same database permissions as the user named in DbUser"); never a superuser's or
+        a reserved role's.
         """
+        name = role.split(":", 1)[1] if ":" in role else role
         await self.admin("postgres").query(
             "DO $gateway$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = "
             f"{quote_literal(role)}) THEN CREATE ROLE {quote_ident(role)} LOGIN; END IF; "
+            f"IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {quote_literal(name)} AND NOT rolsuper "
+            f"AND rolname !~ '^pg_' AND rolname <> ALL ({_reserved_array(self.config.refused_users)})) "
+            f"AND NOT pg_has_role({quote_literal(role)}, {quote_literal(name)}, 'MEMBER') "
+            f"THEN GRANT {quote_ident(name)} TO {quote_ident(role)}; END IF; "
             "END $gateway$"
         )
 
