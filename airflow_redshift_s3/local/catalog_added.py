@@ -1,0 +1,84 @@
+"""Catalog objects added after the first release, installed at every start (idempotent statements).
+
+A kept data directory gets them too.
+
+- ``pg_redshift.append_rows(target, source, option)``: ALTER TABLE APPEND's column rules and move, as the
+  "ALTER TABLE APPEND" page of the Redshift Database Developer Guide states them: like-named columns must
+  have the same type, size and NOT NULL; a column only the source has needs IGNOREEXTRA (its values are
+  dropped), one only the target has needs FILLTARGET (it gets its default, or NULL); extra columns on both
+  sides fail whatever the option; both tables must be permanent tables. The rows are moved (inserted into
+  the target, deleted from the source) in the caller's statement, so all or nothing.
+"""
+
+from __future__ import annotations
+
+from airflow_redshift_s3.local.sql.show import REDSHIFT_FUNCTION_SCHEMA
+
+_S = REDSHIFT_FUNCTION_SCHEMA
+
+# Redshift's message for columns that do not line up; DETAIL and HINT name the columns and the fix.
+APPEND_MISMATCH = "Target table and source table attributes don't match."
+
+APPEND_SQL = f"""
+CREATE OR REPLACE FUNCTION {_S}.append_rows(target regclass, source regclass, option text) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    relation regclass;
+    differing text;
+    only_source text;
+    only_target text;
+    shared text;
+    moved bigint;
+BEGIN
+    FOREACH relation IN ARRAY ARRAY[target, source] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = relation AND relkind IN ('r', 'p')
+                       AND relpersistence = 'p') THEN
+            RAISE EXCEPTION 'ALTER TABLE APPEND needs permanent tables: "%" is not one', relation
+                USING ERRCODE = '0A000',
+                HINT = 'Append from and to tables made by CREATE TABLE, not temporary tables or views.';
+        END IF;
+    END LOOP;
+    WITH t AS (SELECT attname, atttypid, atttypmod, attnotnull FROM pg_attribute
+               WHERE attrelid = target AND attnum > 0 AND NOT attisdropped),
+         s AS (SELECT attname, atttypid, atttypmod, attnotnull FROM pg_attribute
+               WHERE attrelid = source AND attnum > 0 AND NOT attisdropped)
+    SELECT
+        (SELECT string_agg(format('%I (%s%s in the target, %s%s in the source)', t.attname,
+                    format_type(t.atttypid, t.atttypmod), CASE WHEN t.attnotnull THEN ' NOT NULL' END,
+                    format_type(s.atttypid, s.atttypmod), CASE WHEN s.attnotnull THEN ' NOT NULL' END),
+                    ', ')
+         FROM t JOIN s USING (attname)
+         WHERE (t.atttypid, t.atttypmod, t.attnotnull)
+            IS DISTINCT FROM (s.atttypid, s.atttypmod, s.attnotnull)),
+        (SELECT string_agg(quote_ident(attname), ', ') FROM s WHERE attname NOT IN (SELECT attname FROM t)),
+        (SELECT string_agg(quote_ident(attname), ', ') FROM t WHERE attname NOT IN (SELECT attname FROM s)),
+        (SELECT string_agg(quote_ident(attname), ', ') FROM t WHERE attname IN (SELECT attname FROM s))
+    INTO differing, only_source, only_target, shared;
+    IF differing IS NOT NULL THEN
+        RAISE EXCEPTION '{APPEND_MISMATCH.replace("'", "''")}' USING ERRCODE = 'XX000',
+            DETAIL = 'Like-named columns differ: ' || differing || '.',
+            HINT = 'Give the columns of the same name the same type, size and NOT NULL.';
+    END IF;
+    IF only_source IS NOT NULL AND (option <> 'IGNOREEXTRA' OR only_target IS NOT NULL) THEN
+        RAISE EXCEPTION '{APPEND_MISMATCH.replace("'", "''")}' USING ERRCODE = 'XX000',
+            DETAIL = format('Only the source "%s" has the columns %s.', source, only_source),
+            HINT = CASE WHEN only_target IS NULL THEN 'Add IGNOREEXTRA to drop their values.'
+                   ELSE 'Both tables have columns the other lacks: no option appends them.' END;
+    END IF;
+    IF only_target IS NOT NULL AND (option <> 'FILLTARGET' OR only_source IS NOT NULL) THEN
+        RAISE EXCEPTION '{APPEND_MISMATCH.replace("'", "''")}' USING ERRCODE = 'XX000',
+            DETAIL = format('Only the target "%s" has the columns %s.', target, only_target),
+            HINT = 'Add FILLTARGET to fill them with their defaults (or NULL).';
+    END IF;
+    IF shared IS NULL THEN
+        RETURN 0;
+    END IF;
+    EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM %s', target, shared, shared, source);
+    GET DIAGNOSTICS moved = ROW_COUNT;
+    EXECUTE format('DELETE FROM %s', source);
+    RETURN moved;
+END $$;
+"""
+
+
+ADDED_SQL = APPEND_SQL
