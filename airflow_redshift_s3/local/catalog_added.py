@@ -8,6 +8,8 @@ A kept data directory gets them too.
   dropped), one only the target has needs FILLTARGET (it gets its default, or NULL); extra columns on both
   sides fail whatever the option; both tables must be permanent tables. The rows are moved (inserted into
   the target, deleted from the source) in the caller's statement, so all or nothing.
+- ``pg_redshift.merge_columns_match(target, source)``: MERGE ... REMOVE DUPLICATES needs tables with the same
+  number of columns (MERGE page); true, or an error naming both counts.
 """
 
 from __future__ import annotations
@@ -81,4 +83,26 @@ END $$;
 """
 
 
-ADDED_SQL = APPEND_SQL
+# MERGE ... REMOVE DUPLICATES (``sql/merge.py``): the MERGE page asks for the same number of columns.
+MERGE_SQL = f"""
+CREATE OR REPLACE FUNCTION {_S}.merge_columns_match(target regclass, source regclass) RETURNS boolean
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+DECLARE
+    target_columns integer := (SELECT count(*) FROM pg_attribute
+                               WHERE attrelid = target AND attnum > 0 AND NOT attisdropped);
+    source_columns integer := (SELECT count(*) FROM pg_attribute
+                               WHERE attrelid = source AND attnum > 0 AND NOT attisdropped);
+BEGIN
+    IF target_columns <> source_columns THEN
+        RAISE EXCEPTION 'MERGE with REMOVE DUPLICATES needs tables with the same number of columns'
+            USING ERRCODE = '42601',
+            DETAIL = format('The target "%s" has %s, the source "%s" has %s.',
+                            target, target_columns, source, source_columns),
+            HINT = 'Give both tables the same columns in the same order, or write WHEN MATCHED and '
+                   'WHEN NOT MATCHED clauses.';
+    END IF;
+    RETURN true;
+END $$;
+"""
+
+ADDED_SQL = APPEND_SQL + MERGE_SQL

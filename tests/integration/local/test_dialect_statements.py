@@ -1,4 +1,4 @@
-"""Redshift statements PostgreSQL does not have: ALTER TABLE APPEND."""
+"""Redshift statements PostgreSQL does not have: ALTER TABLE APPEND, MERGE ... REMOVE DUPLICATES."""
 
 from __future__ import annotations
 
@@ -121,3 +121,60 @@ def test_append_refuses_a_temporary_source_and_bad_syntax(autocommit, redshift_s
     with pytest.raises(redshift_connector.ProgrammingError) as raised:
         autocommit.execute(f"alter table {s}.a append from {s}.missing")
     assert raised.value.args[0]["M"] == f'relation "{s}.missing" does not exist'
+
+
+def test_merge_remove_duplicates_updates_matches_and_inserts_the_rest(redshift_connection, redshift_schema):
+    """MERGE page (simplified mode, REMOVE DUPLICATES): target rows matching a source row take its values,
+    several target rows matching one source row become one, source rows without a match are inserted,
+    other target rows stay unchanged (duplicates among them too)."""
+    s = redshift_schema
+    cur = redshift_connection.cursor()
+    cur.execute(f"create table {s}.sales (id int, amount int)")
+    cur.execute(f"create table {s}.updates (id int, amount int)")
+    cur.execute(f"insert into {s}.sales values (1, 10), (2, 20), (2, 21), (3, 30), (3, 30)")
+    cur.execute(f"insert into {s}.updates values (2, 200), (4, 400)")
+    redshift_connection.commit()
+    cur.execute(f"merge into {s}.sales using {s}.updates u on sales.id = u.id remove duplicates")
+    assert _rows(cur, f"select id, amount from {s}.sales order by id, amount") == [
+        (1, 10),
+        (2, 200),
+        (3, 30),
+        (3, 30),
+        (4, 400),
+    ]
+    redshift_connection.rollback()  # it ran in the client's transaction
+    assert _rows(cur, f"select count(*) from {s}.sales") == [(5,)]
+    redshift_connection.rollback()
+
+
+def test_merge_remove_duplicates_needs_the_same_columns(redshift_connection, redshift_schema):
+    """MERGE page: simplified mode needs the same number of columns in both tables; the error names both."""
+    import redshift_connector
+
+    s = redshift_schema
+    cur = redshift_connection.cursor()
+    cur.execute(f"create table {s}.sales (id int, amount int)")
+    cur.execute(f"create table {s}.keys (id int)")
+    with pytest.raises(redshift_connector.ProgrammingError) as raised:
+        cur.execute(f"merge into {s}.sales using {s}.keys as k on sales.id = k.id remove duplicates")
+    assert "same number of columns" in raised.value.args[0]["M"]
+    assert "has 2" in raised.value.args[0]["D"] and "has 1" in raised.value.args[0]["D"]
+    redshift_connection.rollback()
+
+
+def test_regular_merge_runs(redshift_connection, redshift_schema):
+    """MERGE page: WHEN MATCHED THEN UPDATE / DELETE and WHEN NOT MATCHED THEN INSERT; the local Redshift
+    passes this form to PostgreSQL, whose MERGE has the same meaning for it."""
+    s = redshift_schema
+    cur = redshift_connection.cursor()
+    cur.execute(f"create table {s}.sales (id int, amount int)")
+    cur.execute(f"create table {s}.updates (id int, amount int)")
+    cur.execute(f"insert into {s}.sales values (1, 10), (2, 20)")
+    cur.execute(f"insert into {s}.updates values (2, 200), (3, 300)")
+    cur.execute(
+        f"merge into {s}.sales using {s}.updates u on sales.id = u.id "
+        "when matched then update set amount = u.amount "
+        "when not matched then insert values (u.id, u.amount)"
+    )
+    assert _rows(cur, f"select id, amount from {s}.sales order by id") == [(1, 10), (2, 200), (3, 300)]
+    redshift_connection.rollback()
