@@ -105,4 +105,27 @@ BEGIN
 END $$;
 """
 
-ADDED_SQL = APPEND_SQL + MERGE_SQL
+
+# System views of the Redshift Database Developer Guide, with the columns and types of their pages:
+# SVV_EXTERNAL_SCHEMAS (empty: the local Redshift has no external schemas), STL_UNDONE (empty: it undoes no
+# transactions), PG_PROC_INFO (PG_PROC's columns with oid named prooid, and prokind, proargmodes,
+# proallargtypes, which PostgreSQL's pg_proc has under those names).
+SYSTEM_VIEWS_SQL = """
+CREATE OR REPLACE VIEW pg_catalog.svv_external_schemas AS
+SELECT NULL::oid AS esoid, NULL::smallint AS eskind, NULL::name AS schemaname, NULL::integer AS esowner,
+    NULL::text AS databasename, NULL::text AS esoptions
+WHERE false;
+CREATE OR REPLACE VIEW pg_catalog.stl_undone AS
+SELECT NULL::integer AS userid, NULL::bigint AS xact_id, NULL::bigint AS xact_id_undone,
+    NULL::timestamp AS undo_start_ts, NULL::timestamp AS undo_end_ts, NULL::bigint AS table_id
+WHERE false;
+CREATE OR REPLACE VIEW pg_catalog.pg_proc_info AS
+SELECT oid AS prooid, proname, pronamespace, proowner, prolang, procost, prorows, provariadic, prosupport,
+    prokind, prosecdef, proleakproof, proisstrict, proretset, provolatile, proparallel, pronargs,
+    pronargdefaults, prorettype, proargtypes, proallargtypes, proargmodes, proargnames, proargdefaults,
+    protrftypes, prosrc, probin, prosqlbody, proconfig, proacl
+FROM pg_catalog.pg_proc;
+GRANT SELECT ON pg_catalog.svv_external_schemas, pg_catalog.stl_undone, pg_catalog.pg_proc_info TO PUBLIC;
+"""
+
+ADDED_SQL = APPEND_SQL + MERGE_SQL + SYSTEM_VIEWS_SQL
