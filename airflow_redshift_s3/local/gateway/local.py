@@ -109,7 +109,7 @@ def plan_statements(sql: str, case: IdentifierCase | None = None) -> tuple[str, 
             texts.append(render(tokens))
             continue
         try:
-            if is_append(tokens):
+            if words == ["ALTER"] and is_append(tokens):
                 appends[index] = parse_append(tokens)
                 texts.append(render(tokens))
                 continue

@@ -23,8 +23,7 @@ def rewrite_merge(tokens: list[Token]) -> list[Token]:
     target, pos = _name(sig, 2)
     if not target or pos >= len(sig) or sig[pos].upper != "USING":
         return tokens
-    source_start = pos + 1
-    source, pos = _name(sig, source_start)
+    source, pos = _name(sig, pos + 1)
     alias_end = pos
     if alias_end < len(sig) and sig[alias_end].upper == "AS":
         alias_end += 1
@@ -32,7 +31,7 @@ def rewrite_merge(tokens: list[Token]) -> list[Token]:
         alias_end += 1
     if not source or alias_end >= len(sig) or sig[alias_end].upper != "ON":
         return tokens
-    source_with_alias = " ".join(t.text for t in sig[source_start:alias_end])
+    source_with_alias = " ".join([source] + [t.text for t in sig[pos:alias_end]])
     condition = _text_between(tokens, sig[alias_end], sig[-2])
     check = (
         f"SELECT {REDSHIFT_FUNCTION_SCHEMA}.merge_columns_match("
