@@ -6,6 +6,8 @@ writes to them through its own autocommit connection, so load errors survive the
 
 from __future__ import annotations
 
+from airflow_redshift_s3.local.catalog_added import ADDED_SQL
+
 SYSTEM_TABLES_SQL = """
 SET allow_system_table_mods = on;
 CREATE TABLE pg_catalog.stl_load_errors (
@@ -67,6 +69,7 @@ CREATE OR REPLACE FUNCTION pg_catalog.redshift_refuse_extensions() RETURNS event
     END $$;
 CREATE OR REPLACE FUNCTION pg_catalog.pg_last_unload_count() RETURNS bigint LANGUAGE sql STABLE
     AS $$ SELECT coalesce(nullif(current_setting('redshift.last_unload_count', true), ''), '0')::bigint $$;
+{added}
 RESET allow_system_table_mods;
 DO $$ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'redshift_no_extensions') THEN
@@ -74,7 +77,7 @@ DO $$ BEGIN
             EXECUTE FUNCTION pg_catalog.redshift_refuse_extensions();
     END IF;
 END $$;
-"""
+""".replace("{added}", ADDED_SQL)
 
 
 def login_roles_sql(master_user: str) -> str:

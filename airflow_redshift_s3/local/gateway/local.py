@@ -14,6 +14,12 @@ from typing import TYPE_CHECKING
 
 from airflow_redshift_s3.local.copy.runner import CopyRunner
 from airflow_redshift_s3.local.copy.unload_runner import UnloadRunner
+from airflow_redshift_s3.local.sql.append_command import (
+    IN_TRANSACTION_BLOCK,
+    AppendCommand,
+    is_append,
+    parse_append,
+)
 from airflow_redshift_s3.local.sql.copy_command import CopyCommand, CopySyntaxError
 from airflow_redshift_s3.local.sql.copy_parser import parse_copy
 from airflow_redshift_s3.local.sql.errors import RefusedStatement
@@ -65,6 +71,7 @@ class LocalPlan:
     statements: list[str]  # rewritten PostgreSQL text or, for COPY from S3, the original text
     copies: dict[int, ParsedCopy] = field(default_factory=dict)  # by index in ``statements``
     unloads: dict[int, ParsedUnload] = field(default_factory=dict)  # by index in ``statements``
+    appends: dict[int, AppendCommand] = field(default_factory=dict)  # ALTER TABLE APPEND, by index
     error: PgError | None = None  # refused when planned (e.g. UNLOAD): reported at execution
     result_formats: bytes = b"\x00\x00"  # from the client's Bind, for the last statement's rows
 
@@ -85,6 +92,7 @@ def plan_statements(sql: str, case: IdentifierCase | None = None) -> tuple[str, 
     texts: list[str] = []
     copies: dict[int, ParsedCopy] = {}
     unloads: dict[int, ParsedUnload] = {}
+    appends: dict[int, AppendCommand] = {}
     case = case if case is not None else IdentifierCase()
     for index, tokens in enumerate(statements):
         tokens = case.fold(tokens)
@@ -101,11 +109,15 @@ def plan_statements(sql: str, case: IdentifierCase | None = None) -> tuple[str, 
             texts.append(render(tokens))
             continue
         try:
+            if words == ["ALTER"] and is_append(tokens):
+                appends[index] = parse_append(tokens)
+                texts.append(render(tokens))
+                continue
             texts.append(render(rewrite_for_postgres(tokens)))
         except RefusedStatement as err:
             raise LocalStatementError(PgError.make(str(err), err.sqlstate)) from err
-    if copies or unloads or len(texts) > 1:
-        return sql, LocalPlan(texts, copies, unloads)
+    if copies or unloads or appends or len(texts) > 1:
+        return sql, LocalPlan(texts, copies, unloads, appends)
     return texts[0], None
 
 
@@ -237,10 +249,14 @@ class LocalStatements:
                     error = await self._run_unload(plan.unloads[index])
                     if error is None:
                         session.client_w.write(command_complete("UNLOAD"))
+                elif index in plan.appends:
+                    error = await self._run_append(plan.appends[index])
+                    if error is None:
+                        session.client_w.write(command_complete("ALTER TABLE"))
                 else:
                     _, _, error = await session.upstream.query(statement, relay=session.relay)
                 if error is not None:
-                    if index in plan.copies or index in plan.unloads:
+                    if index in plan.copies or index in plan.unloads or index in plan.appends:
                         session.client_w.write(error.encode())
                     break
             session.client_w.write(ready_for_query(session.txn_status))
@@ -257,6 +273,9 @@ class LocalStatements:
             elif index in plan.unloads:
                 error = await self._run_unload(plan.unloads[index])
                 tag = "UNLOAD"
+            elif index in plan.appends:
+                error = await self._run_append(plan.appends[index])
+                tag = "ALTER TABLE"
             elif index == len(plan.statements) - 1:
                 # like Redshift, a multi-statement string returns the rows of its last statement
                 tag, error = await upstream.rows(statement, plan.result_formats, self.session.relay)
@@ -273,6 +292,7 @@ class LocalStatements:
             not plan.statements
             or last in plan.copies
             or last in plan.unloads
+            or last in plan.appends
             or self.session.txn_status == TransactionStatus.FAILED
         ):
             return message(Backend.NO_DATA)
@@ -294,6 +314,17 @@ class LocalStatements:
         self._last_copy_count = runner.rows_loaded
         if error is not None and self.session.txn_status != TransactionStatus.FAILED:
             await self.raise_in_transaction(error)
+        return error
+
+    async def _run_append(self, command: AppendCommand) -> PgError | None:
+        """Run ALTER TABLE APPEND, which Redshift refuses inside a transaction block (it commits at once)."""
+        upstream = self.session.upstream
+        assert upstream is not None
+        if upstream.txn_status == TransactionStatus.IN_TRANSACTION:
+            refused = PgError.make(IN_TRANSACTION_BLOCK, "25001")
+            await self.raise_in_transaction(refused)
+            return refused
+        _, _, error = await upstream.query(command.sql())
         return error
 
     async def _run_unload(self, parsed: ParsedUnload) -> PgError | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from airflow_redshift_s3.local.sql.dialect import QUERY_HEADS, needs_translation, translate
 from airflow_redshift_s3.local.sql.errors import UnsupportedColumnType
+from airflow_redshift_s3.local.sql.merge import rewrite_merge
 from airflow_redshift_s3.local.sql.show import REDSHIFT_FUNCTION_SCHEMA, SHOW_OBJECTS, rewrite_show
 from airflow_redshift_s3.local.sql.tokens import Token, render
 from airflow_redshift_s3.local.sql.varchar_bytes import byte_limit_check
@@ -42,6 +43,8 @@ def rewrite_for_postgres(tokens: list[Token]) -> list[Token]:
         return [Token("word", rewrite_show(sig))]
     if head == "SHOW" and len(sig) == 2 and sig[1].text.lower() == "search_path":
         return [Token("word", _SHOW_SEARCH_PATH)]
+    if head == "MERGE":
+        return rewrite_merge(tokens)
     if head == "ALTER" and len(sig) > 5 and sig[1].upper == "TABLE":
         tokens = tokens + _refuse_added_column(sig)
     if head == "CREATE" and _is_create_table(sig):

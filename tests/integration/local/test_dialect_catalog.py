@@ -169,3 +169,61 @@ def test_insert_data_bulk_validates_through_svv_all_tables(redshift_connection, 
     with pytest.raises(redshift_connector.InterfaceError, match="Invalid table name"):
         cur.insert_data_bulk(str(csv_file), f"{redshift_schema}.nobody", [0], ["id"], ",")
     redshift_connection.rollback()
+
+
+@pytest.mark.parametrize(
+    ("view", "columns"),
+    [
+        # SVV_EXTERNAL_SCHEMAS page: esoid oid, eskind smallint, schemaname name, esowner integer,
+        # databasename text, esoptions text
+        (
+            "svv_external_schemas",
+            [("esoid", 26), ("eskind", 21), ("schemaname", 19), ("esowner", 23), ("databasename", 25),
+             ("esoptions", 25)],
+        ),
+        # STL_UNDONE page: userid integer, xact_id bigint, xact_id_undone bigint, undo_start_ts timestamp,
+        # undo_end_ts timestamp, table_id bigint
+        (
+            "stl_undone",
+            [("userid", 23), ("xact_id", 20), ("xact_id_undone", 20), ("undo_start_ts", 1114),
+             ("undo_end_ts", 1114), ("table_id", 20)],
+        ),
+    ],
+)  # fmt: skip
+def test_empty_system_views_have_redshifts_columns(redshift_connection, view, columns):
+    """SVV_EXTERNAL_SCHEMAS and STL_UNDONE pages: the columns and types (as type OIDs); the local Redshift
+    has no external schemas and undoes no transactions, so both are empty, for every user."""
+    cur = redshift_connection.cursor()
+    cur.execute(f"select * from {view}")
+    assert [(d[0], d[1]) for d in cur.description] == columns
+    assert cur.fetchall() == ()
+    redshift_connection.rollback()
+
+
+def test_pg_proc_info_shows_procedure_argument_modes(redshift_connection, redshift_schema):
+    """PG_PROC_INFO page: PG_PROC's columns with oid as prooid, plus prokind ('p' for a stored procedure,
+    'f' for a function), proargmodes ('i', 'o', 'b'; NULL when all are IN) and proallargtypes (NULL when
+    all are IN)."""
+    s = redshift_schema
+    cur = redshift_connection.cursor()
+    cur.execute(
+        f"create procedure {s}.double_it(a in int, b inout int, c out int) as $$ "
+        "begin b := b * 2; c := a + b; end; $$ language plpgsql"
+    )
+    cur.execute(
+        f"create function {s}.plus_one(int) returns int immutable as $$ select $1 + 1 $$ language sql"
+    )
+    rows = _rows(
+        cur,
+        "select proname, prokind, proargmodes::text, proallargtypes::text, proargnames::text "
+        "from pg_proc_info i join pg_namespace n on n.oid = i.pronamespace "
+        "where n.nspname = %s order by proname",
+        (s,),
+    )
+    assert rows == [
+        ("double_it", "p", "{i,b,o}", "{23,23,23}", "{a,b,c}"),
+        ("plus_one", "f", None, None, None),
+    ]
+    cur.execute("select prooid from pg_proc_info where proname = 'plus_one'")
+    assert cur.description[0][0] == "prooid"
+    redshift_connection.rollback()
