@@ -33,6 +33,8 @@ def lineage(load_dag, local_redshift_env, tmp_path):
         events_file = tmp_path / f"{name}.jsonl"
         env = {
             **os.environ,
+            # A metadata database of its own: two processes writing one SQLite file can corrupt it.
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_copy_of_the_metadata_db(tmp_path / name)}",
             "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
                 {"type": "file", "log_file_path": str(events_file), "append": True}
             ),
@@ -52,6 +54,20 @@ def lineage(load_dag, local_redshift_env, tmp_path):
         return output, [e for e in events if e["job"]["name"].endswith(".load")]
 
     return run
+
+
+def _copy_of_the_metadata_db(folder: Path) -> Path:
+    """Return a consistent copy (SQLite's backup API) of this session's Airflow metadata database."""
+    import sqlite3
+
+    from airflow.configuration import conf
+
+    source = conf.get("database", "sql_alchemy_conn").removeprefix("sqlite:///")
+    folder.mkdir()
+    target = folder / "airflow.db"
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    return target
 
 
 def _redshift_namespace() -> str:
