@@ -5,13 +5,26 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONSTRAINTS := constraints.txt
 STAMP := $(VENV)/.installed
+# The lowest versions setup.cfg allows, in a virtualenv of their own (make test-lowest).
+VENV_LOWEST ?= .venv-lowest
+CONSTRAINTS_LOWEST := constraints-lowest.txt
+STAMP_LOWEST := $(VENV_LOWEST)/.installed
+# What the lowest run covers: the unit suite and the integration tests of what runs inside Airflow (the
+# COPY operator and its DAG, the sensors, operators, triggers, hooks, the example DAGs with dag.test()).
+# Not there: the local stack's own tests (no Airflow in them), the reliability suite and the browser,
+# Compose, scheduler, OpenLineage, demo and release tests (the pinned set runs them in make test; the
+# lowest run stays within CI's time). The compose-spec check reads a schema only make venv downloads.
+LOWEST_TESTS ?= tests/unit tests/integration/transfers tests/integration/sensors \
+	tests/integration/operators tests/integration/triggers tests/integration/hooks tests/integration/dags \
+	--deselect tests/unit/test_docker_compose.py::test_matches_the_compose_specification
 PYTEST_ARGS ?=
 
-.PHONY: help venv test lint demo local-up airflow bench constraints clean
+.PHONY: help venv test test-lowest lint demo local-up airflow bench constraints clean
 
 help:
 	@echo "make demo   - run the main job end to end on the local Redshift stack"
 	@echo "make test   - lint and run the whole test suite"
+	@echo "make test-lowest - the unit and Airflow integration tests on the lowest supported versions"
 	@echo "make airflow - Airflow standalone (UI on http://127.0.0.1:8080) with the example DAGs on the local stack"
 	@echo "make bench  - run the benchmarks (not part of make test)"
 	@echo "make lint   - ruff (style) and mypy (types: strict outside airflow_redshift_s3/local)"
@@ -38,6 +51,17 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# From scratch each time the metadata or the lowest pins change: nothing of the pinned venv is reused.
+$(STAMP_LOWEST): setup.cfg pyproject.toml $(CONSTRAINTS_LOWEST) Makefile
+	rm -rf $(VENV_LOWEST)
+	$(PYTHON) -m venv $(VENV_LOWEST)
+	$(VENV_LOWEST)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV_LOWEST)/bin/python -m pip install --quiet -c $(CONSTRAINTS_LOWEST) -e '.[local,test]'
+	@touch $@
+
+test-lowest: $(STAMP_LOWEST)
+	$(VENV_LOWEST)/bin/python -m pytest -p no:cacheprovider $(LOWEST_TESTS) $(PYTEST_ARGS)
+
 demo: $(STAMP)
 	$(BIN)/airflow-redshift-s3 demo
 
@@ -63,4 +87,4 @@ constraints:
 	rm -rf .constraints-venv
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(VENV_LOWEST) .pytest_cache .ruff_cache *.egg-info

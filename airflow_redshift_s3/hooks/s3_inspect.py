@@ -165,6 +165,14 @@ class S3InspectHook(SharedLoaderMixin, S3Hook):
     botocore follows S3's region redirects.
     """
 
+    def __init__(self, *args: Any, requester_pays: bool = False, **kwargs: Any) -> None:
+        # Kept here, not read from S3Hook's private ``_requester_pays`` (Amazon provider 9.9.0+ only):
+        # S3Hook is told too when asked, so its own calls pay as well on the versions that take it.
+        if requester_pays:
+            kwargs["requester_pays"] = True
+        super().__init__(*args, **kwargs)
+        self.requester_pays = requester_pays
+
     # -- the bucket --------------------------------------------------------------------------------
 
     def probe_bucket(self, bucket: str) -> BucketProbe:
@@ -245,7 +253,7 @@ class S3InspectHook(SharedLoaderMixin, S3Hook):
     # -- objects -----------------------------------------------------------------------------------
 
     def _payer(self) -> dict[str, str]:
-        return {"RequestPayer": "requester"} if self._requester_pays else {}
+        return {"RequestPayer": "requester"} if self.requester_pays else {}
 
     def iter_object_pages(
         self, bucket: str, prefix: str, *, page_size: int = PAGE_SIZE
