@@ -166,10 +166,8 @@ class S3InspectHook(SharedLoaderMixin, S3Hook):
     """
 
     def __init__(self, *args: Any, requester_pays: bool = False, **kwargs: Any) -> None:
-        # Kept here, not read from S3Hook's private ``_requester_pays`` (Amazon provider 9.9.0+ only):
-        # S3Hook is told too when asked, so its own calls pay as well on the versions that take it.
-        if requester_pays:
-            kwargs["requester_pays"] = True
+        # The hook's own argument, for the calls it makes itself: S3Hook takes ``requester_pays`` only
+        # from Amazon provider 9.9.0 on, and keeps it in a private attribute.
         super().__init__(*args, **kwargs)
         self.requester_pays = requester_pays
 
@@ -184,7 +182,7 @@ class S3InspectHook(SharedLoaderMixin, S3Hook):
         from botocore.exceptions import ClientError
 
         try:
-            response = self.conn.head_bucket(Bucket=bucket, **self._payer())
+            response = self.conn.head_bucket(Bucket=bucket)  # HeadBucket takes no RequestPayer
         except ClientError as error:
             code = _code(error)
             region = _headers(error).get("x-amz-bucket-region")
