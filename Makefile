@@ -12,7 +12,7 @@ STAMP_LOWEST := $(VENV_LOWEST)/.installed
 # What the lowest run covers: the unit suite and the integration tests of what runs inside Airflow (the
 # COPY operator and its DAG, the sensors, operators, triggers, hooks), and each example DAG's main
 # dag.test() runs: on Airflow 3.2.0 each task start waits long on the in-process Execution API
-# (test_setup_twice alone: 158 s on a loaded 2-core machine; test_two_days_and_a_rerun's four runs pass
+# (test_setup_twice alone: 158 s on a loaded 2-core machine; test_two_days_and_a_rerun's four runs exceed
 # pytest's 300 s), so the DAGs' other cases stay in make test; test_redshift_daily_report loads with the
 # daily DAG. Airflow 3.2.0's dag.test() raises ValueError, not ParamValidationError, for a refused Param.
 # Not there: the local stack's own tests (no Airflow in them), the reliability suite and the browser,
