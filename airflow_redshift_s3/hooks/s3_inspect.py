@@ -165,6 +165,12 @@ class S3InspectHook(SharedLoaderMixin, S3Hook):
     botocore follows S3's region redirects.
     """
 
+    def __init__(self, *args: Any, requester_pays: bool = False, **kwargs: Any) -> None:
+        # The hook's own argument, for the calls it makes itself: S3Hook takes ``requester_pays`` only
+        # from Amazon provider 9.9.0 on, and keeps it in a private attribute.
+        super().__init__(*args, **kwargs)
+        self.requester_pays = requester_pays
+
     # -- the bucket --------------------------------------------------------------------------------
 
     def probe_bucket(self, bucket: str) -> BucketProbe:
@@ -176,7 +182,7 @@ class S3InspectHook(SharedLoaderMixin, S3Hook):
         from botocore.exceptions import ClientError
 
         try:
-            response = self.conn.head_bucket(Bucket=bucket, **self._payer())
+            response = self.conn.head_bucket(Bucket=bucket)  # HeadBucket takes no RequestPayer
         except ClientError as error:
             code = _code(error)
             region = _headers(error).get("x-amz-bucket-region")
@@ -245,7 +251,7 @@ class S3InspectHook(SharedLoaderMixin, S3Hook):
     # -- objects -----------------------------------------------------------------------------------
 
     def _payer(self) -> dict[str, str]:
-        return {"RequestPayer": "requester"} if self._requester_pays else {}
+        return {"RequestPayer": "requester"} if self.requester_pays else {}
 
     def iter_object_pages(
         self, bucket: str, prefix: str, *, page_size: int = PAGE_SIZE

@@ -166,3 +166,21 @@ def test_a_redirect_that_botocore_did_not_follow_still_tells_the_region(aws, eu_
     hook = S3InspectHook()
     hook.conn.meta.events.register("before-call.s3.HeadBucket", _head_bucket_error(301, "301", "eu-west-1"))
     assert hook.probe_bucket(eu_bucket).region == "eu-west-1"
+
+
+@pytest.mark.parametrize("requester_pays", [True, False])
+def test_requester_pays_is_sent_on_the_hooks_own_calls(aws, s3_bucket, put_objects, requester_pays):
+    """``requester_pays`` is the hook's own argument (S3Hook takes one only from Amazon provider 9.9.0)."""
+    put_objects(s3_bucket, ["p/a.csv"])
+    hook = S3InspectHook(requester_pays=requester_pays)
+    payer: dict[str, str | None] = {}
+
+    def record(request, event_name, **_):
+        payer[event_name.rsplit(".", 1)[-1]] = request.headers.get("x-amz-request-payer")
+
+    hook.conn.meta.events.register("before-send.s3", record)
+    hook.probe_bucket(s3_bucket)
+    assert hook.summarize_prefix(s3_bucket, "p/").object_count == 1
+    expected = b"requester" if requester_pays else None
+    # HeadBucket has no RequestPayer parameter (botocore refuses it); listings and HeadObject carry it
+    assert payer == {"HeadBucket": None, "ListObjectsV2": expected}
