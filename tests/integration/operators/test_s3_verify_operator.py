@@ -50,6 +50,8 @@ def test_a_good_bucket_returns_what_copy_needs(aws, s3_bucket, copy_role_arn, pu
         "copy_region": None,
         "encryption": {"type": "none", "kms_key_id": None, "bucket_key_enabled": False},
         "iam_role_arn": copy_role_arn,
+        "redshift": {"kind": "cluster", "name": "local-cluster", "workgroup": None},
+        "role_checked": True,  # what lets a COPY downstream reuse these checks
         "object_count": 2,
         "total_bytes": 8,
         "warnings": [],

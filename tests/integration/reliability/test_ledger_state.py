@@ -188,8 +188,13 @@ def test_a_compaction_that_fails_warns_and_keeps_the_committed_load(env, loader)
     assert len(env.ledger()) == 1
 
 
-def test_the_summary_reports_files_per_slice_and_warns_about_an_uneven_count(env):
-    """stv_slices through the gateway (the local stack reports 2 slices, as configured)."""
+def test_the_summary_reports_files_per_slice_and_warns_about_tiny_files(env):
+    """stv_slices through the gateway (the local stack reports 2 slices, as configured).
+
+    3 tiny files for 2 slices: under 1 MB per slice in all, so no advice to split into a multiple of 2 (the
+    files would get smaller still); the advice to combine tiny files stays. The count rule at its threshold
+    is in tests/unit/transfers/test_copy_layout.py.
+    """
     import gzip
 
     for part in range(3):
@@ -198,7 +203,6 @@ def test_the_summary_reports_files_per_slice_and_warns_about_an_uneven_count(env
 
     summary = env.load(prefix="gz/", input_format=CsvFormat(compression="gzip"), preflight_checks=("format",))
     assert (summary["slices"], summary["files_per_slice"]) == (2, 1.5)
-    (warning,) = [w for w in summary["warnings"] if "for 2 slices" in w]
-    assert "3 compressed file(s) for 2 slices" in warning and "keeps 75% of the slices busy" in warning
-    assert "Fix: split the data into a multiple of 2 files (e.g. 4)" in warning
-    assert any("median size of" in w for w in summary["warnings"])  # 3 tiny files
+    assert not [w for w in summary["warnings"] if "for 2 slices" in w], summary["warnings"]
+    (tiny,) = [w for w in summary["warnings"] if "median size of" in w]
+    assert "3 compressed files with a median size of" in tiny
