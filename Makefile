@@ -84,7 +84,8 @@ local-up: $(STAMP)
 
 # The example DAGs' flow on real AWS (opt-in; README "System test on real AWS" lists the variables).
 system-test: $(STAMP)
-	REDSHIFT_S3_SYSTEM_TARGET=aws $(BIN)/python -m pytest tests/system -p no:cacheprovider $(PYTEST_ARGS)
+	REDSHIFT_S3_SYSTEM_TARGET=aws $(BIN)/python -m pytest tests/system/test_example_dags_flow.py \
+	  -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	@ls bench/*.py >/dev/null 2>&1 || { echo "no benchmark yet"; exit 1; }

@@ -191,7 +191,8 @@ def default_dags_folder() -> Path:
     return Path(__file__).resolve().parents[1] / "dags"
 
 
-def _load_dag(dags_folder: Path, name: str) -> Any:
+def load_dag_file(dags_folder: Path, name: str) -> Any:
+    """Import ``<dags_folder>/<name>.py`` afresh (as module ``name``) and return its ``dag``."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(name, dags_folder / f"{name}.py")
@@ -310,8 +311,8 @@ def _run_dags(stack: Any, console: _Console, dags_folder: Path) -> list[RunResul
 
         db.initdb()
         logging.getLogger("airflow_redshift_s3.example_dag_defaults").addHandler(failures)
-        setup = _load_dag(dags_folder, "redshift_s3_setup")
-        daily = _load_dag(dags_folder, "s3_to_redshift_daily")
+        setup = load_dag_file(dags_folder, "redshift_s3_setup")
+        daily = load_dag_file(dags_folder, "s3_to_redshift_daily")
 
         def run(dag: Any, label: str, **kwargs: Any) -> None:
             result = _run(dag, label, failures, **kwargs)

@@ -46,6 +46,11 @@ def redshift_table_asset(*, host: str, database: str, schema: str, table: str, p
     return Asset(uri=f"redshift://{host}:{port}/{database}/{schema}/{table}")
 
 
+def _authority(hook: Any) -> str:
+    """Return ``<cluster>.<region>:<port>`` (or host:port), as the Amazon RedshiftSQLHook names it."""
+    return str(hook.get_openlineage_database_info(hook.conn).authority or hook.conn.host)
+
+
 class S3ToRedshiftCopyOperator(AwsOperatorBase):
     """Load an S3 prefix, or an exact list of files, into a Redshift table with COPY: atomic, exactly once.
 
@@ -338,21 +343,28 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
         aliases = [outlet for outlet in self.outlets if isinstance(outlet, AssetAlias)]
         if not aliases:
             return
-        host, _, port = hook.get_openlineage_database_info(hook.conn).authority.rpartition(":")
-        schema, table = self._lineage.get("schema") or "public", self._lineage["table"]
-        asset = redshift_table_asset(host=host, port=int(port), database=hook.conn.schema, schema=schema,
-                                     table=table)  # fmt: skip
-        extra: dict[str, Any] = {
-            "table": summary.table,
-            "mode": summary.mode,
-            "load_id": summary.load_id,
-            "files_loaded": summary.files_loaded,
-            "rows_loaded": summary.rows_loaded,
-            "partition_column": self.partition_column,
-            "partition": None if self.partition_value is None else str(self.partition_value),
-        }
-        for alias in aliases:
-            context["outlet_events"][alias].add(asset, extra=extra)
+        try:  # after COMMIT: a failure here must not fail a task whose data is loaded
+            host, _, port = _authority(hook).rpartition(":")
+            schema, table = self._lineage.get("schema") or "public", self._lineage["table"]
+            asset = redshift_table_asset(host=host, port=int(port), database=hook.conn.schema, schema=schema,
+                                         table=table)  # fmt: skip
+            extra: dict[str, Any] = {
+                "table": summary.table,
+                "mode": summary.mode,
+                "load_id": summary.load_id,
+                "files_loaded": summary.files_loaded,
+                "rows_loaded": summary.rows_loaded,
+                "partition_column": self.partition_column,
+                "partition": None if self.partition_value is None else str(self.partition_value),
+            }
+            for alias in aliases:
+                context["outlet_events"][alias].add(asset, extra=extra)
+        except Exception as error:
+            self._warn(summary, [
+                f"The load is committed, but its Asset event could not be added to {aliases} ({error!r}); "
+                "DAGs scheduled on them will not run for this load. Fix: run the task inside Airflow (its "
+                "context gives outlet_events), or trigger those DAGs by hand."
+            ])  # fmt: skip
 
     def _warn(self, summary: LoadSummary, notes: Sequence[str]) -> None:
         for note in notes:
@@ -493,8 +505,7 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
         from airflow.providers.amazon.aws.utils.openlineage import get_identity_column_lineage_facet
 
         hook = RedshiftSQLHook(redshift_conn_id=self.redshift_conn_id, aws_conn_id=self.aws_conn_id)
-        authority = hook.get_openlineage_database_info(hook.conn).authority or str(hook.conn.host)
-        inputs, (namespace, name) = self.lineage_names(hook.conn.schema, authority)
+        inputs, (namespace, name) = self.lineage_names(hook.conn.schema, _authority(hook))
         input_datasets = [Dataset(namespace=ns, name=n) for ns, n in inputs]
         facets: dict[str, Any] = {}
         if self._lineage.get("column_list"):  # each listed column comes unchanged from every input file

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import importlib.util
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -46,6 +45,21 @@ class ApiCalls:
 @pytest.fixture
 def api_calls() -> ApiCalls:
     return ApiCalls()
+
+
+@pytest.fixture
+def amazon_env(local_redshift_env: Any, monkeypatch: pytest.MonkeyPatch, copy_role_arn: str) -> Any:
+    """Give the Amazon S3ToRedshiftOperator the ``aws_copy_role`` connection it takes its COPY role from.
+
+    The operator writes the CREDENTIALS clause from the AWS connection's ``role_arn`` extra.
+    """
+    extra = {"endpoint_url": local_redshift_env.aws_endpoint_url, "region_name": "us-east-1",
+             "role_arn": copy_role_arn}  # fmt: skip
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AWS_COPY_ROLE",
+        json.dumps({"conn_type": "aws", "login": "testing", "password": "testing", "extra": extra}),
+    )
+    return local_redshift_env
 
 
 @pytest.fixture
@@ -179,29 +193,40 @@ def airflow_db() -> None:
     db.initdb()
 
 
-@pytest.fixture
-def load_dag(
-    airflow_db: None, local_redshift_env: Any, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Callable[[str], Any]]:
-    """Return a function that imports ``dags/<name>.py`` afresh and give its DAG."""
-    loaded: list[str] = []
-    monkeypatch.setenv("REDSHIFT_S3_WAITER_DELAY", "0.2")
-    bundle = {"name": "redshift_s3_dags", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-              "kwargs": {"path": str(DAGS_DIR), "refresh_interval": 0}}  # fmt: skip
+def use_dag_bundle(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """Make ``folder`` Airflow's only DAG bundle: ``dag.test()`` runs only a DAG its bundle holds."""
+    bundle = {"name": folder.name, "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+              "kwargs": {"path": str(folder), "refresh_interval": 0}}  # fmt: skip
     monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps([bundle]))
 
-    def load(name: str) -> Any:
-        sys.modules.pop(name, None)
-        spec = importlib.util.spec_from_file_location(name, DAGS_DIR / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-        loaded.append(name)
-        return module.dag
+
+@pytest.fixture
+def dag_from_file(airflow_db: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], Any]]:
+    """Return a function that imports the DAG file ``path`` (``<dag_id>.py``) afresh and gives its DAG.
+
+    The file's folder becomes the DAG bundle.
+    """
+    from airflow_redshift_s3.demo import load_dag_file
+
+    loaded: list[str] = []
+
+    def load(path: Path) -> Any:
+        use_dag_bundle(monkeypatch, path.parent)
+        loaded.append(path.stem)
+        return load_dag_file(path.parent, path.stem)
 
     yield load
     for name in loaded:
         sys.modules.pop(name, None)
+
+
+@pytest.fixture
+def load_dag(
+    dag_from_file: Callable[[Path], Any], local_redshift_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    """Return a function that imports ``dags/<name>.py`` afresh and gives its DAG."""
+    monkeypatch.setenv("REDSHIFT_S3_WAITER_DELAY", "0.2")
+    return lambda name: dag_from_file(DAGS_DIR / f"{name}.py")
 
 
 @pytest.fixture

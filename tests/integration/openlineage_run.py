@@ -6,17 +6,17 @@ to run a DAG as a deployment with OpenLineage configured runs it. The transport 
 environment (``AIRFLOW__OPENLINEAGE__TRANSPORT``).
 
 Usage: ``python openlineage_run.py SPEC_JSON`` with the spec
-``{"dag_file": PATH, "dag_id": ID, "logical_date": ISO, "conf": {...}}``; the DAG file's folder is the DAG
-bundle. Prints the run's state last.
+``{"dag_file": PATH, "dag_id": ID, "logical_date": ISO, "conf": {...}}`` (the file is ``<dag_id>.py``); the
+DAG file's folder is the DAG bundle. Prints the run's state last.
 """
 
 from __future__ import annotations
 
 import datetime
-import importlib.util
 import json
 import os
 import sys
+from pathlib import Path
 
 
 def main() -> None:
@@ -25,12 +25,11 @@ def main() -> None:
     bundle = {"name": "lineage", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
               "kwargs": {"path": folder, "refresh_interval": 0}}  # fmt: skip
     os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps([bundle])
-    module_spec = importlib.util.spec_from_file_location(spec["dag_id"], spec["dag_file"])
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[spec["dag_id"]] = module
-    module_spec.loader.exec_module(module)
+    from airflow_redshift_s3.demo import load_dag_file
+
+    dag = load_dag_file(Path(folder), spec["dag_id"])
     logical_date = datetime.datetime.fromisoformat(spec["logical_date"])
-    run = module.dag.test(logical_date=logical_date, run_conf=spec.get("conf"))
+    run = dag.test(logical_date=logical_date, run_conf=spec.get("conf"))
     print(f"state={run.state}")
 
 

@@ -89,7 +89,15 @@ def _put_day(s3: Any, bucket: str, body: bytes) -> None:
     s3.put_object(Bucket=bucket, Key=f"sales/{DAY}/_SUCCESS", Body=b"")
 
 
-def _daily_spec(conf: dict[str, Any]) -> dict[str, Any]:
+def _daily_spec(bucket: str, table: str, role_arn: str) -> dict[str, Any]:
+    """Return the spec of a daily DAG run loading DAY's uncompressed CSV under sales/ into ``table``."""
+    conf = {
+        "bucket": bucket,
+        "prefix": "sales/",
+        "table": table,
+        "iam_role_arn": role_arn,
+        "compression": "none",
+    }
     return {
         "dag_file": str(DAGS / "s3_to_redshift_daily.py"),
         "dag_id": "s3_to_redshift_daily",
@@ -103,14 +111,7 @@ def test_the_daily_load_emits_its_files_table_schema_and_columns(
 ):
     _put_day(local_redshift_env.aws_client("s3"), s3_bucket, b"id,name\n1,a\n2,b\n")
     query(f"create table {redshift_schema}.sales (id int, name varchar(5), load_date date)")
-    conf = {
-        "bucket": s3_bucket,
-        "prefix": "sales/",
-        "table": f"{redshift_schema}.sales",
-        "iam_role_arn": copy_role_arn,
-        "compression": "none",
-    }
-    output, events = lineage(_daily_spec(conf), "daily")
+    output, events = lineage(_daily_spec(s3_bucket, f"{redshift_schema}.sales", copy_role_arn), "daily")
     assert "state=success" in output, output[-3000:]
     assert query(f"select count(*) from {redshift_schema}.sales") == [(2,)]
 
@@ -165,14 +166,7 @@ def test_a_failed_load_emits_fail_with_the_error(
 ):
     _put_day(local_redshift_env.aws_client("s3"), s3_bucket, b"id,name\n1,a\n2,far-too-long\n")
     query(f"create table {redshift_schema}.sales (id int, name varchar(5), load_date date)")
-    conf = {
-        "bucket": s3_bucket,
-        "prefix": "sales/",
-        "table": f"{redshift_schema}.sales",
-        "iam_role_arn": copy_role_arn,
-        "compression": "none",
-    }
-    output, events = lineage(_daily_spec(conf), "failed")
+    output, events = lineage(_daily_spec(s3_bucket, f"{redshift_schema}.sales", copy_role_arn), "failed")
     assert "state=failed" in output, output[-3000:]
     assert query(f"select count(*) from {redshift_schema}.sales") == [(0,)]  # nothing half-loaded
     fail = _one(events, "FAIL")
@@ -183,20 +177,11 @@ def test_a_failed_load_emits_fail_with_the_error(
 
 
 def test_the_amazon_operator_emits_the_same_datasets_for_the_same_load(
-    lineage, local_redshift_env, s3_bucket, redshift_schema, copy_role_arn, query, monkeypatch
+    lineage, amazon_env, s3_bucket, redshift_schema, query
 ):
     """The Amazon S3ToRedshiftOperator's event for the same files, to compare (README "OpenLineage")."""
-    _put_day(local_redshift_env.aws_client("s3"), s3_bucket, b"id,name\n1,a\n2,b\n")
+    _put_day(amazon_env.aws_client("s3"), s3_bucket, b"id,name\n1,a\n2,b\n")
     query(f"create table {redshift_schema}.sales (id int, name varchar(5))")
-    extra = {
-        "endpoint_url": local_redshift_env.aws_endpoint_url,
-        "region_name": "us-east-1",
-        "role_arn": copy_role_arn,
-    }
-    monkeypatch.setenv(  # the Amazon operator takes the COPY's role from the AWS connection's role_arn
-        "AIRFLOW_CONN_AWS_COPY_ROLE",
-        json.dumps({"conn_type": "aws", "login": "testing", "password": "testing", "extra": extra}),
-    )
     spec = {
         "dag_file": str(LINEAGE_DAGS / "amazon_s3_to_redshift.py"),
         "dag_id": "amazon_s3_to_redshift",

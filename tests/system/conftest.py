@@ -22,7 +22,7 @@ AWS_VARIABLES = {
     "REDSHIFT_S3_SYSTEM_CLUSTER": "the provisioned cluster's identifier",
     "REDSHIFT_S3_SYSTEM_REGION": "the cluster's region",
     "REDSHIFT_S3_SYSTEM_BUCKET": "an existing bucket in that region the test may write a prefix to",
-    "AIRFLOW_CONN_REDSHIFT_DEFAULT": "the Redshift connection (e.g. IAM authentication to that cluster)",
+    "AIRFLOW_CONN_REDSHIFT_DEFAULT": "the Redshift connection to that cluster, e.g. with IAM authentication",
 }
 
 
@@ -97,7 +97,7 @@ def _aws_target() -> SystemTarget:
     if missing:
         pytest.fail(
             "REDSHIFT_S3_SYSTEM_TARGET=aws needs: " + "; ".join(missing) + ". Fix: export them (README "
-            '"System test on real AWS") or unset REDSHIFT_S3_SYSTEM_TARGET to run on the local stack.',
+            '"System test on real AWS"); without AWS, `make test` runs the same flow on the local stack.',
             pytrace=False,
         )
     import boto3

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from airflow_redshift_s3.demo import _load_dag
+from airflow_redshift_s3.demo import load_dag_file
 
 pytestmark = [pytest.mark.integration, pytest.mark.system]
 
@@ -29,7 +29,7 @@ def _states(run: Any) -> dict[str, str]:
 
 def test_setup_then_daily_then_manual(system_target):
     target = system_target
-    setup = _load_dag(DAGS, "redshift_s3_setup")
+    setup = load_dag_file(DAGS, "redshift_s3_setup")
     conf = {"role_name": target.role_name, "bucket": target.bucket, "prefix": target.prefix,
             "redshift_type": "cluster", "cluster_identifier": target.cluster}  # fmt: skip
     run = setup.test(run_conf=conf)
@@ -49,7 +49,7 @@ def test_setup_then_daily_then_manual(system_target):
     def rows() -> list[tuple[Any, ...]]:
         return target.query(f"select id, name, load_date::varchar from {table} order by id")
 
-    daily = _load_dag(DAGS, "s3_to_redshift_daily")
+    daily = load_dag_file(DAGS, "s3_to_redshift_daily")
     conf = {"bucket": target.bucket, "prefix": target.prefix, "table": table, "iam_role_arn": role_arn,
             "cluster_identifier": target.cluster, "compression": "none"}  # fmt: skip
     logical_date = datetime.datetime.fromisoformat(DAY_1).replace(tzinfo=datetime.timezone.utc)
@@ -58,7 +58,7 @@ def test_setup_then_daily_then_manual(system_target):
         assert str(run.state) == "success", _states(run)
         assert rows() == [(1, "a", DAY_1), (2, "b", DAY_1)]
 
-    manual = _load_dag(DAGS, "s3_to_redshift_manual")
+    manual = load_dag_file(DAGS, "s3_to_redshift_manual")
     conf = {"bucket": target.bucket, "prefix": f"{target.prefix}{DAY_2}/", "table": table,
             "iam_role_arn": role_arn, "cluster_identifier": target.cluster, "format": "csv",
             "compression": "none", "mode": "replace_partition", "partition_column": "load_date",

@@ -30,4 +30,4 @@ def test_the_aws_target_names_every_missing_variable():
     for name in ("REDSHIFT_S3_SYSTEM_REGION", "AIRFLOW_CONN_REDSHIFT_DEFAULT"):
         assert name in output, output[-3000:]
     assert "REDSHIFT_S3_SYSTEM_BUCKET" not in output.split("needs:")[1].split("Fix:")[0]  # it was given
-    assert "unset REDSHIFT_S3_SYSTEM_TARGET to run on the local stack" in output
+    assert "without AWS, `make test` runs the same flow on the local stack" in output

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from airflow_redshift_s3.local.sql.errors import RefusedStatement
 from airflow_redshift_s3.local.sql.show import REDSHIFT_FUNCTION_SCHEMA
-from airflow_redshift_s3.local.sql.tokens import Token, quote_literal
+from airflow_redshift_s3.local.sql.tokens import Token, qualified_name, quote_literal
 
 APPEND_OPTIONS = ("IGNOREEXTRA", "FILLTARGET")
 IN_TRANSACTION_BLOCK = "ALTER TABLE APPEND cannot run inside a transaction block"
@@ -37,7 +37,7 @@ def is_append(tokens: list[Token]) -> bool:
     sig = [t for t in tokens if t.significant]
     if len(sig) < 4 or sig[0].upper != "ALTER" or sig[1].upper != "TABLE":
         return False
-    _, after = _name(sig, 2)
+    _, after = qualified_name(sig, 2)
     return after < len(sig) and sig[after].kind == "word" and sig[after].upper == "APPEND"
 
 
@@ -47,10 +47,10 @@ def parse_append(tokens: list[Token]) -> AppendCommand:
     :raises RefusedStatement: a syntax error, at the token Redshift's parser stops at.
     """
     sig = [t for t in tokens if t.significant]
-    target, after = _name(sig, 2)
+    target, after = qualified_name(sig, 2)
     if after + 1 >= len(sig) or sig[after + 1].upper != "FROM":
         raise _syntax_error(sig, after + 1)
-    source, after = _name(sig, after + 2)
+    source, after = qualified_name(sig, after + 2)
     if not source:
         raise _syntax_error(sig, after)
     option = ""
@@ -60,20 +60,6 @@ def parse_append(tokens: list[Token]) -> AppendCommand:
     if after < len(sig):
         raise _syntax_error(sig, after)
     return AppendCommand(target, source, option)
-
-
-def _name(sig: list[Token], start: int) -> tuple[str, int]:
-    """Return a possibly qualified table name starting at ``start`` and the position after it."""
-    parts: list[str] = []
-    pos = start
-    while pos < len(sig) and sig[pos].kind in ("word", "qident"):
-        parts.append(sig[pos].text)
-        pos += 1
-        if pos < len(sig) and sig[pos].text == "." and len(parts) < 3:
-            pos += 1
-            continue
-        break
-    return ".".join(parts), pos
 
 
 def _syntax_error(sig: list[Token], pos: int) -> RefusedStatement:

@@ -12,7 +12,7 @@ PostgreSQL reports incompatible types. The regular MERGE form is PostgreSQL's ow
 from __future__ import annotations
 
 from airflow_redshift_s3.local.sql.show import REDSHIFT_FUNCTION_SCHEMA
-from airflow_redshift_s3.local.sql.tokens import Token, quote_literal, render
+from airflow_redshift_s3.local.sql.tokens import Token, qualified_name, quote_literal, render
 
 
 def rewrite_merge(tokens: list[Token]) -> list[Token]:
@@ -20,10 +20,10 @@ def rewrite_merge(tokens: list[Token]) -> list[Token]:
     sig = [t for t in tokens if t.significant]
     if len(sig) < 9 or [t.upper for t in sig[-2:]] != ["REMOVE", "DUPLICATES"] or sig[1].upper != "INTO":
         return tokens
-    target, pos = _name(sig, 2)
+    target, pos = qualified_name(sig, 2)
     if not target or pos >= len(sig) or sig[pos].upper != "USING":
         return tokens
-    source, pos = _name(sig, pos + 1)
+    source, pos = qualified_name(sig, pos + 1)
     alias_end = pos
     if alias_end < len(sig) and sig[alias_end].upper == "AS":
         alias_end += 1
@@ -43,19 +43,6 @@ def rewrite_merge(tokens: list[Token]) -> list[Token]:
         f"INSERT INTO {target} SELECT * FROM {source} WHERE (SELECT ok FROM rs_merge_check)"
     )
     return [Token("word", sql)]
-
-
-def _name(sig: list[Token], start: int) -> tuple[str, int]:
-    parts: list[str] = []
-    pos = start
-    while pos < len(sig) and sig[pos].kind in ("word", "qident"):
-        parts.append(sig[pos].text)
-        pos += 1
-        if pos < len(sig) and sig[pos].text == "." and len(parts) < 3:
-            pos += 1
-            continue
-        break
-    return ".".join(parts), pos
 
 
 def _text_between(tokens: list[Token], first: Token, last: Token) -> str:

@@ -172,6 +172,20 @@ def render(tokens: list[Token]) -> str:
     return "".join(t.text for t in tokens).strip()
 
 
+def qualified_name(sig: list[Token], start: int) -> tuple[str, int]:
+    """Return a possibly qualified table name starting at ``start`` and the position after it."""
+    parts: list[str] = []
+    pos = start
+    while pos < len(sig) and sig[pos].kind in ("word", "qident"):
+        parts.append(sig[pos].text)
+        pos += 1
+        if pos < len(sig) and sig[pos].text == "." and len(parts) < 3:
+            pos += 1
+            continue
+        break
+    return ".".join(parts), pos
+
+
 def first_words(tokens: list[Token], count: int = 3) -> list[str]:
     """Return the first ``count`` significant tokens upper-cased."""
     return [t.upper for t in tokens if t.significant][:count]

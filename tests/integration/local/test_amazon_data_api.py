@@ -9,9 +9,6 @@ the database the gateway serves, and the COPY uses the attached role named in th
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import sys
 import textwrap
 
 import pytest
@@ -78,21 +75,13 @@ DAG_FILE = textwrap.dedent(
 
 
 @pytest.fixture
-def data_api_dag(airflow_db, local_redshift_env, redshift_schema, tmp_path, monkeypatch):
+def data_api_dag(dag_from_file, local_redshift_env, redshift_schema, tmp_path):
     from airflow_redshift_s3.local.pytest_plugin import unique_name
 
     dag_id = unique_name("data_api_")
     path = tmp_path / f"{dag_id}.py"
     path.write_text(DAG_FILE.format(dag_id=dag_id, schema=redshift_schema, target=repr(DATA_API)))
-    bundle = {"name": dag_id, "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-              "kwargs": {"path": str(tmp_path), "refresh_interval": 0}}  # fmt: skip
-    monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps([bundle]))
-    spec = importlib.util.spec_from_file_location(dag_id, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[dag_id] = module
-    spec.loader.exec_module(module)
-    yield module.dag
-    sys.modules.pop(dag_id, None)
+    return dag_from_file(path)
 
 
 def test_redshift_data_operator_waits_defers_reads_and_fails(
@@ -135,19 +124,6 @@ def test_redshift_data_operator_waits_defers_reads_and_fails(
     ]
 
 
-@pytest.fixture
-def copy_env(local_redshift_env, monkeypatch, copy_role_arn):
-    # S3ToRedshiftOperator takes the role of its CREDENTIALS clause from the AWS connection's role_arn
-    extra = {
-        "endpoint_url": local_redshift_env.aws_endpoint_url,
-        "region_name": "us-east-1",
-        "role_arn": copy_role_arn,
-    }
-    connection = {"conn_type": "aws", "login": "testing", "password": "testing", "extra": extra}
-    monkeypatch.setenv("AIRFLOW_CONN_AWS_COPY_ROLE", json.dumps(connection))
-    return local_redshift_env
-
-
 def _load(method, schema, bucket, key, **kwargs):
     from airflow.providers.amazon.aws.transfers.s3_to_redshift import S3ToRedshiftOperator
 
@@ -166,8 +142,10 @@ def _load(method, schema, bucket, key, **kwargs):
     ).execute(context={})
 
 
-def test_s3_to_redshift_operator_over_the_data_api(copy_env, redshift_connection, redshift_schema, s3_bucket):
-    s3 = copy_env.aws_client("s3")
+def test_s3_to_redshift_operator_over_the_data_api(
+    amazon_env, redshift_connection, redshift_schema, s3_bucket
+):
+    s3 = amazon_env.aws_client("s3")
     s3.put_object(Bucket=s3_bucket, Key="v1/items.csv", Body=b"id,name\n1,one\n2,two\n")
     s3.put_object(Bucket=s3_bucket, Key="v2/items.csv", Body=b"id,name\n2,TWO\n3,three\n")
     cursor = redshift_connection.cursor()
@@ -190,12 +168,12 @@ def test_s3_to_redshift_operator_over_the_data_api(copy_env, redshift_connection
 
 
 def test_a_failed_copy_reaches_the_task_with_redshifts_message(
-    copy_env, redshift_connection, redshift_schema, s3_bucket
+    amazon_env, redshift_connection, redshift_schema, s3_bucket
 ):
     """REPLACE is one batch: the COPY failing (a bad row) keeps the rows the DELETE would have removed."""
     from airflow.providers.amazon.aws.hooks.redshift_data import RedshiftDataQueryFailedError
 
-    s3 = copy_env.aws_client("s3")
+    s3 = amazon_env.aws_client("s3")
     s3.put_object(Bucket=s3_bucket, Key="bad/items.csv", Body=b"id,name\nnot-a-number,x\n")
     cursor = redshift_connection.cursor()
     cursor.execute(f"create table {redshift_schema}.items (id int, name varchar(10))")
@@ -208,7 +186,7 @@ def test_a_failed_copy_reaches_the_task_with_redshifts_message(
 
 
 def test_upsert_without_upsert_keys_fails_in_the_providers_key_lookup(
-    copy_env, redshift_connection, redshift_schema, s3_bucket
+    amazon_env, redshift_connection, redshift_schema, s3_bucket
 ):
     """UPSERT without upsert_keys over the Data API fails before loading, as it would on a cluster.
 
@@ -219,7 +197,7 @@ def test_upsert_without_upsert_keys_fails_in_the_providers_key_lookup(
     """
     from airflow.providers.amazon.aws.hooks.redshift_data import RedshiftDataQueryFailedError
 
-    s3 = copy_env.aws_client("s3")
+    s3 = amazon_env.aws_client("s3")
     s3.put_object(Bucket=s3_bucket, Key="v2/items.csv", Body=b"id,name\n2,TWO\n3,three\n")
     cursor = redshift_connection.cursor()
     cursor.execute(f"create table {redshift_schema}.items (id int primary key, name varchar(10))")

@@ -2,26 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def amazon_env(local_redshift_env, monkeypatch, copy_role_arn):
-    # The operator reads the role for its CREDENTIALS clause from the AWS connection's role_arn extra.
-    extra = {
-        "endpoint_url": local_redshift_env.aws_endpoint_url,
-        "region_name": "us-east-1",
-        "role_arn": copy_role_arn,
-    }
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_AWS_COPY_ROLE",
-        json.dumps({"conn_type": "aws", "login": "testing", "password": "testing", "extra": extra}),
-    )
-    return local_redshift_env
 
 
 def _run(method, schema, bucket, key, **kwargs):

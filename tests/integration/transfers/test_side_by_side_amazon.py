@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import json
 
 import pytest
 
@@ -11,21 +10,6 @@ from airflow_redshift_s3.copy_format import CsvFormat, JsonFormat
 from airflow_redshift_s3.transfers.s3_to_redshift_copy import S3ToRedshiftCopyOperator
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def amazon_env(local_redshift_env, monkeypatch, copy_role_arn):
-    # The Amazon operator reads the role for its CREDENTIALS clause from the AWS connection's role_arn extra.
-    extra = {
-        "endpoint_url": local_redshift_env.aws_endpoint_url,
-        "region_name": "us-east-1",
-        "role_arn": copy_role_arn,
-    }
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_AWS_COPY_ROLE",
-        json.dumps({"conn_type": "aws", "login": "testing", "password": "testing", "extra": extra}),
-    )
-    return local_redshift_env
 
 
 def _rows(conn, table):

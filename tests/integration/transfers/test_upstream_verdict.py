@@ -9,9 +9,6 @@ sessions are counted without patching them. The runs differ by the calls the COP
 from __future__ import annotations
 
 import collections
-import importlib.util
-import json
-import sys
 import textwrap
 from typing import Any
 
@@ -65,26 +62,19 @@ def _run_counting(dag: Any, monkeypatch: pytest.MonkeyPatch) -> collections.Coun
 
 
 def test_the_load_reuses_the_verification_of_its_run(
-    airflow_db, local_redshift_env, redshift_schema, s3_bucket, copy_role_arn, query, tmp_path, monkeypatch
+    dag_from_file, local_redshift_env, redshift_schema, s3_bucket, copy_role_arn, query, tmp_path, monkeypatch
 ):
     s3 = local_redshift_env.aws_client("s3")
     s3.put_object(Bucket=s3_bucket, Key="day/2026-11-27/a.csv", Body=b"id,name\n1,a\n2,b\n")
     for reuse in (True, False):  # a table each, so that both runs load the file
         query(f"create table {redshift_schema}.events_{reuse} (id int, name varchar(5))")
-    bundle = {"name": "verdicts", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-              "kwargs": {"path": str(tmp_path), "refresh_interval": 0}}  # fmt: skip
-    monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps([bundle]))
     dags = {}
     for reuse in (True, False):
         dag_id = f"verdict_{str(reuse).lower()}_{redshift_schema}"
         path = tmp_path / f"{dag_id}.py"
         path.write_text(DAG_FILE.format(dag_id=dag_id, bucket=s3_bucket, role=copy_role_arn,
                                         schema=redshift_schema, reuse=reuse))  # fmt: skip
-        spec = importlib.util.spec_from_file_location(dag_id, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[dag_id] = module
-        spec.loader.exec_module(module)
-        dags[reuse] = module.dag
+        dags[reuse] = dag_from_file(path)
     with monkeypatch.context() as patch:
         reused = _run_counting(dags[True], patch)
     with monkeypatch.context() as patch:
@@ -100,8 +90,6 @@ def test_the_load_reuses_the_verification_of_its_run(
     }, (reused, asked)
     for reuse in (True, False):
         assert query(f"select count(*) from {redshift_schema}.events_{reuse}") == [(2,)]
-    for dag_id in (d.dag_id for d in dags.values()):
-        sys.modules.pop(dag_id, None)
 
 
 ROLE = "arn:aws:iam::123456789012:role/copy"

@@ -199,9 +199,39 @@ def test_a_load_that_changed_nothing_adds_no_asset_event():
     op = _op(outlets=[AssetAlias("loaded")])
     unchanged = LoadSummary(table="sales.orders", mode="append", load_id="l", files_found=2, files_skipped=2)
     op._add_asset_events({"outlet_events": NoEvents()}, None, unchanged)  # None: the hook is not even read
-    changed = LoadSummary(table="sales.orders", mode="append", load_id="l", files_loaded=1)
-    with pytest.raises(AttributeError):  # it asks the hook for the table's authority
-        op._add_asset_events({"outlet_events": NoEvents()}, None, changed)
+    assert unchanged.warnings == []  # nothing was attempted (an attempt would have warned)
+
+
+def test_a_load_that_changed_the_table_adds_its_asset_and_a_failure_to_add_it_only_warns():
+    """The event is added after COMMIT: it never fails a task whose data is loaded."""
+    from types import SimpleNamespace
+
+    from airflow.sdk import AssetAlias
+
+    from airflow_redshift_s3.transfers.copy.load import LoadSummary
+
+    hook = SimpleNamespace(
+        conn=SimpleNamespace(schema="dev", host="h"),
+        get_openlineage_database_info=lambda conn: SimpleNamespace(authority="my-cluster.us-east-1:5439"),
+    )
+    added: list[tuple[str, dict]] = []
+
+    class Events(dict):
+        def __getitem__(self, alias):
+            return SimpleNamespace(add=lambda asset, extra: added.append((asset.uri, extra)))
+
+    op = _op(outlets=[AssetAlias("loaded")])
+    op._lineage = {"schema": "sales", "table": "orders"}
+    changed = LoadSummary(table="sales.orders", mode="append", load_id="l", files_loaded=1, rows_loaded=3)
+    op._add_asset_events({"outlet_events": Events()}, hook, changed)
+    assert [(uri, extra["rows_loaded"]) for uri, extra in added] == [
+        ("redshift://my-cluster.us-east-1:5439/dev/sales/orders", 3)
+    ]
+    assert changed.warnings == []
+    outside_airflow = LoadSummary(table="sales.orders", mode="append", load_id="m", files_loaded=1)
+    op._add_asset_events({}, hook, outside_airflow)  # no outlet_events: execute() called by hand
+    (warning,) = outside_airflow.warnings
+    assert warning.startswith("The load is committed, but its Asset event could not be added")
 
 
 def test_lineage_names_follow_the_amazon_provider():
