@@ -19,10 +19,17 @@ Policy (every SQL statement this provider sends is built with these helpers):
   doubles single quotes and refuses control characters and any backslash that is not followed by a
   letter or digit. Redshift reads backslash escapes in literals, PostgreSQL does not; with that rule a
   literal means the same to both and can never end early (``\'`` or a trailing ``\`` cannot occur).
+- **Inlined values**, only where no parameter can travel (the Data API's BatchExecuteStatement takes no
+  ``Parameters``): ``Statement.inline()`` writes each bound value with ``sql_literal``, which spells a
+  backslash or a control character as ``CHR(n)`` so that the text means the same to Redshift (which
+  reads backslash escapes) and to PostgreSQL (which does not).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
+import math
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -37,6 +44,9 @@ _STRICT_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 # another backslash or the end of the literal.
 _UNSAFE_BACKSLASH = re.compile(r"\\(?![A-Za-z0-9])")
 _MASK = "***"
+_MARKER = re.compile(r"%[%s]")
+# What sql_literal spells as CHR(n): the backslash, and the control characters a literal cannot hold.
+_SPELLED = re.compile(r"[\\\x00-\x1f\x7f]")
 
 
 class SqlInputError(ConfigCheckError):
@@ -222,6 +232,55 @@ class Statement:
         """Execute on a DB-API ``cursor`` (parameters bound by the driver) and return the cursor."""
         cursor.execute(self.sql, self.params)
         return cursor
+
+    def inline(self) -> str:
+        """Return the text with each parameter written as a literal (``sql_literal``), ``%%`` as ``%``.
+
+        For the Data API's BatchExecuteStatement, which takes no parameters. Secrets are kept: mask
+        with ``str()`` before logging.
+        """
+        if self.params is None:
+            return self.sql
+        values = iter(self.params)
+        return _MARKER.sub(lambda m: "%" if m.group() == "%%" else sql_literal(next(values)), self.sql)
+
+
+def sql_literal(value: object) -> str:
+    """Return ``value`` (None, bool, int, float, Decimal, date, datetime, str) as a SQL literal.
+
+    A string is single-quoted with quotes doubled; a backslash or a control character is written
+    ``CHR(n)`` outside the quotes, so that no dialect reads an escape in it. A date or a time is its ISO
+    text, which Redshift casts to the column's type.
+    """
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, (float, decimal.Decimal)):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise SqlInputError(f"The value {value!r} is not a finite number: SQL has no literal for it.")
+        return str(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return "'" + value.isoformat(sep=" ") + "'" if isinstance(value, dt.datetime) else f"'{value}'"
+    if not isinstance(value, str):
+        raise SqlInputError(
+            f"The value {_shown(value)} has no SQL literal: expected None, a bool, a number, a date or a "
+            "string. Fix: convert it before binding it."
+        )
+    parts: list[str] = []
+    start = 0
+    for match in _SPELLED.finditer(value):
+        parts += [_quoted_text(value[start : match.start()]), f"CHR({ord(match.group())})"]
+        start = match.end()
+    parts.append(_quoted_text(value[start:]))
+    kept = [part for part in parts if part != "''"] or ["''"]
+    return kept[0] if len(kept) == 1 else "(" + " || ".join(kept) + ")"
+
+
+def _quoted_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def placeholders(count: int) -> str:

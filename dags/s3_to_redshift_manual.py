@@ -151,6 +151,15 @@ with DAG(
         "cluster_identifier": Param(
             CLUSTER, type="string", minLength=1, title="Redshift cluster", description="Its identifier."
         ),
+        "transport": Param(
+            "redshift_connector",
+            type="string",
+            enum=["redshift_connector", "data_api"],
+            title="Transport",
+            description="redshift_connector: a connection to the cluster. data_api: the Redshift Data API "
+            "over HTTPS, for workers with no network path to the cluster (same connection's database and "
+            "login).",
+        ),
         "dry_run": Param(
             False,
             type=["null", "boolean"],
@@ -248,6 +257,7 @@ with DAG(
         duplicate_order_column="{{ params.duplicate_order_column if params.mode == 'upsert' and "
         "params.on_duplicate_keys == 'keep_greatest' else None }}",
         on_changed_file="{{ params.on_changed_file if params.mode == 'append' else None }}",
+        transport="{{ params.transport }}",
     )
     request >> verify_bucket >> unless_dry_run(request) >> load
 

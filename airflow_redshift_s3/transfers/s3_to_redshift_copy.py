@@ -5,13 +5,15 @@ from __future__ import annotations
 import time
 import uuid
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from airflow.exceptions import AirflowProviderDeprecationWarning
 
 from airflow_redshift_s3 import ledger as ledger_sql
 from airflow_redshift_s3.copy_format import CopyFormat
+from airflow_redshift_s3.exceptions import ConfigCheckError
 from airflow_redshift_s3.hooks._aws_mixin import aws_template_fields
 from airflow_redshift_s3.operators._aws_base import AwsOperatorBase
 from airflow_redshift_s3.policies import MANIFEST_PREFIX
@@ -44,6 +46,27 @@ def redshift_table_asset(*, host: str, database: str, schema: str, table: str, p
     from airflow.sdk import Asset
 
     return Asset(uri=f"redshift://{host}:{port}/{database}/{schema}/{table}")
+
+
+TRANSPORTS = ("redshift_connector", "data_api")
+
+
+def data_api_kwargs_from_connection(
+    redshift_conn_id: str, cluster_identifier: str | None, workgroup_name: str | None
+) -> dict[str, Any]:
+    """Return the Data API target of a Redshift connection: its database, login and cluster or workgroup."""
+    from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
+
+    from airflow_redshift_s3.transfers.copy.preflight import redshift_target
+
+    conn = RedshiftSQLHook.get_connection(redshift_conn_id)
+    cluster, workgroup = redshift_target(redshift_conn_id, cluster_identifier, workgroup_name)
+    kwargs: dict[str, Any] = {"database": conn.schema or "dev"}
+    if cluster:
+        kwargs.update(cluster_identifier=cluster, db_user=conn.login)
+    elif workgroup:
+        kwargs["workgroup_name"] = workgroup
+    return kwargs
 
 
 def _authority(hook: Any) -> str:
@@ -126,6 +149,15 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
     :param reuse_upstream_checks: take the role, region and access checks from an upstream
         ``S3VerifyBucketOperator`` of the same DAG run that verified the same bucket (or a prefix holding
         this one), role and cluster or workgroup, instead of asking AWS again (default True).
+    :param transport: how the statements reach Redshift: "redshift_connector" (a database connection,
+        ``redshift_conn_id``) or "data_api" (the Redshift Data API over HTTPS: no network path to the
+        cluster needed; the load is one BatchExecuteStatement). Default: "data_api" when
+        ``redshift_data_api_kwargs`` is given, else "redshift_connector".
+    :param redshift_data_api_kwargs: where the Data API runs the load, as the Amazon
+        ``S3ToRedshiftOperator`` takes it: ``database`` and ``cluster_identifier`` with ``db_user`` or
+        ``secret_arn``, or ``workgroup_name``; ``poll_interval`` (seconds, default 1). Without it,
+        ``transport="data_api"`` takes the database, the login and the cluster or workgroup from the
+        ``redshift_conn_id`` connection.
     """
 
     template_fields: Sequence[str] = aws_template_fields(
@@ -152,8 +184,15 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
         "on_duplicate_keys",
         "duplicate_order_column",
         "on_changed_file",
+        "redshift_data_api_kwargs",
+        "transport",
     )
-    template_fields_renderers = {"input_format": "json", "copy_options": "json", "keys": "json"}
+    template_fields_renderers = {
+        "input_format": "json",
+        "copy_options": "json",
+        "keys": "json",
+        "redshift_data_api_kwargs": "json",
+    }
     ui_color = "#c7e0f4"
 
     def __init__(
@@ -198,6 +237,8 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
         keep_manifests: bool = False,
         reuse_upstream_checks: bool = True,
         ledger_history_days: int | None = ledger_sql.DEFAULT_HISTORY_DAYS,
+        transport: str | None = None,
+        redshift_data_api_kwargs: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -247,7 +288,10 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
         self.keep_manifests = keep_manifests
         self.reuse_upstream_checks = reuse_upstream_checks
         self.ledger_history_days = ledger_history_days
+        self.transport = transport
+        self.redshift_data_api_kwargs = redshift_data_api_kwargs
         self._lineage: dict[str, Any] = {}
+        self._data_api: Any = None
 
     def validate(self) -> LoadRequest:
         """Check every argument without network or SQL; raise an ``AirflowFailException`` for a bad one."""
@@ -287,10 +331,9 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
 
     def execute(self, context: Context) -> dict[str, Any]:
         """List the files, run the preflight, and load them in one transaction; return the summary."""
-        from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
-
         started = time.monotonic()
         request = self.validate()
+        self._data_api = self._data_api_target()  # a bad transport fails before any call
         summary = LoadSummary(table=str(request.target), mode=request.mode, load_id=str(uuid.uuid4()))
         s3 = self._new_s3_hook()
         files, notes = listing.list_files(s3, request, self.log)
@@ -305,11 +348,9 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
         if not files and not self.allow_no_files:
             raise listing.no_files_error(request)
         if files:
-            hook = RedshiftSQLHook(redshift_conn_id=self.redshift_conn_id, aws_conn_id=self.aws_conn_id)
-            control = hook.get_conn()  # autocommit: catalog, ledger DDL and ledger reads, never the write
+            hook, control, load_class = self._transport()
             try:
-                control.autocommit = True
-                load = self._prepare(hook, control, s3, request, files, summary, context)
+                load = self._prepare(hook, control, s3, request, files, summary, context, load_class)
                 load.run(hook, control, s3)
             finally:
                 control.close()
@@ -328,6 +369,57 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
             summary.files_skipped,
         )
         return summary.to_dict()
+
+    def _transport(self) -> tuple[Any, Any, Callable[..., Load]]:
+        """Return (hook, autocommit connection, load class) over redshift_connector or the Data API.
+
+        The connection reads the catalog and the ledger and writes the ledger's DDL, never the load.
+        """
+        if self._data_api is None:
+            from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
+
+            hook = RedshiftSQLHook(redshift_conn_id=self.redshift_conn_id, aws_conn_id=self.aws_conn_id)
+            control = hook.get_conn()
+            control.autocommit = True
+            return hook, control, Load
+        from airflow.providers.amazon.aws.hooks.redshift_data import RedshiftDataHook
+
+        from airflow_redshift_s3.hooks.redshift_data_api import (
+            DataApiClient,
+            DataApiConnection,
+            DataApiSqlHook,
+        )
+        from airflow_redshift_s3.transfers.copy.data_api_load import DataApiLoad
+
+        data_hook = RedshiftDataHook(**self._aws_kwargs)
+        client = DataApiClient(data_hook, self._data_api, self.log)
+        return (
+            DataApiSqlHook(client),
+            DataApiConnection(client),
+            partial(DataApiLoad, client=client),
+        )
+
+    def _data_api_target(self) -> Any:
+        """Return the ``DataApiTarget`` of a Data API load, or None over redshift_connector."""
+        from airflow_redshift_s3.hooks.redshift_data_api import DataApiTarget
+
+        transport = self.transport or ("data_api" if self.redshift_data_api_kwargs else "redshift_connector")
+        if transport not in TRANSPORTS:
+            raise ConfigCheckError(
+                f"transport is {transport!r}: expected one of {', '.join(TRANSPORTS)}. Fix: pass one."
+            )
+        if transport == "redshift_connector":
+            if self.redshift_data_api_kwargs:
+                raise ConfigCheckError(
+                    "transport is 'redshift_connector' but redshift_data_api_kwargs is given: expected one "
+                    "way to reach Redshift. Fix: drop redshift_data_api_kwargs, or set transport='data_api'."
+                )
+            return None
+        kwargs = self.redshift_data_api_kwargs
+        if not kwargs:
+            kwargs = data_api_kwargs_from_connection(self.redshift_conn_id, self.cluster_identifier,
+                                                     self.workgroup_name)  # fmt: skip
+        return DataApiTarget.from_kwargs(dict(kwargs) if isinstance(kwargs, Mapping) else kwargs)
 
     def _add_asset_events(self, context: Context, hook: Any, summary: LoadSummary) -> None:
         """Attach the loaded table's Asset to each ``AssetAlias`` outlet, once the load changed the table.
@@ -380,6 +472,7 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
         files: list[FileInfo],
         summary: LoadSummary,
         context: Context,
+        load_class: Callable[..., Load] = Load,
     ) -> Load:
         """Read the table, run the preflight, make sure of the ledger; return the load to run."""
         from airflow_redshift_s3.transfers.copy.preflight import redshift_target, run_preflight
@@ -391,6 +484,10 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
         self._lineage.update(schema=request.target.schema, table=request.target.name, columns=table_columns)
         file_columns = catalog.file_columns(request, table_columns)
         cluster, workgroup = self.cluster_identifier, self.workgroup_name
+        data_api = self._data_api
+        if data_api is not None:
+            cluster = cluster or data_api.cluster_identifier
+            workgroup = workgroup or data_api.workgroup_name
         verdict = None
         if request.checks & {"role", "region", "access"}:
             cluster, workgroup = redshift_target(self.redshift_conn_id, cluster, workgroup)
@@ -428,7 +525,7 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
             bucket_region=preflight.region,
             redshift_region=preflight.redshift_region,
         )
-        return Load(
+        return load_class(
             request=request,
             files=files,
             file_columns=file_columns,

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import datetime as dt
+import decimal
+
 import pytest
 
 from airflow_redshift_s3.exceptions import ConfigCheckError
@@ -13,6 +16,7 @@ from airflow_redshift_s3.sql import (
     placeholders,
     quote_identifier,
     quote_literal,
+    sql_literal,
 )
 
 
@@ -172,3 +176,37 @@ def test_statement_execute_binds_parameters_through_the_cursor():
 def test_helpers():
     assert placeholders(3) == "%s, %s, %s"
     assert column_list_sql(["a", 'b"c']) == '("a", "b""c")'
+
+
+@pytest.mark.parametrize(
+    ("value", "literal"),
+    [
+        (None, "NULL"),
+        (True, "TRUE"),
+        (7, "7"),
+        (decimal.Decimal("1.50"), "1.50"),
+        (dt.date(2026, 12, 1), "'2026-12-01'"),
+        (dt.datetime(2026, 12, 1, 5, 6, 7, 8), "'2026-12-01 05:06:07.000008'"),
+        ("", "''"),
+        ("it's", "'it''s'"),
+        ("'; DROP TABLE t; --", "'''; DROP TABLE t; --'"),
+        # Redshift reads backslash escapes in a literal, PostgreSQL does not: never inside the quotes
+        ("a\\'b", "('a' || CHR(92) || '''b')"),
+        ("\\", "CHR(92)"),
+        ("x\ny\x00", "('x' || CHR(10) || 'y' || CHR(0))"),
+    ],
+)
+def test_sql_literal_means_the_same_text_to_both_dialects(value, literal):
+    assert sql_literal(value) == literal
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), b"bytes", object()])
+def test_sql_literal_refuses_what_has_no_literal(value):
+    with pytest.raises(SqlInputError):
+        sql_literal(value)
+
+
+def test_inline_writes_each_parameter_once_in_order_and_unescapes_percent():
+    statement = Statement("SELECT %s, '100%%', %s LIKE 'a%%'", ("%s", "b"))
+    assert statement.inline() == "SELECT '%s', '100%', 'b' LIKE 'a%'"
+    assert Statement("SELECT '100%'").inline() == "SELECT '100%'"  # no parameters: sent as written

@@ -151,6 +151,11 @@ class Load:
             raise explained from error
         finally:
             conn.close()
+        self._after_commit(control, s3)
+
+    def _after_commit(self, control: Any, s3: Any) -> None:
+        """Compact the ledger, then delete the manifests (unless ``keep_manifests``)."""
+        request = self.request
         self._compact(control)
         if not request.keep_manifests:
             folder = self.ids.manifest_folder(request.manifest_prefix)
@@ -165,19 +170,7 @@ class Load:
     def _write(self, cursor: Any, s3: Any, to_load: list[FileInfo]) -> None:
         """Run the mode's plan after LOCK, check the result, and INSERT the ledger rows (before COMMIT)."""
         request, summary = self.request, self.summary
-        source = copy_sql.CopySource(
-            manifest_url=summary.manifest or "",
-            iam_role=request.iam_role or "default",
-            data_format=request.data_format,
-            extra_options=request.extra_options,
-            region=summary.region,
-            credentials=self.credentials,
-        )
-        stage = check_identifier(f"s3copy_stage_{summary.load_id[:8]}", "staging table")
-        file_sources: list[copy_sql.CopySource] = []
-        if request.mode == "upsert" and request.on_duplicate_keys == "keep_last_file":
-            file_sources = self._file_sources(s3, source, to_load, "")
-        _lock, *steps = self._plan(source, stage, file_sources)
+        source, stage, steps = self._steps(s3, to_load)
 
         def duplicates_error(found: Sequence[Sequence[Any]]) -> Exception:
             return self._duplicates_error(cursor, s3, source, stage, to_load, found)
@@ -198,6 +191,26 @@ class Load:
                 statement.execute(cursor)
             summary.ledger_entries = len(entries)
             self.written = entries
+
+    def _steps(
+        self, s3: Any, to_load: list[FileInfo]
+    ) -> tuple[copy_sql.CopySource, str, list[copy_sql.Step]]:
+        """Return the COPY source, the staging table's name and the mode's statements after LOCK."""
+        request, summary = self.request, self.summary
+        source = copy_sql.CopySource(
+            manifest_url=summary.manifest or "",
+            iam_role=request.iam_role or "default",
+            data_format=request.data_format,
+            extra_options=request.extra_options,
+            region=summary.region,
+            credentials=self.credentials,
+        )
+        stage = check_identifier(f"s3copy_stage_{summary.load_id[:8]}", "staging table")
+        file_sources: list[copy_sql.CopySource] = []
+        if request.mode == "upsert" and request.on_duplicate_keys == "keep_last_file":
+            file_sources = self._file_sources(s3, source, to_load, "")
+        _lock, *steps = self._plan(source, stage, file_sources)
+        return source, stage, steps
 
     def _explain(
         self, conn: Any, s3: Any, error: Exception, context: copy_errors.CopyContext, committing: bool
@@ -272,6 +285,7 @@ class Load:
         cursor: Any,
         steps: Sequence[copy_sql.Step],
         duplicates_error: Callable[[Sequence[Sequence[Any]]], Exception],
+        run_step: RunStep | None = None,
     ) -> int:
         """Run the plan after LOCK, fill the summary's row counts, and return the rows COPY loaded.
 
@@ -280,7 +294,7 @@ class Load:
         request, summary = self.request, self.summary
         rows = 0
         for step in steps:
-            self.run_step(cursor, step)
+            (run_step or self.run_step)(cursor, step)
             if step.name is StepName.COPY_COUNT:
                 count, query_id = cursor.fetchone()  # one per file when the files are copied one at a time
                 rows += int(count or 0)

@@ -32,6 +32,21 @@ def test_dry_run_then_load(setup, query, task_states):
     assert query(f"select id, name from {table} order by id") == [(1, "a"), (2, "b")]
 
 
+def test_the_form_loads_through_the_data_api(setup, local_redshift_env, query, task_states):
+    """The "Transport" field: the same load as one BatchExecuteStatement, no connection to the cluster."""
+    dag, conf, table = setup
+    data_api = local_redshift_env.aws_client("redshift-data")
+    before = {s["Id"] for s in data_api.list_statements(MaxResults=100)["Statements"]}
+    run = dag.test(run_conf={**conf, "dry_run": False, "transport": "data_api"})
+    assert str(run.state) == "success", task_states(run)
+    assert query(f"select id, name from {table} order by id") == [(1, "a"), (2, "b")]
+    batches = [
+        s for s in data_api.list_statements(MaxResults=100)["Statements"]
+        if s["Id"] not in before and s.get("IsBatchStatement")
+    ]  # fmt: skip
+    assert len(batches) == 1 and any(q.startswith("COPY") for q in batches[0]["QueryStrings"])
+
+
 def test_invalid_param_refused(setup, query):
     from airflow.sdk.definitions.param import ParamValidationError
 
