@@ -33,6 +33,7 @@ from airflow_redshift_s3.hooks.redshift_data_api import (
     DataApiStatementError,
 )
 from airflow_redshift_s3.sql import Statement, quoted, sql_literal
+from airflow_redshift_s3.transfers.copy import errors as copy_errors
 from airflow_redshift_s3.transfers.copy import guards
 from airflow_redshift_s3.transfers.copy import plan as copy_sql
 from airflow_redshift_s3.transfers.copy.load import Load
@@ -94,6 +95,10 @@ class DataApiLoad(Load):
             described = self.client.run([p.sql for p in parts], keep_session=SESSION_KEEP_ALIVE_SECONDS)
         except DataApiStatementError as error:
             raise self._failed(error, parts, steps, s3, to_load, control, error_context) from error
+        except Exception as error:  # submitted, but its end was not heard: it may have committed
+            if guards.retry_is_safe(request):
+                raise copy_errors.connection_lost_error(error_context, error, committing=True) from error
+            raise guards.commit_unknown(request, error_context.manifest_url, error) from error
         self._read_figures(described, parts, to_load)
         self._after_commit(control, s3)
 

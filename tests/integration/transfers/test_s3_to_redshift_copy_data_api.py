@@ -20,6 +20,7 @@ from airflow_redshift_s3.exceptions import (
     EmptyReplaceError,
     PartitionMismatchError,
     PermissionCheckError,
+    RegionCheckError,
 )
 from airflow_redshift_s3.local.pytest_plugin import unique_name
 from airflow_redshift_s3.local.stack import CLUSTER_IDENTIFIER, DATABASE, MASTER_USER
@@ -229,3 +230,47 @@ def test_a_transport_that_does_not_exist_or_contradicts_its_kwargs_is_refused(en
         env.load(prefix="x/", transport="jdbc")
     with pytest.raises(ConfigCheckError, match="one way to reach Redshift"):
         env.load(prefix="x/", transport="redshift_connector")
+
+
+@pytest.fixture
+def eu_data(env, eu_bucket):
+    """A bucket in eu-west-1 (tests/integration/conftest.py) holding x/1.csv."""
+    env.stack.aws_client("s3", region="eu-west-1").put_object(
+        Bucket=eu_bucket, Key="x/1.csv", Body=b"1,one\n"
+    )
+    return eu_bucket
+
+
+def test_a_bucket_in_another_region_gets_region_and_copy_s_own_redirect_is_explained(env, eu_data):
+    env.rows(f"create table {env.t} (id int, name varchar(20))")
+    with pytest.raises(RegionCheckError) as caught:
+        env.load(bucket=eu_data, prefix="x/", preflight_checks=())
+    assert "PermanentRedirect" in str(caught.value) and "add REGION 'eu-west-1'" in caught.value.fix
+    assert env.rows(f"select count(*) from {env.t}") == [(0,)]
+    summary = env.load(bucket=eu_data, prefix="x/")
+    assert summary["region"] == "eu-west-1" and env.rows(f"select id from {env.t}") == [(1,)]
+
+
+def test_an_answer_lost_after_commit_is_retried_without_loading_twice(env, monkeypatch):
+    """The batch commits, then DescribeStatement's answer is lost (a network cut, simulated here)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from airflow_redshift_s3.hooks.redshift_data_api import DataApiClient
+
+    env.rows(f"create table {env.t} (id int, name varchar(20))")
+    env.put("l/1.csv", "1,one\n2,two\n")
+    real_run = DataApiClient.run
+
+    def run_then_lose_the_answer(self, sql, **kwargs):
+        described = real_run(self, sql, **kwargs)
+        if not isinstance(sql, str):
+            raise ConnectionError("Connection reset by peer")
+        return described
+
+    monkeypatch.setattr(DataApiClient, "run", run_then_lose_the_answer)
+    with pytest.raises(Exception, match="a retry is safe") as caught:
+        env.load(prefix="l/")
+    assert not isinstance(caught.value, AirflowFailException)  # Airflow retries it
+    monkeypatch.setattr(DataApiClient, "run", real_run)
+    assert env.load(prefix="l/")["files_skipped"] == 1
+    assert env.rows(f"select count(*) from {env.t}") == [(2,)]
