@@ -67,7 +67,9 @@ def rewrite_for_postgres(tokens: list[Token]) -> list[Token]:
     if head in QUERY_HEADS:
         text = render(tokens)
         if SUPER_COLUMNS.mentioned(text):
-            return [Token("word", navigate(text, SUPER_COLUMNS.names))]
+            navigated = navigate(text, SUPER_COLUMNS.names)  # also translates the functions
+            if navigated != text:
+                return [Token("word", navigated)]
         if needs_translation(head, text):
             return [Token("word", translate(text))]
     return tokens

@@ -66,6 +66,12 @@ def test_only_statements_naming_a_known_super_column_are_parsed():
     assert not columns.mentioned("select mydoc.a from t")
 
 
+def test_a_name_that_only_looks_like_navigation_still_gets_its_functions_translated():
+    """A schema named like a SUPER column (doc.items is schema.table): no navigation, NVL still translated."""
+    SUPER_COLUMNS.add("doc")
+    assert _rewrite("select nvl(a, 0) from doc.items") == "SELECT COALESCE(a, 0) FROM doc.items"
+
+
 def test_create_table_notes_super_columns_and_keeps_the_type():
     sql = "create table t (id int, payload_zz super not null)"
     assert _rewrite(sql) == sql
