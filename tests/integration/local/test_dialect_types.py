@@ -254,3 +254,31 @@ def test_a_bare_interval_column_is_refused(redshift_connection, redshift_schema)
     cur.execute("select interval '7 days' + date '2008-12-31'")
     assert str(cur.fetchone()[0]) == "2009-01-07 00:00:00"
     redshift_connection.rollback()
+
+
+def test_copy_json_into_super_columns(
+    redshift_connection, redshift_schema, local_redshift, s3_bucket, copy_role_arn
+):
+    """ "Using COPY to load data into SUPER columns": FORMAT JSON 'noshred' stores each whole document in the
+    table's single SUPER column; with 'auto' an attribute loads into a SUPER column as a SUPER value (an
+    object, an array, or a scalar: a string stays a JSON string)."""
+    import redshift_connector
+
+    body = b'{"id": 1, "tags": ["a", "b"], "name": "x"}\n{"id": 2, "tags": {"k": 1}, "name": "y"}\n'
+    local_redshift.aws_client("s3").put_object(Bucket=s3_bucket, Key="j/part.json", Body=body)
+    source = f"'s3://{s3_bucket}/j/' iam_role '{copy_role_arn}'"
+    cur = redshift_connection.cursor()
+    cur.execute(f"create table {redshift_schema}.whole (doc super)")
+    cur.execute(f"copy {redshift_schema}.whole from {source} format json 'noshred'")
+    cur.execute(f"select doc.id, doc.tags[1], doc from {redshift_schema}.whole order by doc.id::int")
+    assert [list(r) for r in cur.fetchall()] == [
+        ["1", '"b"', '{"id":1,"name":"x","tags":["a","b"]}'],
+        ["2", None, '{"id":2,"name":"y","tags":{"k":1}}'],
+    ]
+    cur.execute(f"create table {redshift_schema}.shredded (id int, tags super, name super)")
+    cur.execute(f"copy {redshift_schema}.shredded from {source} format json 'auto'")
+    cur.execute(f"select id, tags, name, tags[0]::varchar from {redshift_schema}.shredded order by id")
+    assert [list(r) for r in cur.fetchall()] == [[1, '["a","b"]', '"x"', "a"], [2, '{"k":1}', '"y"', None]]
+    with pytest.raises(redshift_connector.ProgrammingError, match="one SUPER column"):
+        cur.execute(f"copy {redshift_schema}.shredded from {source} format json 'noshred'")
+    redshift_connection.rollback()
