@@ -5,6 +5,7 @@ server as threads of this process, PostgreSQL as its child), on free ports and w
 0, plus what the benchmarks need and the command does not give: the PostgreSQL port (for the
 ``COPY FROM STDIN`` floor), a copy role attached in-sync, and, for set-up only, objects written straight
 into moto's in-process S3 store (``--seed-count``), which skips one PutObject round trip per object.
+``--no-sql-layer`` makes the gateway a pass-through for the SQL layer's cost (see ``_without_sql_layer``).
 
 It prints one line ``READY {json}`` and runs until its standard input closes (the benchmark ends or dies)
 or it gets SIGTERM; either way the stack stops and PostgreSQL with it.
@@ -120,6 +121,37 @@ def _fast_listing() -> None:
     S3Response.serialized = fast_serialized
 
 
+def _without_sql_layer() -> None:
+    """Switch the gateway's Redshift SQL layer off, to measure what it costs per statement.
+
+    Statements go to PostgreSQL as the client wrote them (no splitting, identifier folding, rewriting,
+    translation or local COPY/UNLOAD: only plain PostgreSQL statements work), and result messages pass
+    unread (no SUPER/VARBYTE/interval conversion). Connection handling, authentication and the relay
+    stay: the difference with a normal gateway is the layer's cost.
+    """
+    from airflow_redshift_s3.local.gateway import session
+
+    class PassThroughResults:
+        active = False
+
+        def simple_query(self) -> None: ...
+
+        def describe(self, body: bytes) -> None: ...
+
+        def bind(self, statement: bytes, formats: list[int]) -> None: ...
+
+        def no_data(self) -> None: ...
+
+        def row_description(self, body: bytes) -> bytes:
+            return body
+
+    async def no_catalog_lookup(self: object) -> None: ...
+
+    session.plan_statements = lambda sql, case=None: (sql, None)
+    session.ResultTypes = PassThroughResults
+    session.Session._load_super_columns = no_catalog_lookup
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--role-name", default="bench-copy-role")
@@ -127,6 +159,7 @@ def main() -> int:
     parser.add_argument("--seed-prefix", default="")
     parser.add_argument("--seed-count", type=int, default=0)
     parser.add_argument("--fast-listing", action="store_true", help="see _fast_listing")
+    parser.add_argument("--no-sql-layer", action="store_true", help="see _without_sql_layer")
     args = parser.parse_args()
 
     def stop(*_: object) -> None:
@@ -137,6 +170,8 @@ def main() -> int:
 
     if args.fast_listing:
         _fast_listing()
+    if args.no_sql_layer:
+        _without_sql_layer()
 
     with LocalRedshift(role_apply_delay=0) as stack:
         role_arn = stack.create_copy_role(args.role_name, resources=["*"], attach=True)

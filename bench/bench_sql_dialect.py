@@ -7,10 +7,14 @@ Prints two tables and writes ``bench/results/sql_dialect.json``.
    with the SQL layer, and with its function translation switched off (what the gateway did before it),
    for statements that need no translation and for ones that name Redshift functions (sqlglot's path).
    Microseconds per statement, median over rounds of 2,000 (200 for the translated ones), interleaved;
-   the translated ones with the layer's cache of translations cleared before each, so each is translated.
+   the translated ones with the layer's cache of translations cleared before each, so each is translated;
+   likewise for PartiQL navigation into a SUPER column.
    sqlglot's import, paid once by the first statement that needs it, is reported apart.
-2. Through the stack (in its own process): one round trip of redshift_connector's ``execute`` + ``fetchall``
-   for a plain SELECT and for one the layer translates, median over rounds of 200.
+2. Through the stack (in its own process): one round trip (``execute`` + ``fetchall``) of simple statements,
+   with redshift_connector and psycopg2, through a gateway with the SQL layer and through one without it
+   (``_stack_process.py --no-sql-layer``: a pass-through), both stacks up in the same run, rounds
+   interleaved; the difference is the layer's cost per statement. A translated SELECT and a SUPER
+   navigation, which only the layer runs, are timed with it. Median over rounds of 500.
 """
 
 from __future__ import annotations
@@ -36,14 +40,20 @@ TRANSLATED = [
     "select datediff(day, created, getdate()) from public.items",
     "select top 10 listagg(name, ',') within group (order by name) from public.items",
 ]
+NAVIGATED = [  # PartiQL navigation into a SUPER column ("doc", known to the layer in this process)
+    "select doc.a.b from public.docs where id = $1",
+    "select d.doc.items[0].sku, count(*) from public.docs d group by 1",
+]
 
 
 def _per_statement_us(plan: Callable[[str], Any], statements: list[str], count: int) -> float:
     from airflow_redshift_s3.local.sql.dialect import translate
+    from airflow_redshift_s3.local.sql.super_navigation import _navigate
 
     elapsed = 0.0
     for i in range(count):
         translate.cache_clear()
+        _navigate.cache_clear()
         start = time.perf_counter()
         plan(statements[i % len(statements)])
         elapsed += time.perf_counter() - start
@@ -74,11 +84,19 @@ def _sqlglot_import_ms() -> float:
 
 
 def in_process(rounds: int) -> dict[str, Any]:
-    """Time the planning of each kind of statement with and without translation."""
+    """Time the planning of each kind of statement with and without translation.
+
+    A SUPER column is known to the layer throughout, so every statement "with the SQL layer" also pays the
+    search for a navigation into it.
+    """
+    from airflow_redshift_s3.local.sql.super_navigation import SUPER_COLUMNS
+
+    SUPER_COLUMNS.add("doc")
     variants = {
         ("plain", "without translation"): (_planner(False), PLAIN, 2000),
         ("plain", "with the SQL layer"): (_planner(True), PLAIN, 2000),
         ("translated", "with the SQL layer"): (_planner(True), TRANSLATED, 200),
+        ("SUPER navigation", "with the SQL layer"): (_planner(True), NAVIGATED, 200),
     }
     for plan, statements, _ in variants.values():
         for sql in statements:
@@ -92,30 +110,92 @@ def in_process(rounds: int) -> dict[str, Any]:
     return {f"{kind} / {variant}": _common.median(v) for (kind, variant), v in times.items()}
 
 
-def through_stack(rounds: int) -> dict[str, float]:
-    """Time one statement's round trip through the gateway, plain and translated."""
-    queries = {
-        "plain: select %s + 1": "select %s + 1",
-        "translated: select nvl(%s, 0) + 1": "select nvl(%s, 0) + 1",
-    }
-    with _common.StackProcess() as stack:
-        conn = stack.redshift_connection()
-        cur = conn.cursor()
-        for sql in queries.values():
+SETUP = [
+    "create table public.bench_items (id int, name varchar(20))",
+    "insert into public.bench_items values (1, 'a'), (2, 'b'), (3, 'c')",
+    "create table public.bench_sink (id int, name varchar(20))",
+    "create table public.bench_docs (id int, doc super)",
+    """insert into public.bench_docs values (1, json_parse('{"a": {"b": [1, 2]}}'))""",
+]
+SETUP_PASS_THROUGH = SETUP[:3]
+# Simple statements both gateways run; the last two only the SQL layer can (they are Redshift SQL).
+SIMPLE = {
+    "select %s + 1": "select %s + 1",
+    "select ... where id = %s": "select id, name from public.bench_items where id = %s",
+    "insert ... values (%s, 'x')": "insert into public.bench_sink (id, name) values (%s, 'x')",
+}
+LAYER_ONLY = {
+    "translated: select nvl(%s, 0) + 1": "select nvl(%s, 0) + 1",
+    "SUPER: select doc.a.b ... where id = %s": "select doc.a.b from public.bench_docs where id = %s",
+}
+_PER_ROUND = 500
+
+
+def _connections(stack: _common.StackProcess, setup: list[str]) -> dict[str, Any]:
+    import psycopg2
+
+    rs = stack.redshift_connection()
+    rs.autocommit = True
+    kwargs = stack.info["connect_kwargs"]
+    pg = psycopg2.connect(
+        host=kwargs["host"],
+        port=kwargs["port"],
+        dbname=kwargs["database"],
+        user=kwargs["user"],
+        password=kwargs["password"],
+        sslmode="disable",
+    )
+    pg.autocommit = True
+    cur = rs.cursor()
+    for sql in setup:
+        cur.execute(sql)
+    return {"redshift_connector": rs, "psycopg2": pg}
+
+
+def _round_ms(conn: Any, sql: str) -> float:
+    cur = conn.cursor()
+    start = time.perf_counter()
+    for i in range(_PER_ROUND):
+        cur.execute(sql, (i % 3 + 1,))
+        if cur.description:
+            cur.fetchall()
+    return (time.perf_counter() - start) / _PER_ROUND * 1000
+
+
+def through_stack(rounds: int) -> dict[str, dict[str, float]]:
+    """Time simple statements' round trips through the gateway with the SQL layer and as a pass-through.
+
+    Two stacks run side by side (``--no-sql-layer`` for the pass-through) and every (gateway, driver,
+    statement) is timed in each round, in a rotating order. redshift_connector prepares a statement once
+    and then binds it by name (the layer plans it once, then relays its rows); psycopg2 sends each
+    statement as a simple query with its values inlined (the layer plans every one).
+    """
+    with _common.StackProcess() as layer_stack, _common.StackProcess("--no-sql-layer") as pass_stack:
+        gateways = {
+            "with the SQL layer": _connections(layer_stack, SETUP),
+            "pass-through": _connections(pass_stack, SETUP_PASS_THROUGH),
+        }
+        cases = [
+            (gateway, driver, name, sql)
+            for gateway in gateways
+            for driver in ("redshift_connector", "psycopg2")
+            for name, sql in (SIMPLE | (LAYER_ONLY if gateway == "with the SQL layer" else {})).items()
+        ]
+        for gateway, driver, _, sql in cases:  # warm: caches, prepared statements
+            conn = gateways[gateway][driver]
             for i in range(20):
-                cur.execute(sql, (i,))
-                cur.fetchall()
-        times: dict[str, list[float]] = {name: [] for name in queries}
-        names = list(queries)
+                conn.cursor().execute(sql, (i % 3 + 1,))
+        times: dict[tuple[str, str, str], list[float]] = {case[:3]: [] for case in cases}
         for r in range(rounds):
-            for name in names[r % 2 :] + names[: r % 2]:
-                start = time.perf_counter()
-                for i in range(200):
-                    cur.execute(queries[name], (i,))
-                    cur.fetchall()
-                times[name].append((time.perf_counter() - start) / 200 * 1000)
-        conn.close()
-    return {name: _common.median(v) for name, v in times.items()}
+            for gateway, driver, name, sql in cases[r % len(cases) :] + cases[: r % len(cases)]:
+                times[(gateway, driver, name)].append(_round_ms(gateways[gateway][driver], sql))
+        for connections in gateways.values():
+            for conn in connections.values():
+                conn.close()
+    result: dict[str, dict[str, float]] = {}
+    for (gateway, driver, name), values in times.items():
+        result.setdefault(f"{driver}: {name}", {})[gateway] = _common.median(values)
+    return result
 
 
 def main() -> int:
@@ -132,10 +212,15 @@ def main() -> int:
         title=f"Planning one statement in the gateway (sqlglot import, once: {import_ms:.0f} ms)",
     )
     round_trips = through_stack(args.rounds)
+    rows = []
+    for name, by_gateway in round_trips.items():
+        layer, passing = by_gateway["with the SQL layer"], by_gateway.get("pass-through")
+        cost = f"{(layer - passing) * 1000:+.0f}" if passing is not None else "-"
+        rows.append((name, f"{passing:.3f}" if passing is not None else "-", f"{layer:.3f}", cost))
     _common.print_table(
-        ["statement", "ms per round trip"],
-        [(name, f"{ms:.3f}") for name, ms in round_trips.items()],
-        title="Through the stack: redshift_connector execute + fetchall",
+        ["driver: statement", "pass-through ms", "with the SQL layer ms", "layer cost µs"],
+        rows,
+        title="Through the stack: one execute (+ fetchall), gateway with the SQL layer vs. pass-through",
     )
     path = _common.write_result(
         "sql_dialect",
@@ -145,6 +230,11 @@ def main() -> int:
             "sqlglot_import_ms": import_ms,
             "planning_us": planning,
             "round_trip_ms": round_trips,
+            "layer_cost_us": {
+                name: (by["with the SQL layer"] - by["pass-through"]) * 1000
+                for name, by in round_trips.items()
+                if "pass-through" in by
+            },
         },
     )
     print(f"written {path}")

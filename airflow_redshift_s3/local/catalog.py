@@ -7,6 +7,7 @@ writes to them through its own autocommit connection, so load errors survive the
 from __future__ import annotations
 
 from airflow_redshift_s3.local.catalog_added import ADDED_SQL
+from airflow_redshift_s3.local.catalog_types import TYPES_SQL
 
 SYSTEM_TABLES_SQL = """
 SET allow_system_table_mods = on;
@@ -77,7 +78,7 @@ DO $$ BEGIN
             EXECUTE FUNCTION pg_catalog.redshift_refuse_extensions();
     END IF;
 END $$;
-""".replace("{added}", ADDED_SQL)
+""".replace("{added}", ADDED_SQL + TYPES_SQL)
 
 
 def login_roles_sql(master_user: str) -> str:

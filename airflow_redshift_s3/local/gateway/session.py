@@ -19,6 +19,8 @@ from airflow_redshift_s3.local.gateway.local import (
     plan_statements,
 )
 from airflow_redshift_s3.local.sql.identifiers import IdentifierCase
+from airflow_redshift_s3.local.sql.redshift_types import varbyte_too_long
+from airflow_redshift_s3.local.sql.super_navigation import SUPER_COLUMNS
 from airflow_redshift_s3.local.sql.tokens import SqlLexError
 from airflow_redshift_s3.local.sql.varchar_bytes import value_too_long
 from airflow_redshift_s3.local.wire.client import open_postgres_connection
@@ -38,6 +40,7 @@ from airflow_redshift_s3.local.wire.messages import (
     PgError,
     ProtocolError,
     TransactionStatus,
+    bind_result_formats,
     build_parse,
     cstring,
     message,
@@ -49,6 +52,7 @@ from airflow_redshift_s3.local.wire.messages import (
     ready_for_query,
     startup_message,
 )
+from airflow_redshift_s3.local.wire.result_types import ResultTypes, bind_formats
 from airflow_redshift_s3.local.wire.upstream import Upstream
 
 if TYPE_CHECKING:
@@ -110,6 +114,7 @@ class Session:
         self.forwarded_since_sync = False
         self.local = LocalStatements(self)
         self.identifier_case = IdentifierCase()  # enable_case_sensitive_identifier, as SET by the client
+        self.result_types = ResultTypes()  # SUPER, VARBYTE and interval columns as Redshift shows them
         self._outstanding = 1  # the startup sequence ends with a ReadyForQuery
         self._idle = asyncio.Event()
         self._relay_task: asyncio.Task[None] | None = None
@@ -263,6 +268,12 @@ class Session:
                     self.logged_in = True
                 elif kind == Backend.ERROR_RESPONSE:
                     body = _redshift_error(body)
+                elif kind == Backend.ROW_DESCRIPTION:
+                    body = self.result_types.row_description(body)
+                elif kind == Backend.DATA_ROW and self.result_types.active:
+                    body = self.result_types.data_row(body)
+                elif kind == Backend.NO_DATA:
+                    self.result_types.no_data()
                 if upstream.capturing:
                     await upstream.deliver(kind, body)
                     continue
@@ -322,7 +333,10 @@ class Session:
                 await upstream.drain()
 
     async def _dispatch(self, kind: bytes, body: bytes) -> None:
+        if kind in (Frontend.QUERY, Frontend.PARSE) and self.database not in SUPER_COLUMNS.loaded_databases:
+            await self._load_super_columns()
         if kind == Frontend.QUERY:
+            self.result_types.simple_query()
             await self._simple_query(body)
         elif kind == Frontend.PARSE:
             await self._parse(body)
@@ -331,12 +345,29 @@ class Session:
             if statement in self.local.statements:
                 self.local.start_batch(kind, body)
             else:
+                self.result_types.bind(statement, bind_formats(bind_result_formats(body)))
                 self.local.portals.pop(portal, None)
+                self._forward(kind, body)
+        elif kind == Frontend.DESCRIBE:
+            self.result_types.describe(body)
+            if self.local.names_local(kind, body):
+                self.local.start_batch(kind, body)
+            else:
                 self._forward(kind, body)
         elif self.local.names_local(kind, body):
             self.local.start_batch(kind, body)
         else:
             self._forward(kind, body)
+
+    async def _load_super_columns(self) -> None:
+        """Learn the SUPER columns of this session's database once (their navigation is rewritten)."""
+        SUPER_COLUMNS.loaded_databases.add(self.database)
+        with contextlib.suppress(Exception):  # a database that does not exist: PostgreSQL tells the client
+            rows = await self.admin().query(
+                "SELECT DISTINCT attname FROM pg_catalog.pg_attribute WHERE NOT attisdropped "
+                "AND atttypid = pg_catalog.to_regtype('pg_catalog.super')"
+            )
+            SUPER_COLUMNS.add(*(row[0] for row in rows if row[0]))
 
     async def _simple_query(self, body: bytes) -> None:
         self.gateway.notify(ClientEvent("statement", body.rstrip(b"\x00").decode("utf-8", "replace")))
@@ -403,7 +434,8 @@ def _redshift_error(body: bytes) -> bytes:
     error = PgError.parse(body)
     if error.code != "23514":
         return body
-    text = value_too_long(error.fields.get("n", ""))
+    constraint = error.fields.get("n", "")
+    text = value_too_long(constraint) or varbyte_too_long(constraint)
     if text is None:
         return body
     return PgError.make(text, "22001").encode()[5:]

@@ -366,7 +366,7 @@ class _Parser:
         spec = self.string(optional_as=False)
         words = spec.split()
         lowered = " ".join(words).lower()
-        if lowered in ("auto", "auto ignorecase"):
+        if lowered in ("auto", "auto ignorecase") or (lowered == "noshred" and name == "JSON"):
             return lowered
         if spec.strip().lower().startswith("s3://"):
             url = spec.strip()
@@ -376,7 +376,7 @@ class _Parser:
                 )
             return url
         if lowered == "noshred":
-            raise _unsupported("JSON 'noshred'")
+            raise _unsupported(f"{name} 'noshred'")
         raise CopySyntaxError(
             f"Invalid {name} option '{spec}': expected 'auto', 'auto ignorecase' or 's3://<jsonpaths file>'"
         )

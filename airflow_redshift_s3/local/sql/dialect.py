@@ -42,11 +42,11 @@ def translate(sql: str) -> str:
         tree = sqlglot.parse_one(sql, read="redshift")
     except SqlglotError:
         return sql
-    return tree.sql(dialect=_postgres_dialect())
+    return tree.sql(dialect=postgres_dialect())
 
 
 @lru_cache(maxsize=1)
-def _postgres_dialect() -> Any:
+def postgres_dialect() -> Any:
     """Return PostgreSQL's sqlglot dialect with the translations sqlglot gets wrong for Redshift."""
     from sqlglot import exp
     from sqlglot.dialects.postgres import Postgres
@@ -76,6 +76,12 @@ def _postgres_dialect() -> Any:
     def group_concat(gen: Any, node: Any) -> str:
         return _string_agg(gen, node, "")
 
+    def json_parse(gen: Any, node: Any) -> str:  # the catalog's, returning SUPER (sqlglot casts to json)
+        return gen.func("pg_catalog.json_parse", node.this)
+
+    def is_array(gen: Any, node: Any) -> str:
+        return gen.func("pg_catalog.is_array", node.this)
+
     class RedshiftOnPostgres(Postgres):
         class Generator(Postgres.Generator):  # type: ignore[valid-type,misc]  # sqlglot builds it at runtime
             TRANSFORMS = {
@@ -87,6 +93,8 @@ def _postgres_dialect() -> Any:
                 exp.Median: median,
                 exp.WithinGroup: within_group,
                 exp.GroupConcat: group_concat,
+                exp.ParseJSON: json_parse,
+                exp.IsArray: is_array,
             }
 
     return RedshiftOnPostgres()

@@ -5,7 +5,14 @@ from __future__ import annotations
 from airflow_redshift_s3.local.sql.dialect import QUERY_HEADS, needs_translation, translate
 from airflow_redshift_s3.local.sql.errors import UnsupportedColumnType
 from airflow_redshift_s3.local.sql.merge import rewrite_merge
+from airflow_redshift_s3.local.sql.redshift_types import (
+    column_name,
+    refuse_bare_interval,
+    rewrite_varbyte,
+    super_column,
+)
 from airflow_redshift_s3.local.sql.show import REDSHIFT_FUNCTION_SCHEMA, SHOW_OBJECTS, rewrite_show
+from airflow_redshift_s3.local.sql.super_navigation import SUPER_COLUMNS, navigate
 from airflow_redshift_s3.local.sql.tokens import Token, render
 from airflow_redshift_s3.local.sql.varchar_bytes import byte_limit_check
 
@@ -26,7 +33,12 @@ REDSHIFT_ONLY_SETTINGS = frozenset(
 
 # Functions written without a schema that must resolve to the catalog's (GETDATE also keeps sqlglot,
 # which reads it as CURRENT_TIMESTAMP, a timestamp with time zone, away from it).
-_QUALIFIED_FUNCTIONS = {"VERSION": f"{REDSHIFT_FUNCTION_SCHEMA}.version", "GETDATE": "pg_catalog.getdate"}
+# JSON_SERIALIZE too: PostgreSQL's grammar has its own (with blanks after ':' and ',').
+_QUALIFIED_FUNCTIONS = {
+    "VERSION": f"{REDSHIFT_FUNCTION_SCHEMA}.version",
+    "GETDATE": "pg_catalog.getdate",
+    "JSON_SERIALIZE": f"{REDSHIFT_FUNCTION_SCHEMA}.json_serialize",
+}
 
 
 def rewrite_for_postgres(tokens: list[Token]) -> list[Token]:
@@ -46,7 +58,7 @@ def rewrite_for_postgres(tokens: list[Token]) -> list[Token]:
     if head == "MERGE":
         return rewrite_merge(tokens)
     if head == "ALTER" and len(sig) > 5 and sig[1].upper == "TABLE":
-        tokens = tokens + _refuse_added_column(sig)
+        tokens = _rewrite_added_column(tokens)
     if head == "CREATE" and _is_create_table(sig):
         tokens = _rewrite_create_table(tokens)
     elif head in ("SET", "RESET", "SHOW") and len(sig) > 1 and sig[1].text.lower() in REDSHIFT_ONLY_SETTINGS:
@@ -54,6 +66,10 @@ def rewrite_for_postgres(tokens: list[Token]) -> list[Token]:
     tokens = _rewrite_functions(tokens)
     if head in QUERY_HEADS:
         text = render(tokens)
+        if SUPER_COLUMNS.mentioned(text):
+            navigated = navigate(text, SUPER_COLUMNS.names)  # also translates the functions
+            if navigated != text:
+                return [Token("word", navigated)]
         if needs_translation(head, text):
             return [Token("word", translate(text))]
     return tokens
@@ -150,8 +166,11 @@ def _rewrite_create_table(tokens: list[Token]) -> list[Token]:
                     element.append(t)
                 i += 1
             elements.append(element)
+            table = _table_name(tokens, sig_positions, name_pos)
             for e in elements:
-                _refuse_postgres_only_type(_table_name(tokens, sig_positions, name_pos), e)
+                _refuse_postgres_only_type(table, e)
+                refuse_bare_interval(table, e)
+            SUPER_COLUMNS.add(*(name for name in map(super_column, elements) if name))
             kept = [e for e in (_rewrite_table_element(e) for e in elements) if e is not None]
             for idx, e in enumerate(kept):
                 if idx:
@@ -197,18 +216,29 @@ _SHOW_SEARCH_PATH = (
 )
 
 
-def _refuse_added_column(sig: list[Token]) -> list[Token]:
-    """Refuse ALTER TABLE t ADD [COLUMN] c <PostgreSQL-only type>, as CREATE TABLE does.
+def _rewrite_added_column(tokens: list[Token]) -> list[Token]:
+    """Check ALTER TABLE t ADD [COLUMN] c <type> as CREATE TABLE checks a column, and rewrite its type.
 
-    :return: the byte-limit constraint to append for an added VARCHAR(n) column (else nothing).
+    :return: the statement, with a VARBYTE type rewritten and the byte-limit constraint of a VARCHAR(n)
+        column appended.
+    :raises RefusedStatement: a type Redshift does not have.
     """
-    positions = list(range(len(sig)))
-    add = next((p for p in positions[3:] if sig[p].upper == "ADD"), None)
+    positions = [i for i, t in enumerate(tokens) if t.significant]
+    sig = [tokens[i] for i in positions]
+    add = next((p for p in range(3, len(sig)) if sig[p].upper == "ADD"), None)
     if add is None:
-        return []
+        return tokens
     start = add + 2 if add + 1 < len(sig) and sig[add + 1].upper == "COLUMN" else add + 1
-    _refuse_postgres_only_type(_table_name(sig, positions, 2), sig[start:])
-    return byte_limit_check(sig[start:])
+    if start >= len(sig):
+        return tokens
+    table = _table_name(sig, list(range(len(sig))), 2)
+    _refuse_postgres_only_type(table, sig[start:])
+    refuse_bare_interval(table, sig[start:])
+    name = super_column(sig[start:])
+    if name:
+        SUPER_COLUMNS.add(name)
+    column = tokens[positions[start] :]
+    return tokens[: positions[start]] + rewrite_varbyte(column) + byte_limit_check(column)
 
 
 def _table_name(tokens: list[Token], sig_positions: list[int], name_pos: int) -> str:
@@ -228,8 +258,7 @@ def _refuse_postgres_only_type(table: str, element: list[Token]) -> None:
     if type_token.kind == "word" and type_token.upper in _POSTGRES_ONLY_TYPES:
         if len(sig) > 2 and sig[2].text == ".":
             return  # a schema-qualified type of the user's
-        column = sig[0].text[1:-1] if sig[0].kind == "qident" else sig[0].text.lower()
-        raise UnsupportedColumnType(table, column, type_token.text.lower())
+        raise UnsupportedColumnType(table, column_name(sig[0]), type_token.text.lower())
 
 
 def _skip_table_attribute(tokens: list[Token], i: int) -> int:
@@ -279,7 +308,7 @@ def _rewrite_table_element(element: list[Token]) -> list[Token] | None:
         return None
     if head == "LIKE":
         return element
-    return _rewrite_column(element) + byte_limit_check(element)
+    return rewrite_varbyte(_rewrite_column(element)) + byte_limit_check(element)
 
 
 def _rewrite_column(element: list[Token]) -> list[Token]:

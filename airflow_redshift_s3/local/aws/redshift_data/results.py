@@ -47,6 +47,8 @@ _TYPE_NAMES = {
     1184: "timestamptz",
     1266: "timetz",
     1700: "numeric",
+    4000: "super",  # the gateway's own OIDs for SUPER and VARBYTE result columns (wire/result_types.py)
+    6551: "varbyte",
 }
 _SIGNED = frozenset({20, 21, 23, 700, 701, 1700})
 _CHARACTER = frozenset({18, 19, 25, 1042, 1043})

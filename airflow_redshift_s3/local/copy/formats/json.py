@@ -1,4 +1,9 @@
-"""JSON ('auto', 'auto ignorecase' or a JSONPaths file) converted row by row to PostgreSQL TEXT."""
+"""JSON ('auto', 'auto ignorecase', a JSONPaths file or 'noshred') converted row by row to PostgreSQL TEXT.
+
+A SUPER column gets each attribute as JSON (a string with its quotes); with 'noshred' the table's one
+SUPER column gets each whole document ("Using COPY to load data into SUPER columns", Redshift Database
+Developer Guide).
+"""
 
 from __future__ import annotations
 
@@ -29,6 +34,14 @@ class JsonConverter(RowConverter):
         super().__init__(cmd, plans, source)
         self.paths = paths
         self.ignorecase = cmd.json_spec == "auto ignorecase"
+        self.noshred = cmd.json_spec == "noshred"
+        self.super_columns = [p.column.base_type == "super" for p in plans]
+        if self.noshred and self.super_columns != [True]:
+            names = ", ".join(f"{p.column.name} ({p.column.type})" for p in plans)
+            raise LoadError(
+                f"JSON 'noshred' loads each document into one SUPER column, but the COPY loads {names}: "
+                "name one SUPER column in the COPY's column list, or use 'auto' or a JSONPaths file"
+            )
         self.decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
 
     def rows(self, ref: S3ObjectRef, log: ErrorLog) -> Iterator[tuple[int, str, bytes | None]]:
@@ -116,6 +129,8 @@ class JsonConverter(RowConverter):
                 pos = 0
 
     def _fields(self, value: object) -> list[str | None]:
+        if self.noshred:
+            return [json_dump(value)]
         if self.paths is None:
             if not isinstance(value, dict):
                 kind = "an array" if isinstance(value, list) else "a scalar"
@@ -127,7 +142,10 @@ class JsonConverter(RowConverter):
                 found = [value.get(p.column.name) for p in self.plans]
         else:
             found = [_json_path_value(value, path) for path in self.paths]
-        return [_json_text(item) for item in found]
+        return [
+            (None if item is None else json_dump(item)) if is_super else _json_text(item)
+            for item, is_super in zip(found, self.super_columns, strict=True)
+        ]
 
 
 def _reject_constant(name: str) -> object:

@@ -275,7 +275,6 @@ def test_json_and_columnar_have_no_delimiter():
         ("CSV FIXEDWIDTH 'a:1'", "FIXEDWIDTH argument is not supported for CSV based COPY"),
         ("FIXEDWIDTH 'a:1' JSON 'auto'", "FIXEDWIDTH argument is not supported for JSON based COPY"),
         ("SHAPEFILE", "Unsupported COPY option: SHAPEFILE"),
-        ("JSON 'noshred'", "Unsupported COPY option: JSON 'noshred'"),
         ("JSON 'sideways'", "Invalid JSON option 'sideways'"),
         ("JSON 's3://bucket/'", "the JSONPaths file must be one S3 object"),
         ("JSON AS", "syntax error at end of input"),
