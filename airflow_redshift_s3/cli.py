@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from airflow_redshift_s3 import rules
+from airflow_redshift_s3 import cli_data_api, rules
 
 if TYPE_CHECKING:
     from airflow_redshift_s3.checks.result import CheckResult
@@ -113,6 +113,7 @@ def _add_policy_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     policy.add_argument(
         "--write", type=Path, metavar="DIR", help="write the two files here instead of printing"
     )
+    cli_data_api.add_policy_arguments(policy)
 
 
 def _add_doctor_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -153,6 +154,7 @@ def _add_doctor_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         help="the cluster's slice count (SELECT COUNT(*) FROM stv_slices): checks the number of compressed "
         "files against it (their sizes are checked in any case)",
     )
+    cli_data_api.add_doctor_arguments(doctor)
 
 
 # S3's bucket naming rules (3-63 lowercase letters, digits, dots and hyphens), as the example DAG forms
@@ -191,6 +193,7 @@ def _policy(args: argparse.Namespace) -> int:
 
     results = [check_bucket_name(args.bucket), *check_prefix(args.prefix, args.bucket)]
     problems = [r.text() for r in results if r.failed] + _policy_argument_problems(args)
+    problems += cli_data_api.policy_problems(args)
     if problems:
         for problem in problems:
             print(problem, file=sys.stderr)
@@ -224,6 +227,8 @@ def _policy(args: argparse.Namespace) -> int:
             f"S3 lifecycle rule for bucket {args.manifest_bucket or args.bucket}, to merge into its rules",
             manifest_lifecycle(args.manifest_prefix or MANIFEST_PREFIX, args.manifest_days),
         )
+    if caller := cli_data_api.policy_document(args):
+        documents[caller[0]] = caller[1:]
     for file_name, (label, document) in documents.items():
         text = json.dumps(document, indent=2)
         if args.write:
@@ -255,7 +260,7 @@ def _doctor_checks(args: argparse.Namespace) -> list[CheckResult]:
         options["compression"] = args.compression
     if args.format in ("csv", "text"):
         options["header_rows"] = args.header_rows
-    return copy_checks(
+    results = copy_checks(
         bucket=args.bucket,
         prefix=args.prefix,
         iam_role_arn=args.iam_role_arn,
@@ -268,6 +273,9 @@ def _doctor_checks(args: argparse.Namespace) -> list[CheckResult]:
         log=logging.getLogger("airflow_redshift_s3.doctor"),
         slices=args.slices,
     )
+    if args.data_api:
+        results.append(cli_data_api.doctor_check(args))
+    return results
 
 
 def _doctor(args: argparse.Namespace) -> int:

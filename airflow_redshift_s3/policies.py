@@ -97,3 +97,72 @@ def copy_trust_policy(serverless: bool = False) -> dict[str, Any]:
     :param serverless: the role is for a Redshift Serverless namespace.
     """
     return {"Version": POLICY_VERSION, "Statement": [json.loads(trust_policy(serverless))]}
+
+
+def data_api_caller_policy(
+    *,
+    region: str,
+    account_id: str,
+    database: str,
+    cluster_identifier: str | None = None,
+    db_user: str | None = None,
+    secret_arn: str | None = None,
+    workgroup_arn: str | None = None,
+) -> dict[str, Any]:
+    """Return the policy of the Airflow worker's identity for ``S3ToRedshiftCopyOperator`` over the Data API.
+
+    Only what the load calls: ExecuteStatement and BatchExecuteStatement on the cluster or workgroup,
+    DescribeStatement and GetStatementResult on the caller's own statements, and the login: temporary
+    credentials of ``db_user`` on ``database`` (GetClusterCredentials), the secret (GetSecretValue), or
+    the workgroup's (GetCredentials). From the Data API's IAM page and the AmazonRedshiftDataFullAccess
+    managed policy, narrowed to these resources.
+
+    :param workgroup_arn: a Serverless workgroup's ARN (it holds the workgroup's id, not its name).
+    """
+    target = workgroup_arn or f"arn:aws:redshift:{region}:{account_id}:cluster:{cluster_identifier}"
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "RunTheLoad",
+            "Effect": "Allow",
+            "Action": ["redshift-data:ExecuteStatement", "redshift-data:BatchExecuteStatement"],
+            "Resource": target,
+        },
+        {
+            "Sid": "ReadOwnStatements",
+            "Effect": "Allow",
+            "Action": ["redshift-data:DescribeStatement", "redshift-data:GetStatementResult"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"redshift-data:statement-owner-iam-userid": "${aws:userid}"}},
+        },
+    ]
+    if secret_arn:
+        statements.append(
+            {
+                "Sid": "LogIn",
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": secret_arn,
+            }
+        )
+    elif workgroup_arn:
+        statements.append(
+            {
+                "Sid": "LogIn",
+                "Effect": "Allow",
+                "Action": "redshift-serverless:GetCredentials",
+                "Resource": target,
+            }
+        )
+    else:
+        statements.append(
+            {
+                "Sid": "LogIn",
+                "Effect": "Allow",
+                "Action": "redshift:GetClusterCredentials",
+                "Resource": [
+                    f"arn:aws:redshift:{region}:{account_id}:dbuser:{cluster_identifier}/{db_user}",
+                    f"arn:aws:redshift:{region}:{account_id}:dbname:{cluster_identifier}/{database}",
+                ],
+            }
+        )
+    return {"Version": POLICY_VERSION, "Statement": statements}

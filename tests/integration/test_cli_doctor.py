@@ -215,3 +215,16 @@ def test_a_slice_count_below_one_is_refused_with_its_fix(capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith("Fix: pass --slices with the cluster's slice count") and "--slices is -3" in err
+
+
+def test_data_api_runs_a_statement_as_the_load_would(
+    local_redshift_env, s3_bucket, copy_role_arn, put_objects, capsys
+):
+    put_objects(s3_bucket, ["in/a.csv"], b"1,a\n")
+    code, lines = doctor(capsys, s3_bucket, copy_role_arn, "--data-api", "--db-user", "awsuser")
+    assert code == 0, "\n".join(lines)
+    assert lines_of(lines, "OK", "data_api.statement")
+    code, lines = doctor(capsys, s3_bucket, copy_role_arn, "--data-api")
+    assert code == 1
+    (failed,) = lines_of(lines, "FAILURE", "data_api.statement")
+    assert "without a login" in failed and "--db-user" in fix_after(lines, failed)

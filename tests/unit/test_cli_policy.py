@@ -147,3 +147,49 @@ def test_a_prefix_without_a_trailing_slash_warns_on_stderr(capsys):
     assert "'sales_old.csv'" in err
     assert main(["policy", "--bucket", "data", "--prefix", "sales/"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_data_api_caller_policy_for_a_cluster_grants_only_what_the_load_calls(capsys):
+    documents = run_policy(capsys, "--bucket", "data", "--data-api", "--region", "eu-west-1", "--account-id",
+                           "123456789012", "--cluster-identifier", "prod", "--db-user", "loader")  # fmt: skip
+    caller = documents["data-api-caller-policy.json"]
+    sids = {s["Sid"]: s for s in caller["Statement"]}
+    assert sids["RunTheLoad"]["Resource"] == "arn:aws:redshift:eu-west-1:123456789012:cluster:prod"
+    assert sorted(sids["RunTheLoad"]["Action"]) == [
+        "redshift-data:BatchExecuteStatement",
+        "redshift-data:ExecuteStatement",
+    ]
+    owner = sids["ReadOwnStatements"]["Condition"]["StringEquals"]
+    assert owner == {"redshift-data:statement-owner-iam-userid": "${aws:userid}"}
+    assert sids["LogIn"]["Resource"] == [
+        "arn:aws:redshift:eu-west-1:123456789012:dbuser:prod/loader",
+        "arn:aws:redshift:eu-west-1:123456789012:dbname:prod/dev",
+    ]
+    assert not any("*" in str(s["Action"]) for s in caller["Statement"])
+    assert "copy-policy.json" in documents  # the COPY role's policy is still printed
+
+
+def test_data_api_caller_policy_for_serverless_logs_in_with_get_credentials(capsys):
+    arn = "arn:aws:redshift-serverless:us-east-1:123456789012:workgroup/0a1b2c3d-0000-1111-2222-333344445555"
+    documents = run_policy(capsys, "--bucket", "data", "--data-api", "--region", "us-east-1", "--account-id",
+                           "123456789012", "--workgroup-arn", arn)  # fmt: skip
+    login = {s["Sid"]: s for s in documents["data-api-caller-policy.json"]["Statement"]}["LogIn"]
+    assert (login["Action"], login["Resource"]) == ("redshift-serverless:GetCredentials", arn)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ([], "Fix: pass --region"),
+        (["--region", "eu-west-1", "--account-id", "42", "--cluster-identifier", "c", "--db-user", "u"],
+         "Fix: pass --account-id"),
+        (["--region", "eu-west-1", "--account-id", "123456789012", "--cluster-identifier", "c"],
+         "Fix: pass --db-user (temporary credentials) or --secret-arn"),
+        (["--region", "eu-west-1", "--account-id", "123456789012", "--workgroup-arn", "my-workgroup"],
+         "is not arn:aws:redshift-serverless"),
+    ],
+)  # fmt: skip
+def test_data_api_caller_policy_arguments_are_checked_with_their_fix(capsys, extra, message):
+    assert main(["policy", "--bucket", "data", "--data-api", *extra]) == 1
+    captured = capsys.readouterr()
+    assert message in captured.err and captured.out == ""
