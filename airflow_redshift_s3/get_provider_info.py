@@ -24,6 +24,7 @@ SENSOR_MODULES: list[str] = [
     "airflow_redshift_s3.sensors.s3_prefix",
 ]
 TRIGGER_MODULES: list[str] = [
+    "airflow_redshift_s3.triggers.redshift_data_load",
     "airflow_redshift_s3.triggers.redshift_iam",
     "airflow_redshift_s3.triggers.s3_prefix",
 ]

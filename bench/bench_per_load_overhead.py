@@ -8,7 +8,9 @@ counted here are the operators' only, not the gateway's reads of S3), each round
 each load a fresh gzip CSV file under a fresh prefix into its own table (a daily load: a new file every
 time, so the ledger skips nothing). Wall time of ``execute()``, median over the rounds, after two
 untimed warm-up rounds. Variants of this project's operator show where its time goes: with its defaults
-(every preflight check, ledger, manifest), with ``preflight_checks=()``, and also without the ledger.
+(every preflight check, ledger, manifest), with ``preflight_checks=()``, and also without the ledger;
+then both operators over the Redshift Data API (``redshift_data_api_kwargs``): the Amazon one polls every
+second (its hook's poll_interval is whole seconds), ours from 0.1 s doubling up to 1 s.
 
 AWS API calls are counted for every boto3/botocore client any hook creates: a ``before-call`` handler
 appended to ``botocore.handlers.BUILTIN_HANDLERS``, the list every new botocore session registers its
@@ -37,6 +39,7 @@ import _common
 BUCKET = "bench-overhead"
 DDL = "(id bigint, customer varchar(20), amount numeric(12,2), day date)"
 COLUMNS = ["id", "customer", "amount", "day"]
+DATA_API = {"database": "dev", "cluster_identifier": "local-cluster", "db_user": "awsuser"}
 
 
 class Calls:
@@ -126,6 +129,13 @@ def make_variants(role_arn: str) -> dict[str, Callable[[str, str], Any]]:
             copy_options=["CSV", "GZIP"],
         )
 
+    def amazon_data_api(prefix: str, table: str) -> Any:
+        operator = amazon(prefix, table)
+        # its hook sleeps poll_interval seconds (an int, 10 by default) between two DescribeStatement calls
+        operator.redshift_data_api_kwargs = {**DATA_API, "poll_interval": 1}
+        operator.redshift_conn_id = "aws_default"  # with the Data API it names the AWS connection
+        return operator
+
     def ours(**options: Any) -> Callable[[str, str], Any]:
         def make(prefix: str, table: str) -> Any:
             return S3ToRedshiftCopyOperator(
@@ -180,6 +190,12 @@ def make_variants(role_arn: str) -> dict[str, Callable[[str, str], Any]]:
         "ours after S3VerifyBucketOperator (checks reused)": after_verification,
         "ours, preflight_checks=()": ours(preflight_checks=()),
         "ours, preflight_checks=(), use_ledger=False": ours(preflight_checks=(), use_ledger=False),
+        # the Data API transport: the same loads over HTTPS (one BatchExecuteStatement), no connection
+        "Amazon S3ToRedshiftOperator (APPEND) over the Data API": amazon_data_api,
+        "ours over the Data API (defaults)": ours(redshift_data_api_kwargs=DATA_API),
+        "ours over the Data API, preflight_checks=()": ours(
+            redshift_data_api_kwargs=DATA_API, preflight_checks=()
+        ),
     }
 
 
@@ -402,6 +418,11 @@ def main() -> int:
     print(f"ours (defaults) / Amazon: {result['ratio_defaults_to_amazon']}x (target <= 1.5x)")
     print(f"ours after a verification / Amazon: {ratios[names[2]]}x (target <= 1.5x)")
     print(f"ours, preflight_checks=() / Amazon: {ratios[names[3]]}x (target <= 1.2x)")
+    amazon_data_api = _common.median(seconds[names[5]])
+    for name in names[6:]:
+        print(
+            f"{name} / Amazon over the Data API: {round(_common.median(seconds[name]) / amazon_data_api, 2)}x"
+        )
     ops = sorted({op for v in result["variants"] for op in v["aws_api_calls_by_operation"]})
     _common.print_table(
         ("AWS API call", *(f"#{i}" for i in range(len(names)))),
@@ -411,7 +432,8 @@ def main() -> int:
             for k in sorted({k for v in result["variants"] for k in v["sql"]})
         ],
         title="calls per load, by variant (#0 Amazon, #1 ours defaults, #2 ours after a verification, "
-        "#3 no preflight, #4 no preflight/ledger)",
+        "#3 no preflight, #4 no preflight/ledger, #5 Amazon over the Data API, #6 ours over the Data API, "
+        "#7 ours over the Data API without preflight)",
     )
     steps = result["profile_of_defaults"]
     _common.print_table(

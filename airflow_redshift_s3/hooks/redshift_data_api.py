@@ -128,15 +128,21 @@ class DataApiClient:
 
         Raise ``DataApiStatementError`` when it fails or is aborted.
         """
+        output = self.submit(sql, session_id=session_id, keep_session=keep_session)
+        return self.wait(output.statement_id, output.session_id)
+
+    def submit(
+        self, sql: str | Sequence[str], *, session_id: str | None = None, keep_session: int | None = None
+    ) -> Any:
+        """Submit ``sql`` without waiting; return the hook's output (``statement_id``, ``session_id``)."""
         # A session already knows its target, database and login: the hook takes exactly one of the three.
         place = {"session_id": session_id} if session_id else self.target.hook_kwargs()
-        output = self.hook.execute_query(
+        return self.hook.execute_query(
             sql=list(sql) if not isinstance(sql, str) else sql,
             wait_for_completion=False,
             session_keep_alive_seconds=keep_session,
             **place,
         )
-        return self.wait(output.statement_id, output.session_id)
 
     def wait(self, statement_id: str, session_id: str | None = None) -> dict[str, Any]:
         """Poll ``DescribeStatement`` until ``statement_id`` ends; return the answer (with ``SessionId``)."""

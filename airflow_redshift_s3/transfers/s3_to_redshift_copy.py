@@ -6,14 +6,13 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from airflow.exceptions import AirflowProviderDeprecationWarning
+from airflow.sdk import conf
 
 from airflow_redshift_s3 import ledger as ledger_sql
 from airflow_redshift_s3.copy_format import CopyFormat
-from airflow_redshift_s3.exceptions import ConfigCheckError
 from airflow_redshift_s3.hooks._aws_mixin import aws_template_fields
 from airflow_redshift_s3.operators._aws_base import AwsOperatorBase
 from airflow_redshift_s3.policies import MANIFEST_PREFIX
@@ -22,6 +21,7 @@ from airflow_redshift_s3.transfers.copy import catalog, listing
 from airflow_redshift_s3.transfers.copy import errors as copy_errors
 from airflow_redshift_s3.transfers.copy.load import Load, LoadSummary, TaskIds, key_credentials
 from airflow_redshift_s3.transfers.copy.request import PREFLIGHT_CHECKS, FileInfo, LoadRequest, build_request
+from airflow_redshift_s3.transfers.copy.transport import DataApiTransport
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -48,33 +48,12 @@ def redshift_table_asset(*, host: str, database: str, schema: str, table: str, p
     return Asset(uri=f"redshift://{host}:{port}/{database}/{schema}/{table}")
 
 
-TRANSPORTS = ("redshift_connector", "data_api")
-
-
-def data_api_kwargs_from_connection(
-    redshift_conn_id: str, cluster_identifier: str | None, workgroup_name: str | None
-) -> dict[str, Any]:
-    """Return the Data API target of a Redshift connection: its database, login and cluster or workgroup."""
-    from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
-
-    from airflow_redshift_s3.transfers.copy.preflight import redshift_target
-
-    conn = RedshiftSQLHook.get_connection(redshift_conn_id)
-    cluster, workgroup = redshift_target(redshift_conn_id, cluster_identifier, workgroup_name)
-    kwargs: dict[str, Any] = {"database": conn.schema or "dev"}
-    if cluster:
-        kwargs.update(cluster_identifier=cluster, db_user=conn.login)
-    elif workgroup:
-        kwargs["workgroup_name"] = workgroup
-    return kwargs
-
-
 def _authority(hook: Any) -> str:
     """Return ``<cluster>.<region>:<port>`` (or host:port), as the Amazon RedshiftSQLHook names it."""
     return str(hook.get_openlineage_database_info(hook.conn).authority or hook.conn.host)
 
 
-class S3ToRedshiftCopyOperator(AwsOperatorBase):
+class S3ToRedshiftCopyOperator(DataApiTransport, AwsOperatorBase):
     """Load an S3 prefix, or an exact list of files, into a Redshift table with COPY: atomic, exactly once.
 
     The files are listed first and COPY reads exactly those through a manifest, so files arriving during
@@ -158,6 +137,9 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
         ``secret_arn``, or ``workgroup_name``; ``poll_interval`` (seconds, default 1). Without it,
         ``transport="data_api"`` takes the database, the login and the cluster or workgroup from the
         ``redshift_conn_id`` connection.
+    :param deferrable: over the Data API, wait for the load's batch in the triggerer (the Amazon provider's
+        ``RedshiftDataTrigger``) instead of a worker slot; over redshift_connector it has no effect (the
+        transaction needs its connection).
     """
 
     template_fields: Sequence[str] = aws_template_fields(
@@ -239,6 +221,7 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
         ledger_history_days: int | None = ledger_sql.DEFAULT_HISTORY_DAYS,
         transport: str | None = None,
         redshift_data_api_kwargs: Mapping[str, Any] | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -290,6 +273,7 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
         self.ledger_history_days = ledger_history_days
         self.transport = transport
         self.redshift_data_api_kwargs = redshift_data_api_kwargs
+        self.deferrable = deferrable
         self._lineage: dict[str, Any] = {}
         self._data_api: Any = None
 
@@ -331,7 +315,7 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
 
     def execute(self, context: Context) -> dict[str, Any]:
         """List the files, run the preflight, and load them in one transaction; return the summary."""
-        started = time.monotonic()
+        started = time.time()
         request = self.validate()
         self._data_api = self._data_api_target()  # a bad transport fails before any call
         summary = LoadSummary(table=str(request.target), mode=request.mode, load_id=str(uuid.uuid4()))
@@ -351,14 +335,19 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
             hook, control, load_class = self._transport()
             try:
                 load = self._prepare(hook, control, s3, request, files, summary, context, load_class)
-                load.run(hook, control, s3)
+                load.run(hook, control, s3)  # over the Data API with deferrable=True: defers here
             finally:
                 control.close()
+            return self._done(context, hook, summary, started)
+        self.log.warning("No file to load under s3://%s/%s; nothing done (allow_no_files=True).",
+                         request.bucket, request.source_prefix)  # fmt: skip
+        return self._done(context, None, summary, started)
+
+    def _done(self, context: Context, hook: Any, summary: LoadSummary, started: float) -> dict[str, Any]:
+        """Add the Asset events of a load that changed the table, log the figures, return the summary."""
+        if hook is not None:
             self._add_asset_events(context, hook, summary)
-        else:
-            self.log.warning("No file to load under s3://%s/%s; nothing done (allow_no_files=True).",
-                             request.bucket, request.source_prefix)  # fmt: skip
-        summary.duration_seconds = round(time.monotonic() - started, 3)
+        summary.duration_seconds = round(time.time() - started, 3)
         self.log.info(
             "Loaded %s file(s), %s bytes, %s row(s) into %s (%s); %s file(s) already loaded were skipped.",
             summary.files_loaded,
@@ -369,57 +358,6 @@ class S3ToRedshiftCopyOperator(AwsOperatorBase):
             summary.files_skipped,
         )
         return summary.to_dict()
-
-    def _transport(self) -> tuple[Any, Any, Callable[..., Load]]:
-        """Return (hook, autocommit connection, load class) over redshift_connector or the Data API.
-
-        The connection reads the catalog and the ledger and writes the ledger's DDL, never the load.
-        """
-        if self._data_api is None:
-            from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
-
-            hook = RedshiftSQLHook(redshift_conn_id=self.redshift_conn_id, aws_conn_id=self.aws_conn_id)
-            control = hook.get_conn()
-            control.autocommit = True
-            return hook, control, Load
-        from airflow.providers.amazon.aws.hooks.redshift_data import RedshiftDataHook
-
-        from airflow_redshift_s3.hooks.redshift_data_api import (
-            DataApiClient,
-            DataApiConnection,
-            DataApiSqlHook,
-        )
-        from airflow_redshift_s3.transfers.copy.data_api_load import DataApiLoad
-
-        data_hook = RedshiftDataHook(**self._aws_kwargs)
-        client = DataApiClient(data_hook, self._data_api, self.log)
-        return (
-            DataApiSqlHook(client),
-            DataApiConnection(client),
-            partial(DataApiLoad, client=client),
-        )
-
-    def _data_api_target(self) -> Any:
-        """Return the ``DataApiTarget`` of a Data API load, or None over redshift_connector."""
-        from airflow_redshift_s3.hooks.redshift_data_api import DataApiTarget
-
-        transport = self.transport or ("data_api" if self.redshift_data_api_kwargs else "redshift_connector")
-        if transport not in TRANSPORTS:
-            raise ConfigCheckError(
-                f"transport is {transport!r}: expected one of {', '.join(TRANSPORTS)}. Fix: pass one."
-            )
-        if transport == "redshift_connector":
-            if self.redshift_data_api_kwargs:
-                raise ConfigCheckError(
-                    "transport is 'redshift_connector' but redshift_data_api_kwargs is given: expected one "
-                    "way to reach Redshift. Fix: drop redshift_data_api_kwargs, or set transport='data_api'."
-                )
-            return None
-        kwargs = self.redshift_data_api_kwargs
-        if not kwargs:
-            kwargs = data_api_kwargs_from_connection(self.redshift_conn_id, self.cluster_identifier,
-                                                     self.workgroup_name)  # fmt: skip
-        return DataApiTarget.from_kwargs(dict(kwargs) if isinstance(kwargs, Mapping) else kwargs)
 
     def _add_asset_events(self, context: Context, hook: Any, summary: LoadSummary) -> None:
         """Attach the loaded table's Asset to each ``AssetAlias`` outlet, once the load changed the table.

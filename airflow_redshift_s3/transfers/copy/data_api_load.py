@@ -20,7 +20,7 @@ sub-statements. The batch keeps its session open for a while, so that the load-e
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -73,14 +73,19 @@ class DataApiLoad(Load):
     """``Load`` whose transaction is one ``BatchExecuteStatement`` (``client``) instead of a connection."""
 
     client: DataApiClient | None = None
+    defer: Callable[[str, str | None, dict[str, Any]], None] | None = None
+    """Called with the submitted batch's id, its session and ``state()``; raises TaskDeferred."""
     _source: copy_sql.CopySource | None = None
     _stage: str = ""
 
     def run(self, hook: Any, control: Any, s3: Any) -> None:
-        """Run the batch (one transaction); then compact the ledger and delete the manifests."""
+        """Run the batch (one transaction); then compact the ledger and delete the manifests.
+
+        With ``defer``, submit the batch and hand its id to ``defer`` (which raises TaskDeferred); the
+        operator's ``execute_complete`` rebuilds the load from ``state()`` and calls ``resume``.
+        """
         assert self.client is not None
         request, summary = self.request, self.summary
-        error_context = replace(self.error_context, manifest_url=self.manifest_url())
         to_load = self._to_load(control)  # read again inside the batch, after LOCK (the ledger guard)
         if not to_load:
             self.log.info("Every file is already in ledger %s: nothing to load.", request.ledger)
@@ -91,8 +96,48 @@ class DataApiLoad(Load):
             self.log.info(
                 "%s: %s", part.step.name if part.step else part.kind, _masked(part, self.credentials)
             )
+        sqls = [p.sql for p in parts]
+        if self.defer is not None:
+            submitted = self.client.submit(sqls, keep_session=SESSION_KEEP_ALIVE_SECONDS)
+            self.defer(submitted.statement_id, submitted.session_id, self.state(to_load))
+        client = self.client
+        self._finish(lambda: client.run(sqls, keep_session=SESSION_KEEP_ALIVE_SECONDS), parts, steps, s3,
+                     to_load, control)  # fmt: skip
+
+    def resume(self, statement_id: str, session_id: str | None, control: Any, s3: Any) -> None:
+        """Finish a deferred load: wait for its batch (ended by now), then what ``run`` does after it."""
+        assert self.client is not None
+        to_load = list(self.files)
+        parts, steps = self._batch(s3, to_load)  # the same statements: ids, manifests, load time are kept
+        client = self.client
+        self._finish(lambda: client.wait(statement_id, session_id), parts, steps, s3, to_load, control)
+
+    def state(self, to_load: list[FileInfo]) -> dict[str, Any]:
+        """Return what ``resume`` needs, JSON-able (the task's ``next_kwargs``)."""
+        assert self.loaded_at is not None
+        return {
+            "summary": self.summary.to_dict(),
+            "to_load": [{"key": f.key, "size": f.size, "etag": f.etag} for f in to_load],
+            "file_columns": list(self.file_columns),
+            "table_columns": [list(c) for c in self.table_columns],
+            "error_context": dict(self.error_context.__dict__),
+            "loaded_at": self.loaded_at.isoformat(),
+            "manifest_keys": list(self.manifest_keys),
+        }
+
+    def _finish(
+        self,
+        wait: Callable[[], dict[str, Any]],
+        parts: list[Part],
+        steps: list[copy_sql.Step],
+        s3: Any,
+        to_load: list[FileInfo],
+        control: Any,
+    ) -> None:
+        request = self.request
+        error_context = replace(self.error_context, manifest_url=self.manifest_url())
         try:
-            described = self.client.run([p.sql for p in parts], keep_session=SESSION_KEEP_ALIVE_SECONDS)
+            described = wait()
         except DataApiStatementError as error:
             raise self._failed(error, parts, steps, s3, to_load, control, error_context) from error
         except Exception as error:  # submitted, but its end was not heard: it may have committed

@@ -112,6 +112,8 @@ class Load:
     """The ledger rows the load INSERTed (compacted after COMMIT)."""
     manifest_keys: list[str] = field(default_factory=list)
     """The manifests this try wrote (deleted after COMMIT)."""
+    loaded_at: dt.datetime | None = None
+    """The ledger rows' load time (fixed once: a deferred load writes the same rows when it resumes)."""
 
     def manifest_url(self, suffix: str = "") -> str:
         """Return the URL of a manifest of this load (fixed by the task's ids and the load id)."""
@@ -425,7 +427,9 @@ class Load:
 
     def _ledger_entries(self, files: Sequence[FileInfo]) -> list[ledger_sql.LedgerEntry]:
         request, summary, ids = self.request, self.summary, self.ids
-        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        if self.loaded_at is None:
+            self.loaded_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        now = self.loaded_at
         return [
             ledger_sql.LedgerEntry(
                 load_id=summary.load_id,
