@@ -128,4 +128,15 @@ FROM pg_catalog.pg_proc;
 GRANT SELECT ON pg_catalog.svv_external_schemas, pg_catalog.stl_undone, pg_catalog.pg_proc_info TO PUBLIC;
 """
 
-ADDED_SQL = APPEND_SQL + MERGE_SQL + SYSTEM_VIEWS_SQL
+# STL_QUERY with the columns of its page; the gateway records each COPY from S3 there (no other statement),
+# with its credential literals masked. Every user sees every row (Redshift shows a user only their own).
+QUERY_HISTORY_SQL = """
+CREATE TABLE IF NOT EXISTS pg_catalog.stl_query (
+    userid integer, query integer, label character(320), xid bigint, pid integer, database character(32),
+    querytext character(4000), starttime timestamp, endtime timestamp, aborted integer,
+    insert_pristine integer, concurrency_scaling_status integer
+);
+GRANT SELECT ON pg_catalog.stl_query TO PUBLIC;
+"""
+
+ADDED_SQL = APPEND_SQL + MERGE_SQL + SYSTEM_VIEWS_SQL + QUERY_HISTORY_SQL
