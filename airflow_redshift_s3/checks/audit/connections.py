@@ -13,13 +13,15 @@ if TYPE_CHECKING:
 
 def parse_source(text: str) -> Source:
     """Return the ``Source`` of ``s3://bucket/prefix`` (or ``bucket/prefix``); a ValueError names the fix."""
-    from airflow_redshift_s3.checks.prefix import check_bucket_name
+    from airflow_redshift_s3.rules import BUCKET_RE
 
     path = text[len("s3://") :] if text.startswith("s3://") else text
     bucket, _, prefix = path.partition("/")
-    result = check_bucket_name(bucket)
-    if result.failed:
-        raise ValueError(f"{text!r} is not s3://<bucket>/<prefix>: {result.message} Fix: {result.fix}.")
+    if not BUCKET_RE.fullmatch(bucket):
+        raise ValueError(
+            f"{text!r} is not s3://<bucket>/<prefix>: {bucket!r} is not an S3 bucket name (3-63 lowercase "
+            "letters, digits, dots and hyphens). Fix: pass the bucket's real name, e.g. s3://my-bucket/sales/."
+        )
     return Source(bucket, prefix)
 
 

@@ -66,6 +66,19 @@ def check_require_ssl(
     value = values.get("require_ssl")
     where = f"parameter group '{group}'" if group else "the workgroup's configuration parameters"
     evidence = f"require_ssl = {value!r} in {where}"
+    if value is None and target.serverless:
+        return finding(
+            WARNING,
+            name,
+            "config",
+            str(target),
+            f"{target}: the workgroup does not report require_ssl, so whether it refuses connections "
+            "without TLS is unknown.",
+            evidence,
+            f"set it: `aws redshift-serverless update-workgroup --workgroup-name "
+            f"{target.workgroup_name or '<name>'} --config-parameters "
+            "parameterKey=require_ssl,parameterValue=true`",
+        )
     if str(value).lower() == "true":
         return finding(
             OK,
