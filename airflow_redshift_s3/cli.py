@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from airflow_redshift_s3 import rules
 from airflow_redshift_s3.cli_audit import add_audit_parser, run_audit_command
+from airflow_redshift_s3.cli_report import add_report_parser, run_report_command
 
 if TYPE_CHECKING:
     from airflow_redshift_s3.checks.result import CheckResult
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_policy_parser(sub)
     _add_doctor_parser(sub)
     add_audit_parser(sub)
+    add_report_parser(sub)
     return parser
 
 
@@ -385,7 +387,7 @@ def _local_up(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code."""
     args = build_parser().parse_args(argv)
-    if args.command in ("doctor", "audit"):
+    if args.command in ("doctor", "audit", "report"):
         # The Amazon provider's "[info] AWS Connection ... credentials retrieved" lines are not the report's;
         # read by Airflow when it is first imported, so before any import of it.
         os.environ.setdefault("AIRFLOW__LOGGING__NAMESPACE_LEVELS", "airflow.providers.amazon=WARNING")
@@ -405,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
         return _doctor(args)
     if args.command == "audit":
         return run_audit_command(args)
+    if args.command == "report":
+        return run_report_command(args)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 
