@@ -205,7 +205,7 @@ def run_audit(
     sources = list(sources)
     if run_sql is not None:
         try:
-            copies = read_copies(run_sql, days, now)
+            copies = read_copies(run_sql, days, now, serverless=target.serverless)
             used = roles_used(copies, roles.default_role_arn)
         except Exception as exc:  # a permission or a missing view: reported as a warning
             error = f"{type(exc).__name__}: {exc}"

@@ -1,7 +1,8 @@
 """What the cluster's query history says: COPYs that used access keys, and which roles COPYs used.
 
-The history is ``stl_query`` (provisioned clusters keep about seven days of it; a user who is not a
-superuser sees only their own queries). Access keys are masked before any text leaves this module.
+The history is ``stl_query`` on a provisioned cluster (about seven days of it) and ``sys_query_history``
+on Serverless, which has no STL views; a user who is not a superuser sees only their own queries.
+Access keys are masked before any text leaves this module.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ HISTORY_SQL = (
     "SELECT query, starttime, TRIM(querytext) FROM stl_query "
     "WHERE starttime >= '{since}' AND LOWER(querytext) LIKE '%copy %' ORDER BY starttime"
 )
+SERVERLESS_HISTORY_SQL = (
+    "SELECT query_id, start_time, TRIM(query_text) FROM sys_query_history "
+    "WHERE start_time >= '{since}' AND LOWER(query_text) LIKE '%copy %' ORDER BY start_time"
+)
 
 
 def mask_secrets(text: str) -> str:
@@ -66,10 +71,10 @@ class CopyQuery:
         return default_role if _DEFAULT_ROLE.search(self.text) else None
 
 
-def read_copies(run_sql: RunSql, days: int, now: dt.datetime) -> list[CopyQuery]:
-    """Return the COPYs of the last ``days`` days of ``stl_query``, masked."""
+def read_copies(run_sql: RunSql, days: int, now: dt.datetime, *, serverless: bool = False) -> list[CopyQuery]:
+    """Return the COPYs of the last ``days`` days of the query history, masked."""
     since = (now - dt.timedelta(days=days)).strftime("%Y-%m-%d %H:%M:%S")
-    rows = run_sql(HISTORY_SQL.format(since=since))
+    rows = run_sql((SERVERLESS_HISTORY_SQL if serverless else HISTORY_SQL).format(since=since))
     copies = []
     for query_id, started, text in rows:
         masked = mask_secrets(str(text or ""))
@@ -95,7 +100,7 @@ def check_key_based(
             "permission",
             resource,
             f"Could not read the query history of {resource} to look for key-based COPYs ({error}).",
-            "stl_query not readable",
+            "query history not readable",
             "run the audit with a Redshift connection whose user is a superuser (or has SYSLOG "
             "ACCESS UNRESTRICTED)",
         )
@@ -107,7 +112,7 @@ def check_key_based(
             "permission",
             resource,
             f"No COPY of the last {days} day(s) on {resource} used access keys.",
-            f"{len(copies)} COPY statement(s) in stl_query, none with access keys",
+            f"{len(copies)} COPY statement(s) in the query history, none with access keys",
         )
     shown = "\n".join(f"query {c.query_id} at {c.started}: {c.text[:300]}" for c in keyed[:5])
     return finding(
