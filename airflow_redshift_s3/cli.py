@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from airflow_redshift_s3 import cli_data_api, rules
+from airflow_redshift_s3.cli_audit import add_audit_parser, run_audit_command
+from airflow_redshift_s3.cli_report import add_report_parser, run_report_command
 
 if TYPE_CHECKING:
     from airflow_redshift_s3.checks.result import CheckResult
@@ -74,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--role-apply-delay", type=float, default=3.0, help="seconds a new role stays 'adding'")
     _add_policy_parser(sub)
     _add_doctor_parser(sub)
+    add_audit_parser(sub)
+    add_report_parser(sub)
     return parser
 
 
@@ -391,7 +395,7 @@ def _local_up(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code."""
     args = build_parser().parse_args(argv)
-    if args.command == "doctor":
+    if args.command in ("doctor", "audit", "report"):
         # The Amazon provider's "[info] AWS Connection ... credentials retrieved" lines are not the report's;
         # read by Airflow when it is first imported, so before any import of it.
         os.environ.setdefault("AIRFLOW__LOGGING__NAMESPACE_LEVELS", "airflow.providers.amazon=WARNING")
@@ -409,6 +413,10 @@ def main(argv: list[str] | None = None) -> int:
         return _policy(args)
     if args.command == "doctor":
         return _doctor(args)
+    if args.command == "audit":
+        return run_audit_command(args)
+    if args.command == "report":
+        return run_report_command(args)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 

@@ -16,6 +16,7 @@ HOOK_MODULES: list[str] = [
     "airflow_redshift_s3.hooks.s3_inspect",
 ]
 OPERATOR_MODULES: list[str] = [
+    "airflow_redshift_s3.operators.redshift_audit",
     "airflow_redshift_s3.operators.redshift_iam",
     "airflow_redshift_s3.operators.s3_verify",
 ]

@@ -128,4 +128,24 @@ FROM pg_catalog.pg_proc;
 GRANT SELECT ON pg_catalog.svv_external_schemas, pg_catalog.stl_undone, pg_catalog.pg_proc_info TO PUBLIC;
 """
 
-ADDED_SQL = APPEND_SQL + MERGE_SQL + SYSTEM_VIEWS_SQL
+# STL_QUERY with the columns of its page; the gateway records each COPY from S3 there (no other statement),
+# with its credential literals masked. Every user sees every row (Redshift shows a user only their own).
+# SYS_QUERY_HISTORY (what Serverless has instead of STL views) is a view of it with a subset of its columns.
+QUERY_HISTORY_SQL = """
+CREATE TABLE IF NOT EXISTS pg_catalog.stl_query (
+    userid integer, query integer, label character(320), xid bigint, pid integer, database character(32),
+    querytext character(4000), starttime timestamp, endtime timestamp, aborted integer,
+    insert_pristine integer, concurrency_scaling_status integer
+);
+GRANT SELECT ON pg_catalog.stl_query TO PUBLIC;
+CREATE OR REPLACE VIEW pg_catalog.sys_query_history AS
+SELECT userid AS user_id, query::bigint AS query_id, xid AS transaction_id, pid AS session_id,
+    database AS database_name, 'COPY'::character(32) AS query_type,
+    (CASE WHEN aborted = 1 THEN 'failed' ELSE 'success' END)::character(10) AS status,
+    starttime AS start_time, endtime AS end_time,
+    (EXTRACT(EPOCH FROM endtime - starttime) * 1000000)::bigint AS elapsed_time, querytext AS query_text
+FROM pg_catalog.stl_query;
+GRANT SELECT ON pg_catalog.sys_query_history TO PUBLIC;
+"""
+
+ADDED_SQL = APPEND_SQL + MERGE_SQL + SYSTEM_VIEWS_SQL + QUERY_HISTORY_SQL

@@ -254,3 +254,89 @@ def task_states() -> Callable[[Any], dict[str, str]]:
         return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
 
     return states
+
+
+# -- the audit: a deliberately bad setup and a clean one ---------------------------------------------------
+
+FAKE_KEY_ID = "AKIAIOSFODNN7EXAMPLE"  # AWS's documentation example: moto (the local S3) accepts any key
+FAKE_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+
+def clear_query_history(stack: Any) -> None:
+    """Empty stl_query: one database holds the history of every test's COPYs; a new cluster's is empty."""
+    stack.gateway_thread.call(stack.gateway.admin("dev").query("DELETE FROM pg_catalog.stl_query"))
+
+
+@pytest.fixture
+def bad_setup(aws: Any, redshift_schema: str, copy_role_arn: str, put_objects: Any) -> dict[str, Any]:
+    """A cluster that breaks every practice the audit checks, and a COPY with access keys in the history.
+
+    Unencrypted cluster on the default parameter group (require_ssl false); a role granting s3:* on "*"
+    with a trust policy without conditions; a least-privilege role no COPY uses; the session's copy role,
+    which a COPY uses; a bucket without default encryption, bucket policy or Block Public Access.
+    """
+    import redshift_connector
+
+    clear_query_history(aws)
+    bucket = unique_name("audit-bad-")
+    s3 = aws.aws_client("s3")
+    s3.create_bucket(Bucket=bucket)
+    put_objects(bucket, ["data/a.csv"], b"1\n2\n")
+    broad = create_role(aws, unique_name("broad-"), read_policy("*", actions=("s3:*",)))
+    account_trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "redshift.amazonaws.com"}, "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}]}  # fmt: skip
+    unused = create_role(aws, unique_name("unused-"), read_policy(f"arn:aws:s3:::{bucket}"), account_trust)
+    cluster = unique_name("bad-")
+    aws.aws_client("redshift").create_cluster(
+        ClusterIdentifier=cluster, NodeType="ra3.large", ClusterType="single-node",
+        MasterUsername="admin", MasterUserPassword="Passw0rd1", IamRoles=[broad, unused, copy_role_arn],
+    )  # fmt: skip
+    conn = redshift_connector.connect(**aws.connect_kwargs())
+    conn.autocommit = True
+    cursor = conn.cursor()
+    cursor.execute(f"CREATE TABLE {redshift_schema}.t (n int)")
+    source = f"'s3://{bucket}/data/'"
+    cursor.execute(f"COPY {redshift_schema}.t FROM {source} IAM_ROLE '{copy_role_arn}' CSV")
+    cursor.execute(
+        f"COPY {redshift_schema}.t FROM {source} "
+        f"CREDENTIALS 'aws_access_key_id={FAKE_KEY_ID};aws_secret_access_key={FAKE_SECRET}' CSV"
+    )
+    cursor.execute("SELECT pg_last_copy_id()")
+    key_query = int(cursor.fetchone()[0])
+    conn.close()
+    return {"cluster": cluster, "bucket": bucket, "broad": broad, "unused": unused, "used": copy_role_arn,
+            "key_query": key_query}  # fmt: skip
+
+
+def make_clean(stack: Any, bucket: str) -> str:
+    """Return a new cluster as AWS now creates them (encrypted, require_ssl on); make ``bucket`` clean.
+
+    The bucket gets what AWS gives a new bucket (SSE-S3, Block Public Access) and a policy denying plain HTTP.
+    """
+    redshift = stack.aws_client("redshift")
+    group = unique_name("ssl-")
+    redshift.create_cluster_parameter_group(
+        ParameterGroupName=group, ParameterGroupFamily="redshift-1.0", Description="TLS only"
+    )
+    redshift.modify_cluster_parameter_group(
+        ParameterGroupName=group, Parameters=[{"ParameterName": "require_ssl", "ParameterValue": "true"}]
+    )
+    cluster = unique_name("clean-")
+    redshift.create_cluster(
+        ClusterIdentifier=cluster, NodeType="ra3.large", ClusterType="single-node", MasterUsername="admin",
+        MasterUserPassword="Passw0rd1", Encrypted=True, ClusterParameterGroupName=group,
+    )  # fmt: skip
+    s3 = stack.aws_client("s3")
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})  # fmt: skip
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True})  # fmt: skip
+    deny = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}  # fmt: skip
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(deny))
+    clear_query_history(stack)
+    return cluster

@@ -1,4 +1,6 @@
-"""Redshift control-plane extensions to moto: ModifyClusterIamRoles, default role, apply status, endpoints.
+"""Redshift control-plane extensions to moto: IAM roles, default role, endpoints, parameter values.
+
+ModifyClusterParameterGroup sets a custom group's values, which DescribeClusterParameters then reports.
 
 moto 5 models a cluster's IAM roles as a plain list that is always ``in-sync`` and has no
 ``ModifyClusterIamRoles`` at all. These patches add what is missing onto moto's own ``Cluster``,
@@ -10,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from moto.core.responses import ActionResult
-from moto.redshift.exceptions import InvalidParameterValueError
-from moto.redshift.models import Cluster, RedshiftBackend
+from moto.redshift.exceptions import ClusterParameterGroupNotFoundError, InvalidParameterValueError
+from moto.redshift.models import Cluster, ParameterGroup, RedshiftBackend
 from moto.redshift.responses import RedshiftResponse
 
 from airflow_redshift_s3.local.aws.state import (
@@ -154,6 +156,50 @@ def _wrap_get_cluster_credentials(original: Any) -> Any:
     return get_cluster_credentials
 
 
+def modify_cluster_parameter_group(
+    self: RedshiftBackend, parameter_group_name: str, parameters: list[dict[str, str]]
+) -> ParameterGroup:
+    """Set parameter values of a custom group, as ModifyClusterParameterGroup does (default groups refuse)."""
+    if parameter_group_name not in self.parameter_groups:
+        raise ClusterParameterGroupNotFoundError(parameter_group_name)
+    if parameter_group_name.startswith("default."):
+        raise InvalidParameterValueError(
+            f"Cannot modify the default parameter group {parameter_group_name}: create a custom one."
+        )
+    group: Any = self.parameter_groups[parameter_group_name]
+    known = set(self.default_params)
+    for parameter in parameters:
+        name = parameter.get("ParameterName", "")
+        if name not in known:
+            raise InvalidParameterValueError(f"Could not find parameter with name: {name}")
+        group.__dict__.setdefault("values", {})[name] = str(parameter.get("ParameterValue", ""))
+    return group
+
+
+def _wrap_describe_cluster_parameters(original: Any) -> Any:
+    def describe_cluster_parameters(self: RedshiftBackend, parameter_group_name: str) -> list[dict[str, Any]]:
+        """Return moto's engine defaults with the values the group set (Source "user")."""
+        parameters = original(self, parameter_group_name)
+        values = self.parameter_groups[parameter_group_name].__dict__.get("values", {})
+        for parameter in parameters:
+            if parameter["ParameterName"] in values:
+                parameter.update(ParameterValue=values[parameter["ParameterName"]], Source="user")
+        return list(parameters)
+
+    describe_cluster_parameters.__wrapped__ = original  # type: ignore[attr-defined]
+    return describe_cluster_parameters
+
+
+def _response_modify_cluster_parameter_group(self: RedshiftResponse) -> ActionResult:
+    """Handle the ModifyClusterParameterGroup action."""
+    backend: Any = self.redshift_backend
+    name = self._get_param("ParameterGroupName")
+    backend.modify_cluster_parameter_group(name, self._get_param("Parameters", []) or [])
+    return ActionResult(
+        {"ParameterGroupName": name, "ParameterGroupStatus": "Your parameter group has been updated."}
+    )
+
+
 def install() -> None:
     """Patch moto's Redshift classes (idempotent)."""
     if getattr(RedshiftBackend, "_airflow_redshift_s3_patched", False):
@@ -164,10 +210,15 @@ def install() -> None:
     Cluster.endpoint = property(_cluster_endpoint)  # type: ignore[assignment,method-assign]
     # Backend: the new operation, and GetClusterCredentials remembering what it issued.
     RedshiftBackend.modify_cluster_iam_roles = modify_cluster_iam_roles  # type: ignore[attr-defined]
+    RedshiftBackend.modify_cluster_parameter_group = modify_cluster_parameter_group  # type: ignore[attr-defined]
+    RedshiftBackend.describe_cluster_parameters = _wrap_describe_cluster_parameters(  # type: ignore[method-assign]
+        RedshiftBackend.describe_cluster_parameters
+    )
     RedshiftBackend.get_cluster_credentials = _wrap_get_cluster_credentials(  # type: ignore[method-assign]
         RedshiftBackend.get_cluster_credentials
     )
     # Response: moto dispatches an action to the method of the same (snake_case) name.
     RedshiftResponse.modify_cluster_iam_roles = _response_modify_cluster_iam_roles  # type: ignore[attr-defined]
+    RedshiftResponse.modify_cluster_parameter_group = _response_modify_cluster_parameter_group  # type: ignore[attr-defined]
     RedshiftResponse.create_cluster = _wrap_create_cluster(RedshiftResponse.create_cluster)  # type: ignore[method-assign]
     RedshiftBackend._airflow_redshift_s3_patched = True  # type: ignore[attr-defined]

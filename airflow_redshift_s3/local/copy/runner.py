@@ -14,6 +14,7 @@ from airflow_redshift_s3.local.copy.model import LOAD_FAILED_MESSAGE, LoadError,
 from airflow_redshift_s3.local.copy.objects import resolve_objects
 from airflow_redshift_s3.local.copy.stream import build_copy_stream, record_from_postgres_error
 from airflow_redshift_s3.local.sql.copy_command import CopySyntaxError
+from airflow_redshift_s3.local.sql.copy_parser import redact_sql
 from airflow_redshift_s3.local.sql.tokens import quote_ident, quote_literal
 from airflow_redshift_s3.local.wire.messages import (
     Backend,
@@ -67,14 +68,16 @@ class CopySession(Protocol):
 class CopyRunner:
     """Run one COPY from S3 on a session's upstream connection, inside the client's transaction."""
 
-    def __init__(self, session: CopySession, command: CopyCommand | CopySyntaxError):
+    def __init__(self, session: CopySession, command: CopyCommand | CopySyntaxError, text: str = ""):
         """Prepare the COPY.
 
         :param session: the session (in capture mode) whose upstream connection and transaction to use.
         :param command: the COPY as the gateway parsed it, or the syntax error to answer it with.
+        :param text: the statement as the client sent it, for ``stl_query`` (its credentials masked there).
         """
         self.session = session
         self.command = command
+        self.text = text
         self.rows_loaded = 0
         self.query_id = 0
 
@@ -350,6 +353,14 @@ class CopyRunner:
                     f"{_lit(f's3://{obj.bucket}/{obj.key}', 256)}, 0, 0, 0, now(), 1, "
                     f"{_lit(cmd.format, 16)}, 0, 0, NULL)"
                 )
+        # stl_query keeps the statement with its credential literals masked (what Redshift keeps of them
+        # is not documented; nothing secret is stored here either way).
+        statements.append(
+            "INSERT INTO pg_catalog.stl_query VALUES "
+            f"({userid}, {qid}, 'default', 0, {pid}, {_lit(session.database, 32)}, "
+            f"{_lit(redact_sql(self.text), 4000)}, to_timestamp({started})::timestamp, localtimestamp, "
+            f"{1 if failed else 0}, 0, 0)"
+        )
         total_bytes = sum(int(getattr(o, "size", 0) or 0) for o in objects)
         duration_us = int((time.time() - started) * 1_000_000)
         table_name = f"{cmd.schema}.{cmd.table}" if cmd.schema else cmd.table

@@ -244,7 +244,7 @@ class LocalStatements:
         async with session.captured():
             for index, statement in enumerate(plan.statements):
                 if index in plan.copies:
-                    error = await self._run_copy(plan.copies[index])
+                    error = await self._run_copy(plan.copies[index], plan.statements[index])
                 elif index in plan.unloads:
                     error = await self._run_unload(plan.unloads[index])
                     if error is None:
@@ -268,7 +268,7 @@ class LocalStatements:
         tag = ""
         for index, statement in enumerate(plan.statements):
             if index in plan.copies:
-                error = await self._run_copy(plan.copies[index])
+                error = await self._run_copy(plan.copies[index], plan.statements[index])
                 tag = f"COPY {self._last_copy_count}"
             elif index in plan.unloads:
                 error = await self._run_unload(plan.unloads[index])
@@ -308,8 +308,8 @@ class LocalStatements:
                 f"DO $gateway$ BEGIN RAISE EXCEPTION USING MESSAGE = {text}, ERRCODE = 'XX000'; END $gateway$"
             )
 
-    async def _run_copy(self, parsed: ParsedCopy) -> PgError | None:
-        runner = CopyRunner(self.session, parsed)
+    async def _run_copy(self, parsed: ParsedCopy, text: str) -> PgError | None:
+        runner = CopyRunner(self.session, parsed, text)
         error = await runner.run()
         self._last_copy_count = runner.rows_loaded
         if error is not None and self.session.txn_status != TransactionStatus.FAILED:

@@ -712,3 +712,31 @@ def test_bucket_region_is_reported_for_a_bucket_in_another_region(local_aws):
     us_bucket = unique("us-bucket")
     local_aws.client("s3").create_bucket(Bucket=us_bucket)
     assert local_aws.client("s3").get_bucket_location(Bucket=us_bucket)["LocationConstraint"] is None
+
+
+def test_parameter_values_set_on_a_custom_group_are_described(redshift):
+    name = f"group-{uuid.uuid4().hex[:8]}"
+    redshift.create_cluster_parameter_group(
+        ParameterGroupName=name, ParameterGroupFamily="redshift-1.0", Description="audit"
+    )
+
+    def require_ssl(group: str) -> dict:
+        parameters = redshift.describe_cluster_parameters(ParameterGroupName=group)["Parameters"]
+        return next(p for p in parameters if p["ParameterName"] == "require_ssl")
+
+    assert (require_ssl(name)["ParameterValue"], require_ssl(name)["Source"]) == ("false", "engine-default")
+    redshift.modify_cluster_parameter_group(
+        ParameterGroupName=name, Parameters=[{"ParameterName": "require_ssl", "ParameterValue": "true"}]
+    )
+    assert (require_ssl(name)["ParameterValue"], require_ssl(name)["Source"]) == ("true", "user")
+    assert require_ssl("default.redshift-1.0")["ParameterValue"] == "false"  # other groups unchanged
+    with pytest.raises(ClientError, match="default parameter group"):
+        redshift.modify_cluster_parameter_group(
+            ParameterGroupName="default.redshift-1.0",
+            Parameters=[{"ParameterName": "require_ssl", "ParameterValue": "true"}],
+        )
+    with pytest.raises(ClientError, match="no_such_parameter"):
+        redshift.modify_cluster_parameter_group(
+            ParameterGroupName=name,
+            Parameters=[{"ParameterName": "no_such_parameter", "ParameterValue": "1"}],
+        )

@@ -355,3 +355,30 @@ def test_serverless_endpoint_checks_the_namespace_roles(local_redshift, people, 
         conn.rollback()
     finally:
         conn.close()
+
+
+def test_stl_query_keeps_each_copy_with_its_credentials_masked(
+    local_redshift, redshift_connection, people, s3_bucket, copy_role_arn
+):
+    _put(local_redshift, s3_bucket, "q/a.csv", b"1,ann,2001-02-03\n")
+    cur = redshift_connection.cursor()
+    cur.execute(f"copy {people} from 's3://{s3_bucket}/q/' iam_role '{copy_role_arn}' csv")
+    cur.execute("select pg_last_copy_id()")
+    by_role = cur.fetchone()[0]
+    cur.execute(
+        f"copy {people} from 's3://{s3_bucket}/q/' access_key_id 'AKIAIOSFODNN7EXAMPLE' "
+        "secret_access_key 'wJalrXUtnFEMI/K7MDENG' csv"
+    )
+    cur.execute("select pg_last_copy_id()")
+    by_keys = cur.fetchone()[0]
+    redshift_connection.commit()
+    rows = dict(
+        _rows(
+            redshift_connection,
+            f"select query, trim(querytext) from stl_query where query in ({by_role}, {by_keys})",
+        )
+    )
+    assert rows[by_role] == f"copy {people} from 's3://{s3_bucket}/q/' iam_role '{copy_role_arn}' csv"
+    assert rows[by_keys] == (
+        f"copy {people} from 's3://{s3_bucket}/q/' access_key_id '***' secret_access_key '***' csv"
+    )
