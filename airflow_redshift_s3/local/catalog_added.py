@@ -14,6 +14,7 @@ A kept data directory gets them too.
 
 from __future__ import annotations
 
+from airflow_redshift_s3.local.copy.progress import TABLE_SQL as LOAD_STATE_SQL
 from airflow_redshift_s3.local.sql.show import REDSHIFT_FUNCTION_SCHEMA
 
 _S = REDSHIFT_FUNCTION_SCHEMA
@@ -148,4 +149,4 @@ FROM pg_catalog.stl_query;
 GRANT SELECT ON pg_catalog.sys_query_history TO PUBLIC;
 """
 
-ADDED_SQL = APPEND_SQL + MERGE_SQL + SYSTEM_VIEWS_SQL + QUERY_HISTORY_SQL
+ADDED_SQL = APPEND_SQL + MERGE_SQL + SYSTEM_VIEWS_SQL + QUERY_HISTORY_SQL + LOAD_STATE_SQL

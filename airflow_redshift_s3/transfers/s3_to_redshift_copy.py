@@ -137,6 +137,9 @@ class S3ToRedshiftCopyOperator(DataApiTransport, AwsOperatorBase):
         ``secret_arn``, or ``workgroup_name``; ``poll_interval`` (seconds, default 1). Without it,
         ``transport="data_api"`` takes the database, the login and the cluster or workgroup from the
         ``redshift_conn_id`` connection.
+    :param progress_interval: while a COPY over redshift_connector runs longer than this many seconds,
+        log its progress from STV_LOAD_STATE every this many seconds (percent, bytes, files, rate, time
+        left), on a connection of its own; None: never (default 60).
     :param deferrable: over the Data API, wait for the load's batch in the triggerer (the Amazon provider's
         ``RedshiftDataTrigger``) instead of a worker slot; over redshift_connector it has no effect (the
         transaction needs its connection).
@@ -222,6 +225,7 @@ class S3ToRedshiftCopyOperator(DataApiTransport, AwsOperatorBase):
         transport: str | None = None,
         redshift_data_api_kwargs: Mapping[str, Any] | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        progress_interval: float | None = 60.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -274,6 +278,7 @@ class S3ToRedshiftCopyOperator(DataApiTransport, AwsOperatorBase):
         self.transport = transport
         self.redshift_data_api_kwargs = redshift_data_api_kwargs
         self.deferrable = deferrable
+        self.progress_interval = progress_interval
         self._lineage: dict[str, Any] = {}
         self._data_api: Any = None
 
@@ -475,6 +480,8 @@ class S3ToRedshiftCopyOperator(DataApiTransport, AwsOperatorBase):
             max_reported_errors=self.max_reported_errors,
             log=self.log,
             run_step=self._run,
+            progress_interval=self.progress_interval,
+            connect=None if self._data_api is not None else hook.get_conn,
         )
 
     def _check_layout(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from airflow_redshift_s3.local.copy.access import CopyAccessError
 from airflow_redshift_s3.local.copy.model import LOAD_FAILED_MESSAGE, LoadError, LoadFailed, TableColumn
 from airflow_redshift_s3.local.copy.objects import resolve_objects
+from airflow_redshift_s3.local.copy.progress import LoadProgress
 from airflow_redshift_s3.local.copy.stream import build_copy_stream, record_from_postgres_error
 from airflow_redshift_s3.local.sql.copy_command import CopySyntaxError
 from airflow_redshift_s3.local.sql.copy_parser import redact_sql
@@ -172,9 +173,10 @@ class CopyRunner:
         self, cmd: CopyCommand, oid: int, columns: list[Any], objects: list[Any], started: float
     ) -> PgError | None:
         aws = self.session.aws
+        progress = self._progress(cmd, objects)
         try:
             stream = build_copy_stream(
-                cmd, columns, objects, lambda ref: aws.open_object(ref.bucket, ref.key)
+                cmd, columns, objects, progress.opener(lambda ref: aws.open_object(ref.bucket, ref.key))
             )
         except LoadError as err:  # the format or an option cannot be loaded: nothing was read
             return PgError.make(err.message, err.sqlstate)
@@ -189,7 +191,11 @@ class CopyRunner:
         own_transaction = self.upstream.txn_status == TransactionStatus.IDLE
         if own_transaction:
             await self.upstream.query("BEGIN")
-        tag, error, notices, stream_error = await self._stream(copy_sql, stream)
+        await progress.begin()
+        try:
+            tag, error, notices, stream_error = await self._stream(copy_sql, stream, progress)
+        finally:
+            await progress.end()
         records = list(stream.errors)
         skipped = 0
         for notice in notices:
@@ -242,8 +248,20 @@ class CopyRunner:
         assert error is not None
         return error
 
+    def _progress(self, cmd: CopyCommand, objects: list[Any]) -> LoadProgress:
+        """Return the STV_LOAD_STATE row of this COPY (written while it loads)."""
+        user = quote_literal(self.session.user)
+        return LoadProgress(
+            self.session.admin(),
+            userid_sql=f"(SELECT oid::int FROM pg_catalog.pg_roles WHERE rolname = {user})",
+            session_pid=self.session.backend_pid,
+            query_id=self.query_id,
+            objects=objects,
+            compressed=cmd.compression is not None,
+        )
+
     async def _stream(
-        self, copy_sql: str, stream: Any
+        self, copy_sql: str, stream: Any, progress: LoadProgress
     ) -> tuple[str, PgError | None, list[PgError], Exception | None]:
         upstream = self.upstream
         upstream.send(message(Frontend.QUERY, cstring(copy_sql)))
@@ -258,7 +276,7 @@ class CopyRunner:
             kind, body = await upstream.receive()
         early: list[tuple[bytes, bytes]] = []
         if kind == Backend.COPY_IN_RESPONSE:
-            stream_error = await self._send_chunks(stream, early)
+            stream_error = await self._send_chunks(stream, early, progress)
         elif kind == Backend.ERROR_RESPONSE:
             error = PgError.parse(body)
         while True:
@@ -273,7 +291,9 @@ class CopyRunner:
                 tag = parse_command_tag(body)
         return tag, error, notices, stream_error
 
-    async def _send_chunks(self, stream: Any, early: list[tuple[bytes, bytes]]) -> Exception | None:
+    async def _send_chunks(
+        self, stream: Any, early: list[tuple[bytes, bytes]], progress: LoadProgress
+    ) -> Exception | None:
         """Send the stream as CopyData; stop early when PostgreSQL reports an error mid-stream."""
         upstream = self.upstream
         loop = asyncio.get_running_loop()
@@ -289,6 +309,8 @@ class CopyRunner:
             if chunk is None:
                 break
             upstream.send(message(Frontend.COPY_DATA, chunk))
+            progress.sent(chunk)
+            await progress.maybe_update()
             if self.session.drops_connections_during_copy:
                 self.session.close()
                 raise ConnectionResetError("connection dropped by the gateway during COPY (fault injection)")

@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from airflow_redshift_s3 import ledger as ledger_sql
@@ -114,6 +115,11 @@ class Load:
     """The manifests this try wrote (deleted after COMMIT)."""
     loaded_at: dt.datetime | None = None
     """The ledger rows' load time (fixed once: a deferred load writes the same rows when it resumes)."""
+    progress_interval: float | None = None
+    """Seconds between two progress lines of a running COPY (None: none); needs ``connect``."""
+    connect: Callable[[], Any] | None = None
+    """Opens a new connection (the hook's ``get_conn``), for the progress of a long COPY."""
+    watch_copy: Callable[[], Any] | None = None
 
     def manifest_url(self, suffix: str = "") -> str:
         """Return the URL of a manifest of this load (fixed by the task's ids and the load id)."""
@@ -136,6 +142,7 @@ class Load:
             conn.autocommit = False
             cursor = conn.cursor()
             self.run_step(cursor, copy_sql.lock_step(request.target))  # loads of this table queue here
+            self.watch_copy = self._progress_watch(cursor)
             to_load = self._to_load(control)
             if not to_load:
                 conn.rollback()
@@ -154,6 +161,17 @@ class Load:
         finally:
             conn.close()
         self._after_commit(control, s3)
+
+    def _progress_watch(self, cursor: Any) -> Callable[[], Any] | None:
+        """Return what watches the COPY's progress (``CopyProgress``) on this session, or None."""
+        if not self.progress_interval or self.connect is None:
+            return None
+        from airflow_redshift_s3.transfers.copy.progress import CopyProgress
+
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+        return partial(CopyProgress, self.connect, int(pid), str(self.request.target), self.log,
+                       self.progress_interval)  # fmt: skip
 
     def _after_commit(self, control: Any, s3: Any) -> None:
         """Compact the ledger, then delete the manifests (unless ``keep_manifests``)."""
@@ -296,7 +314,11 @@ class Load:
         request, summary = self.request, self.summary
         rows = 0
         for step in steps:
-            (run_step or self.run_step)(cursor, step)
+            if step.name is StepName.COPY and self.watch_copy is not None and run_step is None:
+                with self.watch_copy():
+                    self.run_step(cursor, step)
+            else:
+                (run_step or self.run_step)(cursor, step)
             if step.name is StepName.COPY_COUNT:
                 count, query_id = cursor.fetchone()  # one per file when the files are copied one at a time
                 rows += int(count or 0)
