@@ -274,3 +274,26 @@ def test_an_answer_lost_after_commit_is_retried_without_loading_twice(env, monke
     monkeypatch.setattr(DataApiClient, "run", real_run)
     assert env.load(prefix="l/")["files_skipped"] == 1
     assert env.rows(f"select count(*) from {env.t}") == [(2,)]
+
+
+def test_serverless_workgroup_with_every_preflight_check(env):
+    """WorkgroupName: the caller's GetCredentials login; the role checks read the namespace's roles.
+
+    That login (IAM:<caller>) is not the schema's owner: as on Redshift, it needs the grants.
+    """
+    from airflow_redshift_s3.transfers.copy.request import PREFLIGHT_CHECKS
+
+    env.rows(f"create table {env.t} (id int, name varchar(20))")
+    env.rows(f"grant usage, create on schema {env.schema} to public")
+    env.rows(f"grant all on {env.t} to public")
+    env.put("s/1.csv", "1,one\n")
+    summary = env.load(
+        prefix="s/",
+        redshift_data_api_kwargs={
+            "database": DATABASE,
+            "workgroup_name": "local-workgroup",
+            "poll_interval": 0.2,
+        },
+        preflight_checks=PREFLIGHT_CHECKS,
+    )
+    assert summary["rows_loaded"] == 1 and env.ledger() == [("s/1.csv", "append", 1)]
