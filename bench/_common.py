@@ -251,6 +251,22 @@ class StackProcess:
         )
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """Return the CPU seconds (user + system) a process and its descendants used, ended ones included.
+
+    A descendant that ended and was waited for counts in its parent's ``children_*`` times (PostgreSQL's
+    postmaster waits for its backends), a live one by its own; so the difference between two calls is
+    what the tree used in between, even across connections that came and went.
+    """
+    root = psutil.Process(pid)
+    total = 0.0
+    for process in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            times = process.cpu_times()
+            total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
 class RssSampler(threading.Thread):
     """Sample one process's resident set (not its children's) every ``interval`` seconds; keep the peak."""
 

@@ -125,11 +125,20 @@ def _without_sql_layer() -> None:
     """Switch the gateway's Redshift SQL layer off, to measure what it costs per statement.
 
     Statements go to PostgreSQL as the client wrote them (no splitting, identifier folding, rewriting,
-    translation or local COPY/UNLOAD: only plain PostgreSQL statements work), and result messages pass
-    unread (no SUPER/VARBYTE/interval conversion). Connection handling, authentication and the relay
-    stay: the difference with a normal gateway is the layer's cost.
+    translation, VARCHAR byte limits or local UNLOAD: only plain PostgreSQL statements work), and result
+    messages pass unread (no SUPER/VARBYTE/interval conversion). Connection handling, authentication, the
+    relay and the gateway's COPY from S3 (which came before the layer) stay: a statement that starts with
+    COPY and names ``s3://`` is planned as before. The difference with a normal gateway is the layer's
+    cost.
     """
     from airflow_redshift_s3.local.gateway import session
+
+    plan = session.plan_statements
+
+    def copy_from_s3_only(sql, case=None):
+        if sql.lstrip()[:4].upper() == "COPY" and "s3://" in sql.lower():
+            return plan(sql, case)
+        return sql, None
 
     class PassThroughResults:
         active = False
@@ -147,7 +156,7 @@ def _without_sql_layer() -> None:
 
     async def no_catalog_lookup(self: object) -> None: ...
 
-    session.plan_statements = lambda sql, case=None: (sql, None)
+    session.plan_statements = copy_from_s3_only
     session.ResultTypes = PassThroughResults
     session.Session._load_super_columns = no_catalog_lookup
 

@@ -1,7 +1,7 @@
 """What the gateway's Redshift SQL layer costs per statement.
 
-Run with ``make bench`` (or ``.venv/bin/python bench/bench_sql_dialect.py [--rounds 7]``).
-Prints two tables and writes ``bench/results/sql_dialect.json``.
+Run with ``make bench`` (or ``.venv/bin/python bench/bench_sql_dialect.py [--rounds 7] [--load-rows 0]``).
+Prints three tables and writes ``bench/results/sql_dialect.json``.
 
 1. In this process: the gateway's planning of one statement (``plan_statements``: split, rewrite, render)
    with the SQL layer, and with its function translation switched off (what the gateway did before it),
@@ -15,11 +15,19 @@ Prints two tables and writes ``bench/results/sql_dialect.json``.
    (``_stack_process.py --no-sql-layer``: a pass-through), both stacks up in the same run, rounds
    interleaved; the difference is the layer's cost per statement. A translated SELECT and a SUPER
    navigation, which only the layer runs, are timed with it. Median over rounds of 500.
+3. One load of 1 M rows (``bench_load_throughput.py``'s gzip CSV files and tables) through both stacks,
+   with ``S3ToRedshiftCopyOperator.execute`` and with a bare COPY (see :func:`load_cost`): median wall
+   time and CPU time of the stack's processes over ``--load-rounds`` (5) interleaved rounds, the layer's
+   cost in percent against the target (< 5%); and what the layer's byte-limit CHECKs cost PostgreSQL for
+   every row, timed apart (see :func:`_checks_ms`), since a busy machine's noise on a whole load is larger
+   than 5%.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
+import os
 import subprocess
 import sys
 import time
@@ -198,11 +206,177 @@ def through_stack(rounds: int) -> dict[str, dict[str, float]]:
     return result
 
 
+LOAD_TARGET_PERCENT = 5.0
+
+
+def _load_stack(stack: _common.StackProcess, packed: list[bytes], layer: bool) -> Any:
+    """Put the load's gzip files in the stack's S3 and make its tables through its gateway.
+
+    The pass-through cannot run the ledger's Redshift DDL (DISTSTYLE, SORTKEY): its ledger is made
+    beforehand, through the gateway by the same user, without them (what the SQL layer does to it).
+    """
+    import bench_load_throughput as throughput
+
+    from airflow_redshift_s3.ledger import DEFAULT_LEDGER_NAME, create_ledger
+    from airflow_redshift_s3.sql import parse_table_name
+
+    s3 = stack.aws_client("s3")
+    s3.create_bucket(Bucket=throughput.BUCKET)
+    for index, body in enumerate(packed):
+        s3.put_object(Bucket=throughput.BUCKET, Key=f"small/part-{index:04d}.csv.gz", Body=body)
+    warm = gzip.compress(throughput.csv_rows(0, 100))
+    s3.put_object(Bucket=throughput.BUCKET, Key="warmup/part-0000.csv.gz", Body=warm)
+    conn = stack.redshift_connection()
+    conn.autocommit = True
+    columns = ", ".join(f"{name} {kind}" for name, kind in throughput.TABLE_COLUMNS)
+    for table in throughput.TABLES:  # Loads.reset truncates all four
+        conn.cursor().execute(f"CREATE TABLE public.{table} ({columns})")
+    if not layer:
+        ledger = str(create_ledger(parse_table_name(f"public.{DEFAULT_LEDGER_NAME}")))
+        conn.cursor().execute(ledger.split(" DISTSTYLE ")[0])
+    conn.close()
+    loads = throughput.Loads(stack, [])
+    cur = loads.pg.cursor()
+    cur.execute(
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'c' AND conrelid = %s::regclass",
+        (f"public.{throughput.GATEWAY_TABLE}",),
+    )
+    loads.checks = [row[0] for row in cur.fetchall()]
+    stack.use_environment()
+    loads.reset()
+    loads.operator("warmup/")  # untimed: imports, first connections, the ledger's creation
+    loads.gateway("warmup/")
+    return loads
+
+
+def _checks_ms(loads: Any, checks: list[str]) -> dict[str, float]:
+    """Time what the layer's CHECKs cost PostgreSQL per load, apart from the noise of a whole load.
+
+    The loaded table (without the CHECKs) is scanned by one backend with and without the CHECKs'
+    expressions as a filter (they hold for every row, as in a load that succeeds): the difference is
+    their evaluation for every row. Best of 9, interleaved.
+    """
+    import bench_load_throughput as throughput
+
+    loads.reset()
+    loads.gateway("small/")
+    where = " AND ".join(check.removeprefix("CHECK ") for check in checks) or "true"
+    table = f"public.{throughput.GATEWAY_TABLE}"
+    queries = {
+        "scan": f"SELECT count(*) FROM {table} WHERE id >= 0",
+        "scan with the checks": f"SELECT count(*) FROM {table} WHERE id >= 0 AND {where}",
+    }
+    cur = loads.pg.cursor()
+    cur.execute("SET max_parallel_workers_per_gather = 0")
+    times: dict[str, list[float]] = {name: [] for name in queries}
+    for _ in range(9):
+        for name, sql in queries.items():
+            start = time.perf_counter()
+            cur.execute(sql)
+            cur.fetchall()
+            times[name].append(time.perf_counter() - start)
+    return {name: round(min(values) * 1000, 1) for name, values in times.items()}
+
+
+def _compare(
+    values: dict[tuple[str, str], list[float]], way: str, runs: str, median: str, cost: str, met: str
+) -> dict[str, Any]:
+    """Return one way's runs, medians, the layer's cost in percent of the pass-through and the verdict."""
+    gateways = ("pass-through", "with the SQL layer")
+    medians = {gateway: _common.median(values[(way, gateway)]) for gateway in gateways}
+    percent = (medians["with the SQL layer"] - medians["pass-through"]) / medians["pass-through"] * 100
+    return {
+        runs: {gateway: [round(v, 3) for v in values[(way, gateway)]] for gateway in gateways},
+        median: {gateway: round(m, 3) for gateway, m in medians.items()},
+        cost: round(percent, 1),
+        met: percent < LOAD_TARGET_PERCENT,
+    }
+
+
+def load_cost(rows: int, rounds: int) -> dict[str, Any]:
+    """Time one load of ``rows`` rows through a gateway with the SQL layer and through a pass-through.
+
+    The rows, files and tables are ``bench_load_throughput.py``'s (gzip CSV in 10 files). Each stack
+    makes its tables through its own gateway, so the stack with the layer has what the layer adds to a
+    CREATE TABLE (a CHECK on the byte length of each VARCHAR column), as a user's tables do. Two ways:
+    ``S3ToRedshiftCopyOperator.execute`` with its defaults (what a user of this provider runs: every
+    statement of the preflight, LOCK, COPY, ledger goes through the layer) and a bare COPY with
+    redshift_connector. Tables and ledger truncated and a CHECKPOINT before each load; ``rounds`` rounds
+    of the four (way, gateway) cases in a rotating order.
+    """
+    import bench_load_throughput as throughput
+
+    _common.airflow_environment()
+    _common.allow_execute_outside_task_runner()
+    began = time.monotonic()
+    plain, packed = throughput.make_parts(rows, 10)
+    data = {
+        "rows": rows,
+        "files": len(packed),
+        "csv_mb": _common.mb(sum(map(len, plain))),
+        "gzip_mb": _common.mb(sum(map(len, packed))),
+        "generate_seconds": round(time.monotonic() - began, 1),
+    }
+    del plain
+    with _common.StackProcess() as layer_stack, _common.StackProcess("--no-sql-layer") as pass_stack:
+        stacks = {"with the SQL layer": layer_stack, "pass-through": pass_stack}
+        loads = {
+            gateway: _load_stack(stack, packed, gateway != "pass-through")
+            for gateway, stack in stacks.items()
+        }
+        ways = {
+            "S3ToRedshiftCopyOperator": (lambda ld: ld.operator("small/"), throughput.OPERATOR_TABLE),
+            "COPY (redshift_connector)": (lambda ld: ld.gateway("small/"), throughput.GATEWAY_TABLE),
+        }
+        cases = [(way, gateway) for way in ways for gateway in stacks]
+        seconds: dict[tuple[str, str], list[float]] = {case: [] for case in cases}
+        cpu: dict[tuple[str, str], list[float]] = {case: [] for case in cases}
+        for r in range(rounds):
+            for way, gateway in cases[r % len(cases) :] + cases[: r % len(cases)]:
+                run, table = ways[way]
+                stacks[gateway].use_environment()
+                loads[gateway].reset()
+                cpu_before = _common.tree_cpu_seconds(stacks[gateway].pid)
+                start = time.perf_counter()
+                run(loads[gateway])
+                seconds[(way, gateway)].append(time.perf_counter() - start)
+                cpu[(way, gateway)].append(_common.tree_cpu_seconds(stacks[gateway].pid) - cpu_before)
+                loaded = loads[gateway].count(table)
+                assert loaded == rows, f"{way} / {gateway}: loaded {loaded} rows, expected {rows}"
+        checks_ms = _checks_ms(loads["pass-through"], loads["with the SQL layer"].checks)
+        for ld in loads.values():
+            ld.reset()
+            ld.pg.close()
+    result: dict[str, Any] = {
+        "data": data,
+        "rounds": rounds,
+        "target_percent": LOAD_TARGET_PERCENT,
+        "table_checks": {gateway: ld.checks for gateway, ld in loads.items()},
+        "checks_scan_ms": checks_ms,
+    }
+    for way in ways:
+        result[way] = {
+            **_compare(seconds, way, "seconds", "median_seconds", "layer_cost_percent", "target_met"),
+            **_compare(
+                cpu,
+                way,
+                "stack_cpu_seconds",
+                "median_stack_cpu_seconds",
+                "layer_cpu_cost_percent",
+                "cpu_target_met",
+            ),
+        }
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--load-rows", type=int, default=1_000_000, help="rows of the load (0 to skip)")
+    parser.add_argument("--load-rounds", type=int, default=5, help="loads of each (way, gateway)")
     args = parser.parse_args()
-    _common.time_limit(600)
+    _common.time_limit(900)
+    machine = _common.machine_info()
     import_ms = _sqlglot_import_ms()
     planning = in_process(args.rounds)
     base = planning["plain / without translation"]
@@ -222,10 +396,43 @@ def main() -> int:
         rows,
         title="Through the stack: one execute (+ fetchall), gateway with the SQL layer vs. pass-through",
     )
+    load = load_cost(args.load_rows, args.load_rounds) if args.load_rows else None
+    if load is not None:
+        data = load["data"]
+        _common.print_table(
+            ["way: measure", "pass-through", "with the SQL layer", "layer cost", "target"],
+            [
+                (
+                    f"{way}: {label}",
+                    f"{load[way][median]['pass-through']:.2f}",
+                    f"{load[way][median]['with the SQL layer']:.2f}",
+                    f"{load[way][cost]:+.1f}%",
+                    f"< {LOAD_TARGET_PERCENT:.0f}% ({'met' if load[way][met] else 'MISSED'})",
+                )
+                for way in ("S3ToRedshiftCopyOperator", "COPY (redshift_connector)")
+                for label, median, cost, met in (
+                    ("wall s", "median_seconds", "layer_cost_percent", "target_met"),
+                    ("stack CPU s", "median_stack_cpu_seconds", "layer_cpu_cost_percent", "cpu_target_met"),
+                )
+            ],
+            title=f"One load of {data['rows']:,} rows ({data['csv_mb']} MB of CSV in {data['files']} gzip "
+            f"files, {data['gzip_mb']} MB), median of {args.load_rounds}",
+        )
+        scan = load["checks_scan_ms"]
+        extra = scan["scan with the checks"] - scan["scan"]
+        print(
+            f"the layer's {len(load['table_checks']['with the SQL layer'])} byte-limit CHECKs evaluated for "
+            f"every row: +{extra:.0f} ms (a scan of the loaded table: {scan['scan']:.0f} ms, with them as a "
+            f"filter: {scan['scan with the checks']:.0f} ms, best of 9)"
+        )
+    machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    print(
+        f"load average at start {machine['load_average_at_start']}, at end {machine['load_average_at_end']}"
+    )
     path = _common.write_result(
         "sql_dialect",
         {
-            "machine": _common.machine_info(),
+            "machine": machine,
             "rounds": args.rounds,
             "sqlglot_import_ms": import_ms,
             "planning_us": planning,
@@ -235,6 +442,7 @@ def main() -> int:
                 for name, by in round_trips.items()
                 if "pass-through" in by
             },
+            "load": load,
         },
     )
     print(f"written {path}")
