@@ -120,7 +120,11 @@ def failure_category(error_text: str | None, rejected_rows: bool) -> str:
 
 
 def _first_line(error: Exception) -> str:
-    return f"{type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}"
+    """Return the error's name and the first line of its message (the server's, for a driver error)."""
+    from airflow_redshift_s3.transfers.copy.errors import server_message
+
+    said = server_message(error).strip()
+    return f"{type(error).__name__}: {said.splitlines()[0][:200] if said else ''}"
 
 
 def _in_lists(ids: Sequence[int]) -> list[str]:
