@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -59,6 +60,22 @@ def _loads(local_redshift_env: Any, connection: Any, schema: str, bucket: str, r
     }
 
 
+def _open_offline(page: Any, html: Path) -> None:
+    """Open the page from disk; assert it requested nothing but itself and drew its three charts."""
+    requests: list[str] = []
+    failed: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.goto(html.as_uri())
+    page.wait_for_load_state("networkidle")
+    assert requests == [html.as_uri()] and failed == []  # nothing but the file itself
+    for chart in ("rows", "seconds", "failures"):
+        svg = page.locator(f"#chart-{chart} svg")
+        assert svg.count() == 1
+        box = svg.bounding_box()
+        assert box is not None and box["width"] > 200 and box["height"] > 100, chart
+
+
 def test_the_report_page_draws_its_charts_offline(
     local_redshift_env,
     redshift_connection,
@@ -78,18 +95,7 @@ def test_the_report_page_draws_its_charts_offline(
         env=env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    requests: list[str] = []
-    failed: list[str] = []
-    page.on("request", lambda request: requests.append(request.url))
-    page.on("requestfailed", lambda request: failed.append(request.url))
-    page.goto(html.as_uri())
-    page.wait_for_load_state("networkidle")
-    assert requests == [html.as_uri()] and failed == []  # nothing but the file itself
-    for chart in ("rows", "seconds", "failures"):
-        svg = page.locator(f"#chart-{chart} svg")
-        assert svg.count() == 1
-        box = svg.bounding_box()
-        assert box is not None and box["width"] > 200 and box["height"] > 100, chart
+    _open_offline(page, html)
     # one bar per table and day, drawn with a height, labelled with its figures
     for (table, day), rows in seen["marks"].items():
         bar = page.locator(
@@ -104,3 +110,26 @@ def test_the_report_page_draws_its_charts_offline(
     failures = page.locator(f'#chart-failures [aria-label^="day: {seen["failed_day"]};"]')
     assert "category: format" in (failures.first.get_attribute("aria-label") or "")
     screenshot("usage-report")
+
+
+def test_the_page_make_demo_ends_with_draws_the_demos_loads(page, screenshot, tmp_path):
+    """``make demo``'s last line names its usage page: the demo's five COPYs and its bad day are drawn."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "REDSHIFT_S3_", "AWS_"))}
+    cli = Path(sys.executable).with_name("airflow-redshift-s3")
+    done = subprocess.run([str(cli), "demo", "--workdir", str(tmp_path / "demo")], env=env,
+                          capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    html = Path(done.stdout.rstrip().splitlines()[-1].rpartition(": ")[2])
+    _open_offline(page, html)
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    # every demo load ran today: one bar for public.sales, the ledger's rows of the four loads that committed
+    bar = page.locator(
+        f'#chart-rows [aria-label^="day: {today};"][aria-label*="table: public.sales; rows: 2050"]'
+    )
+    assert bar.count() == 1
+    assert page.locator(
+        f'#chart-seconds [aria-label^="day: {today};"][aria-label*="table: public.sales;"]'
+    ).count()
+    failure = page.locator(f'#chart-failures [aria-label^="day: {today};"]').first.get_attribute("aria-label")
+    assert "category: format" in (failure or "") and "failed: 1" in (failure or "")
+    screenshot("usage-report-demo")
