@@ -3,7 +3,9 @@
 It starts the local stack (S3, IAM and Redshift on this machine), puts sample days in S3 (gzip CSV, gzip
 JSON, Parquet, and a gzip CSV day with one bad row), runs ``redshift_s3_setup``, then
 ``s3_to_redshift_daily`` for three logical dates, reruns one of them to show that nothing is loaded twice,
-runs the day with the bad row to show the load-error report, prints a report and stops every process.
+runs the day with the bad row to show the load-error report, then ``redshift_s3_audit`` on what the demo set
+up (the audit's findings, and the usage report whose HTML page with charts it writes), prints a report ending
+with the audit and that page's path, and stops every process.
 
 Airflow runs for real (``dag.test()``: the scheduler loop in this process, a SQLite metadata database and
 the task logs in ``<workdir>/airflow.log``).
@@ -78,6 +80,7 @@ class RunResult:
     tasks: dict[str, str]
     summary: dict[str, Any] | None = None
     error: str | None = None
+    usage: dict[str, Any] | None = None  # the audit DAG's usage report
 
 
 def _row(i: int) -> dict[str, Any]:
@@ -203,13 +206,13 @@ def load_dag_file(dags_folder: Path, name: str) -> Any:
     return module.dag
 
 
-def _xcom(run: Any, task_id: str) -> Any:
+def _xcom(run: Any, task_id: str, key: str = "return_value") -> Any:
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
     with create_session() as session:
         row = session.scalars(
-            XComModel.get_many(run_id=run.run_id, dag_ids=run.dag_id, task_ids=task_id, key="return_value")
+            XComModel.get_many(run_id=run.run_id, dag_ids=run.dag_id, task_ids=task_id, key=key)
         ).first()
         return XComModel.deserialize_value(row) if row is not None else None
 
@@ -225,6 +228,9 @@ def _run(dag: Any, label: str, failures: _FailureMessages, **kwargs: Any) -> Run
         result.summary = _xcom(run, "load")
     elif "report" in tasks:
         result.summary = _xcom(run, "report")
+    elif "audit" in tasks:  # the findings: returned, or under "audit" when the audit failed
+        result.summary = _xcom(run, "audit") or _xcom(run, "audit", key="audit")
+        result.usage = _xcom(run, "usage_report")
     if failures.messages:  # "Task ... failed. Error: <the exception's message>\nLoad summary: ..."
         error = failures.messages[0].partition(" Error: ")[2].rpartition("\nLoad summary: ")[0]
         result.error = error or failures.messages[0]
@@ -264,6 +270,7 @@ def run_demo(workdir: Path | None = None, dags_folder: Path | None = None) -> in
             f"AWS endpoint {stack.aws_endpoint_url}"
         )
         put_sample_data(stack, console.say)
+        as_aws_creates_them(stack, console.say)
         results = _run_dags(stack, console, dags_folder)
         rows = _table_rows(stack)
     total = time.monotonic() - began
@@ -302,6 +309,36 @@ def put_sample_data(stack: Any, say: Any, days: tuple[SampleDay, ...] = SAMPLE_D
     say(f"  table {TABLE} (id, customer, amount, load_date) created in database dev")
 
 
+def as_aws_creates_them(stack: Any, say: Any) -> None:
+    """Give the local cluster and the bucket what AWS gives new ones, for the audit the demo ends with.
+
+    AWS encrypts new buckets (SSE-S3) with Block Public Access on, encrypts new provisioned clusters and
+    requires TLS in their parameter groups; the local stack starts as older ones were, which the audit
+    would (rightly) fail.
+    """
+    from airflow_redshift_s3.local.stack import CLUSTER_IDENTIFIER
+
+    redshift, s3 = stack.aws_client("redshift"), stack.aws_client("s3")
+    group = "demo-tls-only"
+    redshift.create_cluster_parameter_group(
+        ParameterGroupName=group, ParameterGroupFamily="redshift-1.0", Description="TLS only"
+    )
+    redshift.modify_cluster_parameter_group(
+        ParameterGroupName=group, Parameters=[{"ParameterName": "require_ssl", "ParameterValue": "true"}]
+    )
+    redshift.modify_cluster(ClusterIdentifier=CLUSTER_IDENTIFIER, ClusterParameterGroupName=group,
+                            Encrypted=True)  # fmt: skip
+    s3.put_bucket_encryption(Bucket=BUCKET, ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})  # fmt: skip
+    s3.put_public_access_block(Bucket=BUCKET, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True})  # fmt: skip
+    say(
+        f"  as AWS creates them now: {CLUSTER_IDENTIFIER} encrypted, require_ssl on; {BUCKET} SSE-S3, "
+        "Block Public Access on"
+    )
+
+
 def _run_dags(stack: Any, console: _Console, dags_folder: Path) -> list[RunResult]:
     failures = _FailureMessages()
     results: list[RunResult] = []
@@ -333,6 +370,8 @@ def _run_dags(stack: Any, console: _Console, dags_folder: Path) -> list[RunResul
         )
         run(daily, f"s3_to_redshift_daily {BAD_DAY.day}", logical_date=_date(BAD_DAY.day),
             run_conf=_day_conf(BAD_DAY))  # fmt: skip
+        audit = load_dag_file(dags_folder, "redshift_s3_audit")
+        run(audit, "redshift_s3_audit", run_conf={"source": f"s3://{BUCKET}/{PREFIX}/"})
     return results
 
 
@@ -356,8 +395,10 @@ def _expected(results: list[RunResult], rows: dict[str, int]) -> list[str]:
     """Return what went differently from the demo's expectations (empty when all is as it should be)."""
     problems = []
     states = [r.state for r in results]
-    if states != ["success"] * 6 + ["failed"]:
-        problems.append(f"run states were {states}; expected six successes, then the bad day failing")
+    if states != ["success"] * 6 + ["failed", "success"]:
+        problems.append(
+            f"run states were {states}; expected six successes, the bad day failing, then the audit passing"
+        )
     wanted = {day.day: day.good_rows for day in LOADED_DAYS}
     if rows != wanted:
         problems.append(f"the table holds {rows} rows per day; expected {wanted}")
@@ -372,6 +413,9 @@ def _expected(results: list[RunResult], rows: dict[str, int]) -> list[str]:
         )
     if not results[6].error or "line" not in results[6].error:
         problems.append("the bad day's failure did not report the rejected row")
+    usage = results[7].usage or {}
+    if usage.get("failures") != {"format": 1}:
+        problems.append(f"the usage report counted failures {usage.get('failures')}; expected the bad day's")
     return problems
 
 
@@ -387,7 +431,7 @@ def _report(
     say()
     header = ("s3_to_redshift_daily", "format", "state", "files", "rows", "replaced", "time")
     say("  {:<24} {:<8} {:<8} {:>5} {:>6} {:>8} {:>7}".format(*header))
-    for result, day in zip(results[2:], (*LOADED_DAYS, RERUN_DAY, BAD_DAY), strict=True):
+    for result, day in zip(results[2:7], (*LOADED_DAYS, RERUN_DAY, BAD_DAY), strict=True):
         summary = result.summary or {}
         say(
             f"  {result.label.removeprefix('s3_to_redshift_daily '):<24} {day.label:<8} {result.state:<8} "
@@ -408,7 +452,34 @@ def _report(
         say(f"UNEXPECTED: {problem}")
     say(f"Done in {total:.0f} s; every process the demo started is stopped.")
     say(f"Airflow's output and the task logs: {workdir / 'airflow.log'}")
+    say()
+    _audit_report(say, results[7])
     return not problems
+
+
+def _audit_report(say: Any, audit: RunResult) -> None:
+    """Say the audit's findings and the usage report's figures, ending with the HTML page's path."""
+    findings, usage = audit.summary or {}, audit.usage or {}
+    say(f"Audit of the demo's setup (redshift_s3_audit, {audit.state}): {findings.get('target')}")
+    say(
+        f"  {findings.get('ok', 0)} ok, {findings.get('warnings', 0)} warning(s), "
+        f"{findings.get('failures', 0)} failure(s)"
+    )
+    for finding in findings.get("findings", []):
+        say(f"  {finding['status']:<8} {finding['name']}: {finding['message']}")
+        if finding.get("fix"):
+            say(f"           Fix: {finding['fix']}")
+    totals = usage.get("totals", {})
+    failed = ", ".join(f"{c}: {n}" for c, n in usage.get("failures", {}).items()) or "none"
+    say(
+        f"Usage of the last {usage.get('days')} days: {totals.get('copies', 0)} COPYs, failed {failed}; "
+        f"{totals.get('files', 0)} files, {totals.get('rows', 0)} rows, {totals.get('bytes', 0)} bytes in "
+        f"the ledger; {usage.get('cross_region_bytes', 0)} cross-region bytes, estimated transfer cost "
+        f"${usage.get('transfer_cost_estimate', 0):.4f} at ${usage.get('transfer_price_per_gb')} per GB"
+    )
+    if usage.get("rpu_seconds") is None:
+        say("  RPU-seconds: unavailable (sys_serverless_usage is Serverless only; the local stack has none)")
+    say(f"The usage report's HTML page, with its charts: {usage.get('html')}")
 
 
 # Sized for a demo on a laptop: four task slots (LocalExecutor forks one worker per slot) and one parsing

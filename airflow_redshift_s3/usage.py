@@ -3,13 +3,15 @@
 The ledger (and its ``_history`` of superseded rows) records each file a load committed; Redshift's
 ``sys_load_history`` records each COPY, with its duration and whether it was aborted. A failed load
 leaves no ledger row, so failures come from the history only, which Redshift keeps for a few days.
+Costs (``usage_costs``) add each failure's category, the bytes COPY read from another region, and the
+Serverless RPU-seconds of the minutes the loads ran.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_redshift_s3.ledger import history_table
@@ -30,6 +32,8 @@ class UsageRow:
     copies: int = 0
     failed: int = 0
     seconds: float = 0.0
+    failures: dict[str, int] = field(default_factory=dict)  # category -> failed COPYs
+    cross_region_bytes: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-able dict."""
@@ -42,6 +46,8 @@ class UsageRow:
             "copies": self.copies,
             "failed": self.failed,
             "seconds": round(self.seconds, 3),
+            "failures": dict(sorted(self.failures.items())),
+            "cross_region_bytes": self.cross_region_bytes,
         }
 
 
@@ -92,43 +98,65 @@ def read_usage(run_sql: RunSql, ledger: str, days: int, now: dt.datetime) -> tup
         history = []
     tables = {name for name, _ in usage}
     for name, day, copies, duration, failed in history:
-        # sys_load_history names the table without its schema on Redshift: match it to the ledger's name
-        match = [t for t in tables if t == name or t.endswith(f".{name}")]
-        key = (match[0] if len(match) == 1 else str(name), day)
-        row = usage.setdefault(key, UsageRow(key[0], day))
+        row = usage_row(usage, tables, name, day)
         row.copies += int(copies or 0)
         row.failed += int(failed or 0)
         row.seconds += int(duration or 0) / 1_000_000
     return sorted(usage.values(), key=lambda r: (r.table, r.day)), problems
 
 
+def usage_row(
+    usage: dict[tuple[str, dt.date], UsageRow], tables: set[str], name: Any, day: dt.date
+) -> UsageRow:
+    """Return the row of a table named by Redshift's views on ``day`` (created when missing).
+
+    :param tables: the ledger's table names ("schema.table"): Redshift's views name the table without its
+        schema, so a name matching one of them is counted under it.
+    """
+    match = [t for t in tables if t == name or t.endswith(f".{name}")]
+    key = (match[0] if len(match) == 1 else str(name), day)
+    return usage.setdefault(key, UsageRow(key[0], day))
+
+
 def format_usage(rows: Sequence[UsageRow]) -> list[str]:
     """Return the usage as a text table, one line per table and day, then the totals."""
-    header = ("TABLE", "DAY", "COPIES", "FAILED", "FILES", "ROWS", "BYTES", "SECONDS")
+    header = ("TABLE", "DAY", "COPIES", "FAILED", "FILES", "ROWS", "BYTES", "SECONDS", "XREGION_BYTES",
+              "FAILURES")  # fmt: skip
+    counted = ("copies", "failed", "files", "rows", "bytes")
     cells = [
         (
             r.table,
             r.day.isoformat(),
-            str(r.copies),
-            str(r.failed),
-            str(r.files),
-            str(r.rows),
-            str(r.bytes),
+            *(str(getattr(r, f)) for f in counted),
             f"{r.seconds:.2f}",
+            str(r.cross_region_bytes),
+            _failures(r.failures),
         )
         for r in rows
     ]
+    failures: dict[str, int] = {}
+    for r in rows:
+        for category, count in r.failures.items():
+            failures[category] = failures.get(category, 0) + count
     total = (
         "total",
         "",
-        *(str(sum(getattr(r, f) for r in rows)) for f in ("copies", "failed", "files", "rows", "bytes")),
+        *(str(sum(getattr(r, f) for r in rows)) for f in counted),
         f"{sum(r.seconds for r in rows):.2f}",
+        str(sum(r.cross_region_bytes for r in rows)),
+        _failures(failures),
     )
     widths = [max(len(line[i]) for line in (header, *cells, total)) for i in range(len(header))]
 
     def line(values: Sequence[str]) -> str:
         return "  ".join(
-            v.ljust(w) if i < 2 else v.rjust(w) for i, (v, w) in enumerate(zip(values, widths, strict=True))
-        )
+            v.ljust(w) if i < 2 or i == len(header) - 1 else v.rjust(w)
+            for i, (v, w) in enumerate(zip(values, widths, strict=True))
+        ).rstrip()
 
     return [line(header), *(line(c) for c in cells), line(total)]
+
+
+def _failures(failures: dict[str, int]) -> str:
+    """Return "format:2,permission:1" (categories sorted), or "-" for none."""
+    return ",".join(f"{category}:{count}" for category, count in sorted(failures.items()) if count) or "-"

@@ -54,6 +54,24 @@ def test_the_demo_succeeds_and_reports_every_run(demo):
     assert "s3://demo-bucket/sales/2026-11-26/part-1.csv.gz, line 101, column amount" in out
     assert "raw value '12.5O'" in out and "Fix:" in out
     assert (workdir / "airflow.log").stat().st_size > 0
+    # It ends with the audit of what it set up: no failure, each warning with its fix...
+    audit = out[
+        out.index(
+            "Audit of the demo's setup (redshift_s3_audit, success): Redshift cluster 'local-cluster'"
+        ) :
+    ]
+    assert re.search(r"^  \d+ ok, 3 warning\(s\), 0 failure\(s\)$", audit, re.M), audit
+    warned = re.findall(r"^  warning  (\S+): ", audit, re.M)
+    assert set(warned) == {"audit.connection.tls", "audit.role.trust", "audit.bucket.secure_transport"}
+    assert audit.count("           Fix: ") == len(warned)
+    # ... the usage of its loads (five COPYs, the bad day's a format failure; no Serverless here) ...
+    assert "Usage of the last 7 days: 5 COPYs, failed format: 1; 5 files, 2050 rows" in audit
+    assert "RPU-seconds: unavailable" in audit
+    # ... and the path of the usage report's HTML page, under the demo's Airflow logs, last
+    last = out.rstrip().splitlines()[-1]
+    assert last.startswith("The usage report's HTML page, with its charts: ")
+    page = Path(last.rpartition(": ")[2])
+    assert page.is_relative_to(workdir / "airflow" / "logs") and page.read_text().count("<svg") == 3
 
 
 def test_the_demo_stops_every_process_it_started(demo):
