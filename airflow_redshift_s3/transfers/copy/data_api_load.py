@@ -100,6 +100,8 @@ class DataApiLoad(Load):
         if self.defer is not None:
             submitted = self.client.submit(sqls, keep_session=SESSION_KEEP_ALIVE_SECONDS)
             self.defer(submitted.statement_id, submitted.session_id, self.state(to_load))
+            # never past here: going on would wait for, and then account for, a batch already submitted
+            raise AssertionError("defer() must raise TaskDeferred")
         client = self.client
         self._finish(lambda: client.run(sqls, keep_session=SESSION_KEEP_ALIVE_SECONDS), parts, steps, s3,
                      to_load, control)  # fmt: skip
@@ -195,8 +197,8 @@ class DataApiLoad(Load):
     def _partition_condition(self) -> str:
         request = self.request
         column = quoted(str(request.partition_column))
-        type_name = dict(self.table_columns)[str(request.partition_column)]
-        return Statement(f"{column} = CAST(%s AS {type_name})", (request.partition_value,)).inline()
+        cast = copy_sql.cast_sql(dict(self.table_columns)[str(request.partition_column)])  # checks the type
+        return Statement(f"{column} = {cast}", (request.partition_value,)).inline()
 
     def _count_before(self) -> str:
         where = f" WHERE {self._partition_condition()}" if self.request.mode == "replace_partition" else ""

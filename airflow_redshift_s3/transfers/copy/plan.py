@@ -160,6 +160,11 @@ def copy_statement(
     return Statement(" ".join(parts), None, secrets)
 
 
+def cast_sql(type_name: str) -> str:
+    """Return ``CAST(%s AS <type_name>)`` for a type name as information_schema spells it (checked)."""
+    return _cast(type_name)
+
+
 def _cast(type_name: str) -> str:
     if not _TYPE_NAME.fullmatch(type_name):
         raise SqlInputError(f"column type {type_name!r} is not a plain type name; cannot bind a value to it")
