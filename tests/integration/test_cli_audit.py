@@ -157,3 +157,34 @@ def test_bad_arguments_exit_2_with_the_fix(local_redshift_env, capsys):
     assert "'Bad_Bucket' is not an S3 bucket name" in capsys.readouterr().err
     assert main(["audit", "--cluster-identifier", unique_name("missing-"), "--no-sql"]) == 2
     assert "was not found" in capsys.readouterr().err
+
+
+def test_a_role_that_cannot_decrypt_the_buckets_kms_key_fails(local_redshift_env, s3_bucket):
+    """SSE-KMS bucket: the role needs kms:Decrypt on its key (simulated), or COPY gets Access Denied."""
+    cluster = make_clean(local_redshift_env, s3_bucket)
+    key = local_redshift_env.aws_client("kms").create_key(Description="bucket key")["KeyMetadata"]["Arn"]
+    kms = {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}
+    local_redshift_env.aws_client("s3").put_bucket_encryption(
+        Bucket=s3_bucket,
+        ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": kms}]},
+    )
+    with_key = create_role(
+        local_redshift_env,
+        unique_name("kms-ok-"),
+        copy_read_policy(s3_bucket, "data/", key),
+        copy_trust_policy(),
+    )
+    without = create_role(local_redshift_env, unique_name("kms-no-"), copy_read_policy(s3_bucket, "data/"),
+                          copy_trust_policy())  # fmt: skip
+    local_redshift_env.aws_client("redshift").modify_cluster_iam_roles(
+        ClusterIdentifier=cluster, AddIamRoles=[with_key, without]
+    )
+    code, lines = audit("--cluster-identifier", cluster, "--source", f"s3://{s3_bucket}/data/", "--no-sql")
+    table, problems = parse(lines)
+    assert code == 1, "\n".join(lines)
+    assert table[("audit.role.kms", with_key)] == "OK"
+    assert table[("audit.role.kms", without)] == "FAILURE"
+    text = "\n".join(problems[("audit.role.kms", without)])
+    assert (
+        f"may not kms:Decrypt {key}" in text and '"Action": "kms:Decrypt"' in text and "key's policy" in text
+    )

@@ -19,6 +19,7 @@ from airflow_redshift_s3.checks.audit.history import RunSql, check_key_based, re
 from airflow_redshift_s3.checks.audit.roles import (
     Source,
     check_default,
+    check_kms_reachable,
     check_permissions,
     check_trust,
     check_used,
@@ -156,6 +157,8 @@ def _role_findings(
             continue
         results.append(check_trust(arn, trust, roles.target, region))
         results.append(check_permissions(arn, policies, sources))
+        if (kms := check_kms_reachable(iam, arn, sources)) is not None:
+            results.append(kms)
         results.append(check_used(arn, roles, used, days))
     failed = {resource_of(r) for r in results if r.failed}
     results.append(check_default(roles, failed))

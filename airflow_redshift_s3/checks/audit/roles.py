@@ -341,3 +341,40 @@ def check_default(roles: RedshiftRoles, failed_roles: set[str]) -> CheckResult:
         f"The default IAM role of {target} is {default}.",
         f"DefaultIamRoleArn is {default}",
     )
+
+
+def check_kms_reachable(iam: Any, role_arn: str, sources: Sequence[Source]) -> CheckResult | None:
+    """Check that the role may kms:Decrypt the SSE-KMS keys of the buckets it reads (None: no such key).
+
+    The role's identity policies are simulated (SimulatePrincipalPolicy); the key's own policy must also
+    allow the role, which a simulation of the role does not see: the fix says so.
+    """
+    from airflow_redshift_s3.exceptions import SimulationUnavailableError
+
+    name = "audit.role.kms"
+    keys = sorted({s.kms_key_arn for s in sources if s.kms_key_arn})
+    if not keys:
+        return None
+    try:
+        decisions = iam.simulate(role_arn, ["kms:Decrypt"], keys)
+    except SimulationUnavailableError as error:
+        return finding(
+            CheckStatus.WARNING, name, "permission", role_arn,
+            f"Could not simulate kms:Decrypt of {', '.join(keys)} for IAM role {role_arn}: {error}.",
+            str(error), f"allow the connection's identity iam:SimulatePrincipalPolicy on {role_arn}",
+        )  # fmt: skip
+    denied = sorted({d.resource for d in decisions if not d.allowed})
+    evidence = "; ".join(f"kms:Decrypt on {d.resource}: {d.decision}" for d in decisions)
+    if not denied:
+        return finding(CheckStatus.OK, name, "permission", role_arn,
+                       f"IAM role {role_arn} may kms:Decrypt the buckets' SSE-KMS key(s) {', '.join(keys)}.",
+                       evidence)  # fmt: skip
+    statement = {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": denied}
+    return finding(
+        CheckStatus.FAILURE, name, "permission", role_arn,
+        f"IAM role {role_arn} may not kms:Decrypt {', '.join(denied)}, the SSE-KMS key(s) of the files COPY "
+        "reads: COPY would fail with Access Denied.",
+        evidence,
+        f"add {json.dumps(statement)} to the role's policy (`airflow-redshift-s3 policy --kms-key <ARN>` "
+        "writes it), and check that the key's policy allows the role",
+    )  # fmt: skip
