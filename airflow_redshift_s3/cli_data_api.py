@@ -116,7 +116,7 @@ def doctor_check(args: argparse.Namespace) -> CheckResult:
 
     from airflow_redshift_s3.checks.result import CheckResult
     from airflow_redshift_s3.exceptions import ConfigCheckError
-    from airflow_redshift_s3.hooks.redshift_data_api import (
+    from airflow_redshift_s3.transfers.copy.data_api import (
         DataApiClient,
         DataApiStatementError,
         DataApiTarget,

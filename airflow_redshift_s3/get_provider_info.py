@@ -11,7 +11,6 @@ _INTEGRATION = "Amazon Redshift from S3"
 # Each list names the modules of that role; a unit test fails when a module exists and is not listed here.
 HOOK_MODULES: list[str] = [
     "airflow_redshift_s3.hooks.iam_role",
-    "airflow_redshift_s3.hooks.redshift_data_api",
     "airflow_redshift_s3.hooks.redshift_iam",
     "airflow_redshift_s3.hooks.s3_inspect",
 ]

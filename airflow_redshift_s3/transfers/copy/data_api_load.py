@@ -26,16 +26,16 @@ from typing import Any
 
 from airflow_redshift_s3 import ledger as ledger_sql
 from airflow_redshift_s3.exceptions import ConfigCheckError, DataSafetyError, PartitionMismatchError
-from airflow_redshift_s3.hooks.redshift_data_api import (
+from airflow_redshift_s3.sql import Statement, quoted, sql_literal
+from airflow_redshift_s3.transfers.copy import errors as copy_errors
+from airflow_redshift_s3.transfers.copy import guards
+from airflow_redshift_s3.transfers.copy import plan as copy_sql
+from airflow_redshift_s3.transfers.copy.data_api import (
     SESSION_KEEP_ALIVE_SECONDS,
     DataApiClient,
     DataApiConnection,
     DataApiStatementError,
 )
-from airflow_redshift_s3.sql import Statement, quoted, sql_literal
-from airflow_redshift_s3.transfers.copy import errors as copy_errors
-from airflow_redshift_s3.transfers.copy import guards
-from airflow_redshift_s3.transfers.copy import plan as copy_sql
 from airflow_redshift_s3.transfers.copy.load import Load
 from airflow_redshift_s3.transfers.copy.plan import StepName
 from airflow_redshift_s3.transfers.copy.request import FileInfo

@@ -80,7 +80,7 @@ class DataApiTransport:
             return hook, control, Load
         from airflow.providers.amazon.aws.hooks.redshift_data import RedshiftDataHook
 
-        from airflow_redshift_s3.hooks.redshift_data_api import (
+        from airflow_redshift_s3.transfers.copy.data_api import (
             DataApiClient,
             DataApiConnection,
             DataApiSqlHook,
@@ -98,7 +98,7 @@ class DataApiTransport:
 
     def _data_api_target(self) -> Any:
         """Return the ``DataApiTarget`` of a Data API load, or None over redshift_connector."""
-        from airflow_redshift_s3.hooks.redshift_data_api import DataApiTarget
+        from airflow_redshift_s3.transfers.copy.data_api import DataApiTarget
 
         transport = self.transport or ("data_api" if self.redshift_data_api_kwargs else "redshift_connector")
         if transport not in TRANSPORTS:

@@ -255,7 +255,7 @@ def test_an_answer_lost_after_commit_is_retried_without_loading_twice(env, monke
     """The batch commits, then DescribeStatement's answer is lost (a network cut, simulated here)."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from airflow_redshift_s3.hooks.redshift_data_api import DataApiClient
+    from airflow_redshift_s3.transfers.copy.data_api import DataApiClient
 
     env.rows(f"create table {env.t} (id int, name varchar(20))")
     env.put("l/1.csv", "1,one\n2,two\n")

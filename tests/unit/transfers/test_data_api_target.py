@@ -8,7 +8,7 @@ import decimal
 import pytest
 
 from airflow_redshift_s3.exceptions import ConfigCheckError
-from airflow_redshift_s3.hooks.redshift_data_api import DataApiTarget, _value
+from airflow_redshift_s3.transfers.copy.data_api import DataApiTarget, _value
 
 
 def test_a_cluster_target_needs_a_login_and_a_workgroup_does_not():
