@@ -248,7 +248,8 @@ class LocalRedshift:
         from airflow_redshift_s3.local.aws.state import EndpointOverride
 
         assert self.gateway_thread is not None
-        if cluster.master_username.lower() in self.gateway.config.refused_users:
+        name = cluster.master_username.lower()
+        if name in self.gateway.config.refused_users or name.startswith("pg_"):
             raise ValueError(
                 f"MasterUsername {cluster.master_username!r} is reserved for the system; choose another name."
             )

@@ -155,9 +155,10 @@ def _provision(response: RedshiftResponse, cluster: Any) -> None:
     )
     try:
         provision_cluster(int(port), new)
-    except ValueError as err:  # refused (a reserved user name): the cluster is not created
+    except Exception as err:  # refused (a reserved user name) or failed: the cluster is not created
         response.redshift_backend.clusters.pop(cluster.cluster_identifier, None)
-        raise InvalidParameterValueError(str(err)) from err
+        detail = str(err) if isinstance(err, ValueError) else f"its local database failed: {err}"
+        raise InvalidParameterValueError(f"Cluster {cluster.cluster_identifier}: {detail}") from err
 
 
 def _wrap_delete_cluster(original: Any) -> Any:

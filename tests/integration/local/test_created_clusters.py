@@ -70,12 +70,13 @@ def test_a_created_cluster_is_served_by_the_stack_until_deleted(aws, copy_role_a
     conn.close()
 
 
-def test_a_reserved_master_user_name_is_refused(aws):
+@pytest.mark.parametrize("user", ["rdsdb", "pg_fruit"])
+def test_a_reserved_master_user_name_is_refused(aws, user):
     redshift = aws.aws_client("redshift")
     name = unique_name("reserved-")
-    with pytest.raises(redshift.exceptions.ClientError, match=r"rdsdb.*reserved"):
+    with pytest.raises(redshift.exceptions.ClientError, match=f"{user}.*reserved"):
         redshift.create_cluster(
-            ClusterIdentifier=name, NodeType="ra3.large", ClusterType="single-node", MasterUsername="rdsdb",
+            ClusterIdentifier=name, NodeType="ra3.large", ClusterType="single-node", MasterUsername=user,
             MasterUserPassword=PASSWORD,
         )  # fmt: skip
     with pytest.raises(redshift.exceptions.ClusterNotFoundFault):
