@@ -5,6 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONSTRAINTS := constraints.txt
 STAMP := $(VENV)/.installed
+# The pinned Amazon provider (its sdist holds the system tests the wheel leaves out).
+AMAZON_PROVIDER_VERSION := $(shell sed -n 's/^apache-airflow-providers-amazon==//p' $(CONSTRAINTS))
 # The lowest versions setup.cfg allows, in a virtualenv of their own (make test-lowest).
 VENV_LOWEST ?= .venv-lowest
 CONSTRAINTS_LOWEST := constraints-lowest.txt
@@ -52,6 +54,9 @@ $(STAMP): setup.cfg pyproject.toml $(CONSTRAINTS) Makefile
 	@# The Compose Specification's JSON schema, for the docker-compose.yaml test (shipped in this wheel).
 	$(BIN)/python -m pip download --quiet --no-deps --dest $(VENV)/downloads docker-compose==1.29.2
 	$(BIN)/python -c 'import glob, zipfile; z = zipfile.ZipFile(glob.glob("$(VENV)/downloads/docker_compose-1.29.2-*.whl")[0]); open("$(VENV)/compose_spec.json", "wb").write(z.read("compose/config/compose_spec.json"))'
+	@# The Amazon provider's source release: its S3/Redshift system test, which a test runs on the local stack.
+	$(BIN)/python -m pip download --quiet --no-deps --no-binary :all: --dest $(VENV)/downloads \
+		apache-airflow-providers-amazon==$(AMAZON_PROVIDER_VERSION)
 	@touch $@
 
 lint: $(STAMP)

@@ -108,6 +108,7 @@ class LocalRedshift:
         self._kept_tls_dir = Path(tls_dir) if tls_dir else None
         self._tls_dir: Path | None = None
         self.tls: LocalTls | None = None
+        self._cluster_ports: dict[tuple[str, str, str], int] = {}  # clusters created later: their listeners
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -122,6 +123,7 @@ class LocalRedshift:
             set_workgroup_endpoint,
             verify_temporary_credentials,
         )
+        from airflow_redshift_s3.local.aws.state import set_cluster_provisioner
 
         began = time.monotonic()
         try:
@@ -176,6 +178,7 @@ class LocalRedshift:
                 initdb.result()
             self.postgres.start()
             self.gateway_thread.call(self._bootstrap_database())
+            set_cluster_provisioner(self.aws.port, self._provision_cluster, self._remove_cluster)
             self._wait_accepting()
         except BaseException:
             self.stop()
@@ -189,6 +192,9 @@ class LocalRedshift:
             self.gateway_thread.stop()
             self.gateway_thread = None
         if self.aws is not None:
+            from airflow_redshift_s3.local.aws.state import clear_cluster_provisioner
+
+            clear_cluster_provisioner(self.aws.port)
             self.aws.stop()
             self.aws.reset(
                 clear_endpoints=True
@@ -230,6 +236,45 @@ class LocalRedshift:
         await gateway.admin("postgres").query(login_roles_sql(MASTER_USER))
         if existing:
             await gateway.admin(DATABASE).query(DATABASE_PRIVILEGES_SQL)
+
+    # -- clusters created through CreateCluster --------------------------------------------------------
+
+    def _provision_cluster(self, cluster: Any) -> Any:
+        """Serve a cluster CreateCluster made: a gateway listener of its own on the one PostgreSQL.
+
+        Its database is created if missing and its master user, if new, with its password, as Redshift
+        creates them; both are shared with every other cluster (one PostgreSQL serves them all).
+        """
+        from airflow_redshift_s3.local.aws.state import EndpointOverride
+
+        assert self.gateway_thread is not None
+        name = cluster.master_username.lower()
+        if name in self.gateway.config.refused_users or name.startswith("pg_"):
+            raise ValueError(
+                f"MasterUsername {cluster.master_username!r} is reserved for the system; choose another name."
+            )
+        self.gateway_thread.call(self._bootstrap_cluster(cluster.master_username, cluster.master_password,
+                                                         cluster.db_name))  # fmt: skip
+        owner = Owner("cluster", cluster.cluster_identifier, cluster.region)
+        port = self.gateway_thread.call(self.gateway.add_listener(self.bind_host, 0, owner))
+        self._cluster_ports[(cluster.account_id, cluster.region, cluster.cluster_identifier)] = port
+        return EndpointOverride(self.host, port)
+
+    def _remove_cluster(self, account_id: str, region: str, cluster_identifier: str) -> None:
+        """Close the listener of a deleted cluster (its database and users stay: they are shared)."""
+        port = self._cluster_ports.pop((account_id, region, cluster_identifier), None)
+        if port is not None and self.gateway_thread is not None:
+            self.gateway_thread.call(self.gateway.remove_listener(port))
+
+    async def _bootstrap_cluster(self, master_user: str, password: str, database: str) -> None:
+        admin = self.gateway.admin("postgres")
+        user = quote_literal(master_user)
+        if not await admin.query(f"SELECT 1 FROM pg_roles WHERE rolname = {user}"):
+            secret = quote_literal(password)
+            await admin.query(f"CREATE ROLE {quote_ident(master_user)} LOGIN PASSWORD {secret}")
+        await admin.query(login_roles_sql(master_user))
+        if not await admin.query(f"SELECT 1 FROM pg_database WHERE datname = {quote_literal(database)}"):
+            await admin.query(f"CREATE DATABASE {quote_ident(database)} OWNER {quote_ident(master_user)}")
 
     def _create_control_plane(self, access: AwsAccess) -> None:
         redshift = access.client("redshift")

@@ -1,5 +1,8 @@
 """Redshift control-plane extensions to moto: IAM roles, default role, endpoints, parameter values.
 
+A cluster created through a local stack's AWS endpoint gets a database on that stack (``state``'s
+cluster provisioner), and DeleteCluster closes it again.
+
 ModifyClusterParameterGroup sets a custom group's values, which DescribeClusterParameters then reports.
 
 moto 5 models a cluster's IAM roles as a plain list that is always ``in-sync`` and has no
@@ -18,11 +21,14 @@ from moto.redshift.responses import RedshiftResponse
 
 from airflow_redshift_s3.local.aws.state import (
     IssuedCredential,
+    NewCluster,
     RoleAssociations,
     cluster_endpoint_override,
     find_role,
+    provision_cluster,
     record_credential,
     role_trusts_service,
+    unprovision_cluster,
 )
 
 # The service principal Redshift assumes a cluster's roles as.
@@ -127,10 +133,44 @@ def _wrap_create_cluster(original: Any) -> Any:
         result = original(self)
         cluster = result.result["Cluster"]
         cluster.default_iam_role_arn = default_role or None
+        _provision(self, cluster)
         return result
 
     create_cluster.__wrapped__ = original  # type: ignore[attr-defined]
     return create_cluster
+
+
+def _provision(response: RedshiftResponse, cluster: Any) -> None:
+    """Give the new cluster a database on the local stack whose AWS endpoint received the request."""
+    port = response.normalized_request.environ.get("SERVER_PORT")
+    if not port or not str(port).isdigit():
+        return
+    new = NewCluster(
+        account_id=cluster.account_id,
+        region=cluster.region,
+        cluster_identifier=cluster.cluster_identifier,
+        master_username=cluster.master_username,
+        master_password=cluster.master_user_password,
+        db_name=cluster.db_name,
+    )
+    try:
+        provision_cluster(int(port), new)
+    except Exception as err:  # refused (a reserved user name) or failed: the cluster is not created
+        response.redshift_backend.clusters.pop(cluster.cluster_identifier, None)
+        detail = str(err) if isinstance(err, ValueError) else f"its local database failed: {err}"
+        raise InvalidParameterValueError(f"Cluster {cluster.cluster_identifier}: {detail}") from err
+
+
+def _wrap_delete_cluster(original: Any) -> Any:
+    def delete_cluster(self: RedshiftResponse) -> ActionResult:
+        """Delete the cluster with moto, then close the local endpoint it was given when created."""
+        result = original(self)
+        cluster = result.result["Cluster"]
+        unprovision_cluster(cluster.account_id, cluster.region, cluster.cluster_identifier)
+        return result
+
+    delete_cluster.__wrapped__ = original  # type: ignore[attr-defined]
+    return delete_cluster
 
 
 def _wrap_get_cluster_credentials(original: Any) -> Any:
@@ -221,4 +261,5 @@ def install() -> None:
     RedshiftResponse.modify_cluster_iam_roles = _response_modify_cluster_iam_roles  # type: ignore[attr-defined]
     RedshiftResponse.modify_cluster_parameter_group = _response_modify_cluster_parameter_group  # type: ignore[attr-defined]
     RedshiftResponse.create_cluster = _wrap_create_cluster(RedshiftResponse.create_cluster)  # type: ignore[method-assign]
+    RedshiftResponse.delete_cluster = _wrap_delete_cluster(RedshiftResponse.delete_cluster)  # type: ignore[method-assign]
     RedshiftBackend._airflow_redshift_s3_patched = True  # type: ignore[attr-defined]

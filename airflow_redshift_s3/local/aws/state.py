@@ -6,7 +6,8 @@ import hmac
 import json
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -228,3 +229,68 @@ def clear_endpoint_overrides() -> None:
     """Forget every local endpoint."""
     _cluster_endpoints.clear()
     _workgroup_endpoints.clear()
+    _provisioned.clear()
+
+
+# ------------------------------------------------------------------------------ clusters created later
+
+
+@dataclass(frozen=True)
+class NewCluster:
+    """A cluster CreateCluster has just made, as a provisioner needs it to serve the cluster's database."""
+
+    account_id: str
+    region: str
+    cluster_identifier: str
+    master_username: str
+    master_password: str = field(repr=False)
+    db_name: str
+
+
+# provision(cluster) -> its endpoint (raises ValueError to refuse); remove(account_id, region, identifier)
+Provision = Callable[[NewCluster], EndpointOverride]
+Remove = Callable[[str, str, str], None]
+_provisioners: dict[int, tuple[Provision, Remove]] = {}
+_provisioned: dict[tuple[str, str, str], int] = {}
+
+
+def set_cluster_provisioner(aws_port: int, provision: Provision, remove: Remove) -> None:
+    """Give every cluster later created through the AWS endpoint on ``aws_port`` a local endpoint.
+
+    The stack registers itself here: moto's state is process-wide, but only the clusters created through
+    the stack's own endpoint get a database (another LocalAws in the process keeps AWS's endpoints).
+    """
+    _provisioners[int(aws_port)] = (provision, remove)
+
+
+def clear_cluster_provisioner(aws_port: int) -> None:
+    """Stop provisioning clusters created through ``aws_port``."""
+    _provisioners.pop(int(aws_port), None)
+
+
+def provision_cluster(aws_port: int, cluster: NewCluster) -> EndpointOverride | None:
+    """Serve ``cluster`` locally if the endpoint on ``aws_port`` provisions clusters; return its endpoint.
+
+    A cluster that already has a local endpoint (the stack's own, or one set with set_cluster_endpoint)
+    keeps it.
+    """
+    key = (cluster.account_id, cluster.region, cluster.cluster_identifier)
+    entry = _provisioners.get(int(aws_port))
+    if entry is None or key in _cluster_endpoints:
+        return None
+    endpoint = entry[0](cluster)
+    _cluster_endpoints[key] = endpoint
+    _provisioned[key] = int(aws_port)
+    return endpoint
+
+
+def unprovision_cluster(account_id: str, region: str, cluster_identifier: str) -> None:
+    """Close the local endpoint provision_cluster gave a deleted cluster (others are left alone)."""
+    key = (account_id, region, cluster_identifier)
+    aws_port = _provisioned.pop(key, None)
+    if aws_port is None:
+        return
+    _cluster_endpoints.pop(key, None)
+    entry = _provisioners.get(aws_port)
+    if entry is not None:
+        entry[1](account_id, region, cluster_identifier)

@@ -74,6 +74,7 @@ class Gateway:
     def __init__(self, config: GatewayConfig):
         self.config = config
         self._servers: list[asyncio.AbstractServer] = []
+        self._added: dict[int, tuple[asyncio.AbstractServer, Owner]] = {}  # listeners opened after start
         self._sessions: set[Session] = set()
         self.ports: list[int] = []
         self.drop_connections_during_copy = False  # fault injection for the reliability suite
@@ -155,8 +156,31 @@ class Gateway:
             self._servers.append(server)
             self.ports.append(server.sockets[0].getsockname()[1])
 
+    async def add_listener(self, host: str, port: int, owner: Owner) -> int:
+        """Start serving ``owner`` (a cluster created later) on ``host:port``; return the bound port."""
+        server = await asyncio.start_server(
+            lambda r, w: self._handle(r, w, owner), host=host, port=port, limit=1 << 20
+        )
+        bound = int(server.sockets[0].getsockname()[1])
+        self._added[bound] = (server, owner)
+        return bound
+
+    async def remove_listener(self, port: int) -> None:
+        """Stop a listener add_listener opened and close its sessions, as a deleted cluster drops them."""
+        server, owner = self._added.pop(port, (None, None))
+        if server is None:
+            return
+        server.close()
+        for session in list(self._sessions):
+            if session.owner == owner:
+                session.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(server.wait_closed(), 5)
+
     async def stop(self) -> None:
         """Stop listening and close every session."""
+        for port in list(self._added):
+            await self.remove_listener(port)
         for server in self._servers:
             server.close()
         for session in list(self._sessions):

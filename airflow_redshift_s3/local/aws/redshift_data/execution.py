@@ -1,11 +1,11 @@
 """How a Data API call reaches the database: the endpoint and login AWS would use, and the SQL run.
 
 The Data API logs in to the cluster's or workgroup's endpoint (the local gateway, from the endpoint
-``set_cluster_endpoint`` / ``set_workgroup_endpoint`` gave it) as AWS does: with the temporary password of
-``GetClusterCredentials`` for ``DbUser`` (so as ``IAM:<DbUser>``), of ``GetCredentials`` for a workgroup
-without a secret (``IAM:<caller>`` / ``IAMR:<role>``), or with the ``username`` and ``password`` of the
-``SecretArn`` secret. It then sends the SQL with redshift_connector, the driver production code uses, so
-the gateway applies its rules to it as to any client.
+``set_cluster_endpoint`` / ``set_workgroup_endpoint`` or the stack's CreateCluster gave it) as AWS does:
+with the temporary password of ``GetClusterCredentials`` for ``DbUser`` (so as ``IAM:<DbUser>``), of
+``GetCredentials`` for a workgroup without a secret (``IAM:<caller>`` / ``IAMR:<role>``), or with the
+``username`` and ``password`` of the ``SecretArn`` secret. It then sends the SQL with redshift_connector,
+the driver production code uses, so the gateway applies its rules to it as to any client.
 """
 
 from __future__ import annotations
@@ -142,7 +142,8 @@ def _cluster_endpoint(account_id: str, region: str, cluster_identifier: str) -> 
     if override is None:
         raise ValidationException(
             f"Cluster {cluster_identifier} has no local database: the local Data API runs SQL on the gateway "
-            "set with set_cluster_endpoint(); use the stack's cluster (local-cluster) or set one."
+            "port a cluster gets when created through the stack's AWS endpoint (or set with "
+            "set_cluster_endpoint()); create it through the stack, or use local-cluster."
         )
     return override.address, override.port
 
