@@ -258,8 +258,10 @@ def task_states() -> Callable[[Any], dict[str, str]]:
 
 # -- the audit: a deliberately bad setup and a clean one ---------------------------------------------------
 
-FAKE_KEY_ID = "AKIAIOSFODNN7EXAMPLE"  # AWS's documentation example: moto (the local S3) accepts any key
-FAKE_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+# Key-shaped but no key: built from parts so that nothing committed looks like an AWS access key. The local
+# stack accepts any key; the audit must still recognise and mask one shaped like AWS's (AKIA + 16).
+FAKE_KEY_ID = "AKIA" + "TESTONLYNOTAKEY0"
+FAKE_SECRET = "test-only/" + "not-a-secret-access-key"
 
 
 def clear_query_history(stack: Any) -> None:

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from airflow_redshift_s3.local.pytest_plugin import create_role, unique_name
+from tests.integration.conftest import FAKE_KEY_ID, FAKE_SECRET
 
 pytestmark = pytest.mark.integration
 
@@ -366,8 +367,8 @@ def test_stl_query_keeps_each_copy_with_its_credentials_masked(
     cur.execute("select pg_last_copy_id()")
     by_role = cur.fetchone()[0]
     cur.execute(
-        f"copy {people} from 's3://{s3_bucket}/q/' access_key_id 'AKIAIOSFODNN7EXAMPLE' "
-        "secret_access_key 'wJalrXUtnFEMI/K7MDENG' csv"
+        f"copy {people} from 's3://{s3_bucket}/q/' access_key_id '{FAKE_KEY_ID}' "
+        f"secret_access_key '{FAKE_SECRET}' csv"
     )
     cur.execute("select pg_last_copy_id()")
     by_keys = cur.fetchone()[0]

@@ -250,14 +250,14 @@ def test_key_based_credentials_are_masked_in_str_and_repr():
         MANIFEST,
         "default",
         CsvFormat(),
-        credentials=copy_sql.KeyCredentials("AKIAEXAMPLE", "wJalrXUtnFEMI/K7MDENG", "FwoGZXIvYXdzEJr"),
+        credentials=copy_sql.KeyCredentials("AKIAEXAMPLE", "test-secret/value", "test-session-token"),
     )
     statement = copy_sql.copy_statement(TARGET.sql, None, source)
-    assert "SECRET_ACCESS_KEY 'wJalrXUtnFEMI/K7MDENG'" in statement.sql
+    assert "SECRET_ACCESS_KEY 'test-secret/value'" in statement.sql
     assert "IAM_ROLE" not in statement.sql
     for shown in (str(statement), repr(statement), repr(source)):
-        assert "wJalrXUtnFEMI" not in shown
-        assert "FwoGZXIvYXdzEJr" not in shown
+        assert "test-secret" not in shown
+        assert "test-session-token" not in shown
 
 
 @pytest.mark.parametrize(

@@ -158,9 +158,9 @@ def test_invalid_role_arn_is_rejected():
 def test_credentials_string_with_keys_and_token():
     cmd = parse(
         "COPY t FROM 's3://bucket/k' WITH CREDENTIALS AS "
-        "'aws_access_key_id=AKIDEXAMPLE;aws_secret_access_key=wJalrSECRET;token=SESSIONTOKEN'"
+        "'aws_access_key_id=AKIDEXAMPLE;aws_secret_access_key=testSECRET;token=SESSIONTOKEN'"
     )
-    assert cmd.credentials == AwsKeyCredentials("AKIDEXAMPLE", "wJalrSECRET", "SESSIONTOKEN")
+    assert cmd.credentials == AwsKeyCredentials("AKIDEXAMPLE", "testSECRET", "SESSIONTOKEN")
     assert cmd.iam_role is None
 
 
@@ -556,7 +556,7 @@ def test_string_with_doubled_quote():
 
 def test_redacted_masks_key_options_only():
     sql = (
-        "COPY t FROM 's3://bucket/k' ACCESS_KEY_ID 'AKIDEXAMPLE' SECRET_ACCESS_KEY AS 'wJalrSECRET' "
+        "COPY t FROM 's3://bucket/k' ACCESS_KEY_ID 'AKIDEXAMPLE' SECRET_ACCESS_KEY AS 'testSECRET' "
         "SESSION_TOKEN 'FQoTOKEN' REGION 'us-east-1'"
     )
     redacted = parse(sql).redacted()
