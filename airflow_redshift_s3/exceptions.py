@@ -31,6 +31,13 @@ class SimulationUnavailableError(RedshiftS3Error):
     """The caller may not run IAM SimulatePrincipalPolicy (or the principal cannot be simulated)."""
 
 
+class ConcurrentLoadError(RedshiftS3Error):
+    """Another load committed some of these files while this one ran; this try loaded nothing.
+
+    Retryable (not an ``AirflowFailException``): the next try finds the files in the ledger and skips them.
+    """
+
+
 class RedshiftS3FailError(RedshiftS3Error, AirflowFailException):
     """An error that retrying cannot fix: the task fails without retrying.
 

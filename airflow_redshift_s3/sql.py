@@ -279,6 +279,11 @@ def sql_literal(value: object) -> str:
     return kept[0] if len(kept) == 1 else "(" + " || ".join(kept) + ")"
 
 
+def since_literal(now: dt.datetime, days: int) -> str:
+    """Return the literal of the time ``days`` days before ``now`` (to the second), for a history query."""
+    return sql_literal((now - dt.timedelta(days=days)).replace(microsecond=0))
+
+
 def _quoted_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_redshift_s3.ledger import history_table
-from airflow_redshift_s3.sql import parse_table_name
+from airflow_redshift_s3.sql import parse_table_name, since_literal
 
 RunSql = Callable[[str], Sequence[Sequence[Any]]]
 
@@ -58,7 +58,7 @@ def _ledger_sql(table_sql: str, since: str) -> str:
         # load_rows is the whole load's, repeated on each of its files: counted once per load
         "CASE WHEN ROW_NUMBER() OVER (PARTITION BY load_id ORDER BY object_key) = 1 "
         "THEN load_rows ELSE 0 END "
-        f"AS load_rows FROM {table_sql} WHERE loaded_at >= '{since}') AS files GROUP BY 1, 2"
+        f"AS load_rows FROM {table_sql} WHERE loaded_at >= {since}) AS files GROUP BY 1, 2"
     )
 
 
@@ -66,7 +66,7 @@ def _history_sql(since: str) -> str:
     return (
         "SELECT TRIM(table_name), CAST(start_time AS DATE), COUNT(*), SUM(duration), "
         "SUM(CASE WHEN TRIM(status) = 'aborted' THEN 1 ELSE 0 END) FROM sys_load_history "
-        f"WHERE start_time >= '{since}' GROUP BY 1, 2"
+        f"WHERE start_time >= {since} GROUP BY 1, 2"
     )
 
 
@@ -76,7 +76,7 @@ def read_usage(run_sql: RunSql, ledger: str, days: int, now: dt.datetime) -> tup
     :param run_sql: runs a query on the cluster and returns its rows.
     :param ledger: the load ledger table ("schema.table"); its ``_history`` table is read too when it exists.
     """
-    since = (now - dt.timedelta(days=days)).strftime("%Y-%m-%d %H:%M:%S")
+    since = since_literal(now, days)
     table = parse_table_name(ledger)
     usage: dict[tuple[str, dt.date], UsageRow] = {}
     problems: list[str] = []

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_redshift_s3.sql import since_literal
 from airflow_redshift_s3.usage import RunSql, UsageRow, read_usage, usage_row
 
 DEFAULT_TRANSFER_PRICE_PER_GB = 0.02
@@ -89,7 +90,7 @@ def read_report(
     :param price_per_gb: the data-transfer price per GB of the cross-region bytes (an estimate).
     """
     rows, problems = read_usage(run_sql, ledger, days, now)
-    since = (now - dt.timedelta(days=days)).strftime("%Y-%m-%d %H:%M:%S")
+    since = since_literal(now, days)
     usage = {(r.table, r.day): r for r in rows}
     report = UsageReport(rows, list(problems), days, price_per_gb, unread_sources=len(problems))
     _add_failures(run_sql, since, usage, report)
@@ -137,7 +138,7 @@ def _add_failures(
     try:
         aborted = run_sql(
             "SELECT TRIM(table_name), CAST(start_time AS DATE), query_id FROM sys_load_history "
-            f"WHERE start_time >= '{since}' AND TRIM(status) = 'aborted'"
+            f"WHERE start_time >= {since} AND TRIM(status) = 'aborted'"
         )
     except Exception as error:
         report.problems.append(f"sys_load_history (failures): {_first_line(error)}")
@@ -174,7 +175,7 @@ def _add_cross_region(
         loads = run_sql(
             "SELECT TRIM(h.table_name), CAST(h.start_time AS DATE), h.source_file_bytes, q.query_text "
             "FROM sys_load_history h JOIN sys_query_history q ON q.query_id = h.query_id "
-            f"WHERE h.start_time >= '{since}' AND TRIM(h.status) <> 'aborted' "
+            f"WHERE h.start_time >= {since} AND TRIM(h.status) <> 'aborted' "
             "AND UPPER(q.query_text) LIKE '%REGION%'"
         )
     except Exception as error:
@@ -197,7 +198,7 @@ def _rpu_seconds(run_sql: RunSql, since: str) -> tuple[dict[dt.date, float] | No
     try:
         minutes = run_sql(
             "SELECT CAST(u.start_time AS DATE), SUM(u.compute_seconds) FROM sys_serverless_usage u "
-            f"WHERE u.start_time >= '{since}' AND EXISTS (SELECT 1 FROM sys_load_history h "
+            f"WHERE u.start_time >= {since} AND EXISTS (SELECT 1 FROM sys_load_history h "
             "WHERE h.start_time < u.end_time AND h.end_time >= u.start_time) GROUP BY 1"
         )
     except Exception as error:

@@ -34,6 +34,7 @@ from airflow_redshift_s3.checks.audit.storage import (
     check_secure_transport,
 )
 from airflow_redshift_s3.checks.result import CheckResult, CheckStatus
+from airflow_redshift_s3.sql import since_literal
 
 if TYPE_CHECKING:
     from airflow_redshift_s3.hooks.iam_role import IamRoleHook
@@ -95,7 +96,7 @@ def _ledger_buckets(run_sql: RunSql, ledger: str, since: str) -> list[str]:
     from airflow_redshift_s3.sql import parse_table_name
 
     table = parse_table_name(ledger)
-    rows = run_sql(f"SELECT DISTINCT bucket FROM {table.sql} WHERE loaded_at >= '{since}' ORDER BY 1")
+    rows = run_sql(f"SELECT DISTINCT bucket FROM {table.sql} WHERE loaded_at >= {since} ORDER BY 1")
     return [str(row[0]) for row in rows]
 
 
@@ -213,7 +214,7 @@ def run_audit(
         except Exception as exc:  # a permission or a missing view: reported as a warning
             error = f"{type(exc).__name__}: {exc}"
         if not sources and ledger:
-            since = (now - dt.timedelta(days=days)).strftime("%Y-%m-%d %H:%M:%S")
+            since = since_literal(now, days)
             try:
                 sources = [Source(bucket) for bucket in _ledger_buckets(run_sql, ledger, since)]
             except Exception:  # no ledger yet: the audit then reads no bucket

@@ -16,6 +16,7 @@ from typing import Any
 
 from airflow_redshift_s3.checks.audit.findings import finding
 from airflow_redshift_s3.checks.result import CheckResult, CheckStatus
+from airflow_redshift_s3.sql import since_literal
 
 RunSql = Callable[[str], Sequence[Sequence[Any]]]
 
@@ -35,11 +36,11 @@ _ROLE = re.compile(r"\bIAM_ROLE\s+(?:AS\s+)?'([^']+)'|aws_iam_role=(arn:[^;'\s]+
 _DEFAULT_ROLE = re.compile(r"\bIAM_ROLE\s+(?:AS\s+)?default\b", re.I)
 HISTORY_SQL = (
     "SELECT query, starttime, TRIM(querytext) FROM stl_query "
-    "WHERE starttime >= '{since}' AND LOWER(querytext) LIKE '%copy %' ORDER BY starttime"
+    "WHERE starttime >= {since} AND LOWER(querytext) LIKE '%copy %' ORDER BY starttime"
 )
 SERVERLESS_HISTORY_SQL = (
     "SELECT query_id, start_time, TRIM(query_text) FROM sys_query_history "
-    "WHERE start_time >= '{since}' AND LOWER(query_text) LIKE '%copy %' ORDER BY start_time"
+    "WHERE start_time >= {since} AND LOWER(query_text) LIKE '%copy %' ORDER BY start_time"
 )
 
 
@@ -73,7 +74,7 @@ class CopyQuery:
 
 def read_copies(run_sql: RunSql, days: int, now: dt.datetime, *, serverless: bool = False) -> list[CopyQuery]:
     """Return the COPYs of the last ``days`` days of the query history, masked."""
-    since = (now - dt.timedelta(days=days)).strftime("%Y-%m-%d %H:%M:%S")
+    since = since_literal(now, days)
     rows = run_sql((SERVERLESS_HISTORY_SQL if serverless else HISTORY_SQL).format(since=since))
     copies = []
     for query_id, started, text in rows:

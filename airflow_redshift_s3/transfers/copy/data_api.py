@@ -215,7 +215,29 @@ def _value(field: dict[str, Any], type_name: str) -> Any:
     return text
 
 
-class DataApiCursor:
+class RowsCursor:
+    """The fetching half of a DB-API cursor over rows already read (``_rows``)."""
+
+    def __init__(self) -> None:
+        self._rows: list[tuple[Any, ...]] = []
+        self.rowcount = -1
+        self.description: list[tuple[Any, ...]] | None = None
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        """Return the next row, or None."""
+        return self._rows.pop(0) if self._rows else None
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        """Return the rows not fetched yet."""
+        rows, self._rows = self._rows, []
+        return rows
+
+    def close(self) -> None:
+        """Forget the rows."""
+        self._rows = []
+
+
+class DataApiCursor(RowsCursor):
     """The DB-API subset the operator's reads use; each ``execute`` is one statement, committed.
 
     In a transaction (``autocommit = False`` on the connection) ``execute`` only queues the statement:
@@ -224,10 +246,8 @@ class DataApiCursor:
     """
 
     def __init__(self, connection: DataApiConnection) -> None:
+        super().__init__()
         self._connection = connection
-        self._rows: list[tuple[Any, ...]] = []
-        self.rowcount = -1
-        self.description: list[tuple[Any, ...]] | None = None
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> DataApiCursor:
         """Run ``sql`` (``%s`` parameters written as literals by ``Statement.inline``) and keep its rows."""
@@ -254,19 +274,6 @@ class DataApiCursor:
         else:
             self._rows, self.description = [], None
         return self
-
-    def fetchone(self) -> tuple[Any, ...] | None:
-        """Return the next row, or None."""
-        return self._rows.pop(0) if self._rows else None
-
-    def fetchall(self) -> list[tuple[Any, ...]]:
-        """Return the rows not fetched yet."""
-        rows, self._rows = self._rows, []
-        return rows
-
-    def close(self) -> None:
-        """Forget the rows."""
-        self._rows = []
 
 
 class DataApiConnection:

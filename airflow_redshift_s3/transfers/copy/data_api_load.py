@@ -25,7 +25,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from airflow_redshift_s3 import ledger as ledger_sql
-from airflow_redshift_s3.exceptions import ConfigCheckError, DataSafetyError, PartitionMismatchError
+from airflow_redshift_s3.exceptions import (
+    ConcurrentLoadError,
+    ConfigCheckError,
+    DataSafetyError,
+    PartitionMismatchError,
+)
 from airflow_redshift_s3.sql import Statement, quoted, sql_literal
 from airflow_redshift_s3.transfers.copy import errors as copy_errors
 from airflow_redshift_s3.transfers.copy import guards
@@ -35,6 +40,7 @@ from airflow_redshift_s3.transfers.copy.data_api import (
     DataApiClient,
     DataApiConnection,
     DataApiStatementError,
+    RowsCursor,
 )
 from airflow_redshift_s3.transfers.copy.load import Load
 from airflow_redshift_s3.transfers.copy.plan import StepName
@@ -44,10 +50,6 @@ _CHECKS = (StepName.CHECK_PARTITION, StepName.DUPLICATES, StepName.TARGET_DUPLIC
 # What the diagnosis of a failed guard runs again: statements on temporary tables, and reads.
 _REPLAYED = (StepName.STAGE, StepName.COPY, StepName.COPY_COUNT, StepName.TAG_FILE, StepName.DEDUP, *_CHECKS)
 _BEFORE = '"s3copy_before"'
-
-
-class ConcurrentLoadError(DataSafetyError):
-    """Another load committed some of these files while this one ran; this try loaded nothing."""
 
 
 @dataclass(frozen=True)
@@ -93,9 +95,7 @@ class DataApiLoad(Load):
         summary.manifest = self._put_manifest(s3, self.manifest_url(), to_load)
         parts, steps = self._batch(s3, to_load)
         for part in parts:
-            self.log.info(
-                "%s: %s", part.step.name if part.step else part.kind, _masked(part, self.credentials)
-            )
+            self.log.info("%s: %s", part.step.name if part.step else part.kind, _masked(part))
         sqls = [p.sql for p in parts]
         if self.defer is not None:
             submitted = self.client.submit(sqls, keep_session=SESSION_KEEP_ALIVE_SECONDS)
@@ -312,16 +312,15 @@ class DataApiLoad(Load):
         )
 
 
-class _Replay:
+class _Replay(RowsCursor):
     """A cursor over a committed batch: each ``execute`` moves to the next step's recorded result."""
 
     def __init__(self, client: DataApiClient, parts: list[tuple[Part, dict[str, Any]]]) -> None:
+        super().__init__()
         self._client = client
         self._steps = [
             (p, sub) for p, sub in parts if p.kind == "step" and p.step and p.step.name is not StepName.LOCK
         ]
-        self._rows: list[tuple[Any, ...]] = []
-        self.rowcount = -1
 
     def execute(self, sql: str, params: Any = None) -> _Replay:
         _part, sub = self._steps.pop(0)
@@ -329,21 +328,15 @@ class _Replay:
         self._rows = self._client.records(sub["Id"])[1] if sub.get("HasResultSet") else []
         return self
 
-    def fetchone(self) -> tuple[Any, ...] | None:
-        return self._rows.pop(0) if self._rows else None
-
-    def fetchall(self) -> list[tuple[Any, ...]]:
-        rows, self._rows = self._rows, []
-        return rows
-
 
 def _read_result(cursor: Any, step: copy_sql.Step) -> None:
     """Move a ``_Replay`` to ``step``'s result (the statement ran in the batch: nothing to log or run)."""
     cursor.execute(step.statement.sql)
 
 
-def _masked(part: Part, credentials: Any) -> str:
-    """Return the part's text for the log: key-based credentials masked as ``Statement`` masks them."""
-    if part.step is not None and part.kind == "step":
-        return str(part.step.statement)
-    return part.sql if credentials is None else "(not shown: the load uses key-based credentials)"
+def _masked(part: Part) -> str:
+    """Return the part's text for the log: a step as ``Statement`` shows it (key-based credentials masked).
+
+    The other parts (guards, ledger rows) never hold credentials.
+    """
+    return str(part.step.statement) if part.step is not None and part.kind == "step" else part.sql

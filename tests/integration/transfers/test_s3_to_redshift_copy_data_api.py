@@ -14,6 +14,7 @@ import pytest
 
 from airflow_redshift_s3.copy_format import CsvFormat
 from airflow_redshift_s3.exceptions import (
+    ConcurrentLoadError,
     ConfigCheckError,
     CopyLoadError,
     DuplicateKeyError,
@@ -24,7 +25,7 @@ from airflow_redshift_s3.exceptions import (
 )
 from airflow_redshift_s3.local.pytest_plugin import unique_name
 from airflow_redshift_s3.local.stack import CLUSTER_IDENTIFIER, DATABASE, MASTER_USER
-from airflow_redshift_s3.transfers.copy.data_api_load import ConcurrentLoadError, DataApiLoad
+from airflow_redshift_s3.transfers.copy.data_api_load import DataApiLoad
 from airflow_redshift_s3.transfers.s3_to_redshift_copy import S3ToRedshiftCopyOperator
 
 pytestmark = pytest.mark.integration
@@ -189,11 +190,18 @@ def test_a_file_committed_by_another_load_meanwhile_is_not_loaded_twice(env, mon
     env.rows(f"create table {env.t} (id int, name varchar(20))")
     env.put("c/1.csv", "1,one\n")
     env.load(prefix="c/")
+    fresh_read = DataApiLoad._to_load
     monkeypatch.setattr(DataApiLoad, "_to_load", lambda self, control: list(self.files))
-    with pytest.raises(ConcurrentLoadError, match="a retry skips"):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    with pytest.raises(ConcurrentLoadError, match="a retry skips") as caught:
         env.load(prefix="c/")
+    assert not isinstance(caught.value, AirflowFailException)  # Airflow retries it
     assert env.rows(f"select count(*) from {env.t}") == [(1,)]
     assert len(env.ledger()) == 1
+    monkeypatch.setattr(DataApiLoad, "_to_load", fresh_read)  # the retry reads the ledger as it is now
+    assert env.load(prefix="c/")["files_skipped"] == 1
+    assert env.rows(f"select count(*) from {env.t}") == [(1,)]
 
 
 def test_bad_data_api_kwargs_are_refused_before_any_call(env):
