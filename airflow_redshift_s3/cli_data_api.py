@@ -73,8 +73,31 @@ def policy_problems(args: argparse.Namespace) -> list[str]:
             "Fix: pass --db-user (temporary credentials) or --secret-arn: the Data API logs in to the "
             "cluster with one of them."
         )
+    if args.cluster_identifier and not rules.CLUSTER_IDENTIFIER_RE.fullmatch(args.cluster_identifier):
+        problems.append(
+            "Fix: pass --cluster-identifier as `aws redshift describe-clusters` shows it. "
+            f"{args.cluster_identifier!r} is not a cluster identifier: expected 1-63 lowercase letters, "
+            "digits and hyphens, starting with a letter."
+        )
+    problems += _name_problems(args)
     if args.secret_arn and not _SECRET_ARN.fullmatch(args.secret_arn):
         problems.append(f"Fix: pass --secret-arn with the secret's ARN. {args.secret_arn!r} is not one.")
+    return problems
+
+
+def _name_problems(args: argparse.Namespace) -> list[str]:
+    """Return what is wrong with --database and --db-user: they go into ARNs (a ``*`` would widen them)."""
+    from airflow_redshift_s3.sql import SqlInputError, check_identifier
+
+    problems = []
+    for option, value in (("--database", args.database), ("--db-user", args.db_user)):
+        if value is None:
+            continue
+        try:
+            check_identifier(value, option)
+        except SqlInputError as error:
+            said = str(error).split(" Fix:")[0]  # its fix speaks of the operator's arguments
+            problems.append(f"Fix: pass {option} with the name as Redshift knows it. {said}")
     return problems
 
 

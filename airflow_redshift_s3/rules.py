@@ -20,6 +20,10 @@ ROLE_ARN = r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}"
 """An IAM role ARN, in any partition (aws, aws-cn, aws-us-gov), with an optional path."""
 
 REGION = r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}"
+
+# A cluster identifier as Redshift accepts it: 1-63 lowercase letters, digits and hyphens, starting with a
+# letter, not ending with a hyphen, no two hyphens in a row.
+CLUSTER_IDENTIFIER = r"(?!.*--)[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?"
 """An AWS region such as eu-west-1 or us-gov-west-1."""
 
 REGION_POLICIES = ("set_region", "fail")
@@ -31,6 +35,7 @@ FORM_END = r"(?![\s\S])"
 BUCKET_RE = re.compile(BUCKET_NAME)
 ROLE_ARN_RE = re.compile(ROLE_ARN)
 REGION_RE = re.compile(REGION)
+CLUSTER_IDENTIFIER_RE = re.compile(CLUSTER_IDENTIFIER)
 
 
 def form_pattern(rule: str) -> str:

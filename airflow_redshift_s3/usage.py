@@ -51,6 +51,14 @@ class UsageRow:
         }
 
 
+def first_line(error: Exception) -> str:
+    """Return the error's name and the first line of its message (the server's, for a driver error)."""
+    from airflow_redshift_s3.transfers.copy.errors import server_message
+
+    said = server_message(error).strip()
+    return f"{type(error).__name__}: {said.splitlines()[0][:200] if said else ''}"
+
+
 def _ledger_sql(table_sql: str, since: str) -> str:
     return (
         "SELECT target_table, day, COUNT(*), SUM(size_bytes), SUM(load_rows) FROM ("
@@ -84,7 +92,7 @@ def read_usage(run_sql: RunSql, ledger: str, days: int, now: dt.datetime) -> tup
         try:
             rows = run_sql(_ledger_sql(source.sql, since))
         except Exception as error:  # no ledger (or no history) yet
-            problems.append(f"{source}: {type(error).__name__}: {str(error).splitlines()[0][:200]}")
+            problems.append(f"{source}: {first_line(error)}")
             continue
         for name, day, files, size, loaded in rows:
             row = usage.setdefault((str(name), day), UsageRow(str(name), day))
@@ -94,7 +102,7 @@ def read_usage(run_sql: RunSql, ledger: str, days: int, now: dt.datetime) -> tup
     try:
         history = run_sql(_history_sql(since))
     except Exception as error:
-        problems.append(f"sys_load_history: {type(error).__name__}: {str(error).splitlines()[0][:200]}")
+        problems.append(f"sys_load_history: {first_line(error)}")
         history = []
     tables = {name for name, _ in usage}
     for name, day, copies, duration, failed in history:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_redshift_s3.sql import since_literal
-from airflow_redshift_s3.usage import RunSql, UsageRow, read_usage, usage_row
+from airflow_redshift_s3.usage import RunSql, UsageRow, first_line, read_usage, usage_row
 
 DEFAULT_TRANSFER_PRICE_PER_GB = 0.02
 GB = 1024**3  # AWS bills data transfer per GB of 2^30 bytes
@@ -120,14 +120,6 @@ def failure_category(error_text: str | None, rejected_rows: bool) -> str:
     return translated.category if isinstance(translated, RedshiftS3FailError) else "other"
 
 
-def _first_line(error: Exception) -> str:
-    """Return the error's name and the first line of its message (the server's, for a driver error)."""
-    from airflow_redshift_s3.transfers.copy.errors import server_message
-
-    said = server_message(error).strip()
-    return f"{type(error).__name__}: {said.splitlines()[0][:200] if said else ''}"
-
-
 def _in_lists(ids: Sequence[int]) -> list[str]:
     return [", ".join(str(int(i)) for i in ids[at : at + _IN_CHUNK]) for at in range(0, len(ids), _IN_CHUNK)]
 
@@ -141,7 +133,7 @@ def _add_failures(
             f"WHERE start_time >= {since} AND TRIM(status) = 'aborted'"
         )
     except Exception as error:
-        report.problems.append(f"sys_load_history (failures): {_first_line(error)}")
+        report.problems.append(f"sys_load_history (failures): {first_line(error)}")
         return
     ids = [int(query_id) for _, _, query_id in aborted]
     rejected: set[int] = set()
@@ -153,14 +145,14 @@ def _add_failures(
             )
             rejected.update(int(q) for (q,) in found)
         except Exception as error:
-            report.problems.append(f"sys_load_error_detail: {_first_line(error)}")
+            report.problems.append(f"sys_load_error_detail: {first_line(error)}")
         try:
             said = run_sql(
                 f"SELECT query_id, TRIM(error_message) FROM sys_query_history WHERE query_id IN ({chunk})"
             )
             texts.update((int(q), str(text)) for q, text in said if text)
         except Exception as error:  # the local stack's sys_query_history has no error_message
-            report.problems.append(f"sys_query_history.error_message: {_first_line(error)}")
+            report.problems.append(f"sys_query_history.error_message: {first_line(error)}")
     tables = {name for name, _ in usage}
     for name, day, query_id in aborted:
         row = usage_row(usage, tables, name, day)
@@ -181,7 +173,7 @@ def _add_cross_region(
     except Exception as error:
         report.cross_region_note = (
             "cross-region bytes unknown: the COPY statements (sys_query_history) could not be read "
-            f"({_first_line(error)})"
+            f"({first_line(error)})"
         )
         return
     tables = {name for name, _ in usage}
@@ -204,7 +196,7 @@ def _rpu_seconds(run_sql: RunSql, since: str) -> tuple[dict[dt.date, float] | No
     except Exception as error:
         return None, (
             "RPU-seconds unavailable: sys_serverless_usage could not be read (a provisioned cluster, the "
-            f"local stack, or a user that is not a superuser: {_first_line(error)})"
+            f"local stack, or a user that is not a superuser: {first_line(error)})"
         )
     return {day: float(seconds or 0) for day, seconds in minutes}, (
         "RPU-seconds: the workgroup's compute_seconds of the minutes a load ran (sys_serverless_usage), an "

@@ -193,3 +193,21 @@ def test_data_api_caller_policy_arguments_are_checked_with_their_fix(capsys, ext
     assert main(["policy", "--bucket", "data", "--data-api", *extra]) == 1
     captured = capsys.readouterr()
     assert message in captured.err and captured.out == ""
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--db-user", "*", "Fix: pass --db-user with the name as Redshift knows it"),
+        ("--database", "dev/*", "Fix: pass --database with the name as Redshift knows it"),
+        ("--cluster-identifier", "prod'; drop", "is not a cluster identifier"),
+    ],
+)
+def test_data_api_names_that_would_widen_or_break_the_arns_are_refused(capsys, option, value, message):
+    """A careless ``--db-user '*'`` would grant GetClusterCredentials for every user of the cluster."""
+    target = {"--cluster-identifier": "prod", "--db-user": "loader", "--database": "dev", option: value}
+    args = [part for pair in target.items() for part in pair]
+    assert main(["policy", "--bucket", "data", "--data-api", "--region", "eu-west-1", "--account-id",
+                 "123456789012", *args]) == 1  # fmt: skip
+    captured = capsys.readouterr()
+    assert message in captured.err and captured.out == ""
