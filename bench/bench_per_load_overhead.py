@@ -199,6 +199,20 @@ def make_variants(role_arn: str) -> dict[str, Callable[[str, str], Any]]:
     }
 
 
+def add_latency(seconds: float) -> None:
+    """Make every AWS call of every botocore session created from now on wait ``seconds`` before it is sent.
+
+    The local stack answers in a few ms; an AWS API's round trip from a worker in the same region takes
+    tens. This shows what running calls one after another costs where the network, not the CPU, dominates.
+    """
+    import botocore.handlers
+
+    def wait(**_: Any) -> None:
+        time.sleep(seconds)
+
+    botocore.handlers.BUILTIN_HANDLERS.append(("before-send", wait))
+
+
 STEP_LABELS: list[str] = []
 
 
@@ -300,11 +314,19 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=15, help="timed runs of each variant (15)")
     parser.add_argument("--profile-runs", type=int, default=5, help="untimed runs with step timers (5)")
     parser.add_argument("--rows", type=int, default=100, help="rows in the small file (100)")
+    parser.add_argument(
+        "--aws-latency-ms",
+        type=float,
+        default=0.0,
+        help="add this many ms to every AWS call, as a round trip to AWS would (0: the local stack's own)",
+    )
     args = parser.parse_args()
     _common.time_limit(600)
     _common.airflow_environment()
     calls = Calls()
     install_counters(calls)  # before any botocore session exists
+    if args.aws_latency_ms:
+        add_latency(args.aws_latency_ms / 1000)
     result: dict[str, Any] = {"machine": _common.machine_info(), "parameters": vars(args)}
     began = time.monotonic()
     body = gzip.compress(
@@ -395,7 +417,9 @@ def main() -> int:
     }
     result["rows_check"] = rows
     result["total_seconds"] = round(time.monotonic() - began, 1)
-    path = _common.write_result("per_load_overhead", result)
+    path = _common.write_result(
+        "per_load_overhead" + (f"_latency_{args.aws_latency_ms:g}ms" if args.aws_latency_ms else ""), result
+    )
 
     _common.print_table(
         ("variant", "median ms", "best ms", "x Amazon", "AWS calls", "SQL stmts", "commits", "connections"),

@@ -18,8 +18,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor, Future
+
     from airflow_redshift_s3.checks.result import CheckResult
     from airflow_redshift_s3.hooks.redshift_iam import RedshiftIamRoleHook, RedshiftRoles
+    from airflow_redshift_s3.hooks.s3_inspect import BucketEncryption
     from airflow_redshift_s3.transfers.copy.request import FileInfo, LoadRequest
     from airflow_redshift_s3.transfers.copy.verdicts import Verdict
 
@@ -90,55 +93,96 @@ def preflight_results(
 ) -> tuple[PreflightOutcome, list[CheckResult]]:
     """Run the switched-on checks and return what the load needs and every result (``doctor`` prints them).
 
+    The checks' AWS calls run concurrently, a few threads per load: each is a round trip (on AWS, IAM's take
+    the longest), and none needs another's answer once the cluster's roles are read. The results keep the
+    order of the checks, and a failed check still hides the ones that depend on it.
+
     :param verdict: an upstream verification of this DAG run covering the role, region and access checks.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from airflow_redshift_s3.checks.result import CheckResult
 
     checks = request.checks
     outcome = PreflightOutcome()
     results: list[CheckResult] = []
-    if verdict is not None and checks & {"role", "region", "access"}:
-        outcome.redshift_region, outcome.redshift_target = verdict.redshift_region, verdict.redshift_target
-        outcome.region = verdict.copy_region if "region" in checks else None
-        results.append(
-            CheckResult.ok(
-                "preflight.reused",
-                "config",
-                f"The role, region and access checks of task '{verdict.task_id}' in this DAG run cover this "
-                f"load (same bucket and prefix, role and {verdict.redshift_target}): not asked again.",
-            )
-        )
-        if "access" in checks and request.iam_role is not None:
-            from airflow_redshift_s3.hooks.iam_role import IamRoleHook
-
-            results.append(manifest_access(IamRoleHook(**aws), request.iam_role, request))
-    elif checks & {"role", "region", "access"}:
-        if not (cluster or workgroup):
+    # 7 tasks at most: the sniff, the encryption, the region and the role checks, and the trust, files and
+    # manifest checks the role checks wait for; a worker each, so that no task waits for a free worker
+    with ThreadPoolExecutor(max_workers=7, thread_name_prefix="preflight") as pool:
+        sniffed = None
+        if "format" in checks:
+            sniffed = pool.submit(format_checks, s3, request, files, file_columns)
+        if verdict is not None and checks & {"role", "region", "access"}:
+            outcome.redshift_region = verdict.redshift_region
+            outcome.redshift_target = verdict.redshift_target
+            outcome.region = verdict.copy_region if "region" in checks else None
             results.append(
-                CheckResult.warning(
-                    "redshift.target",
+                CheckResult.ok(
+                    "preflight.reused",
                     "config",
-                    "The role, region and access checks were skipped: the Redshift connection names no "
-                    "cluster "
-                    "or workgroup.",
-                    "pass cluster_identifier or workgroup_name to the operator",
+                    f"The role, region and access checks of task '{verdict.task_id}' in this DAG run "
+                    f"cover this load (same bucket and prefix, role and {verdict.redshift_target}): not "
+                    "asked again.",
                 )
             )
-        else:
-            from airflow_redshift_s3.hooks.redshift_iam import RedshiftIamRoleHook
+            if "access" in checks and request.iam_role is not None:
+                from airflow_redshift_s3.hooks.iam_role import IamRoleHook
 
-            redshift = RedshiftIamRoleHook(cluster_identifier=cluster, workgroup_name=workgroup, **aws)
-            roles, outcome.redshift_region = redshift.get_roles_and_region()
-            outcome.redshift_target = str(roles.target)
-            if "region" in checks:
-                region_results = region_checks(s3, request, roles, outcome.redshift_region)
-                results.extend(region_results)
-                outcome.region = region_needed(region_results)
-            if request.iam_role is not None and {"role", "access"} & checks:
-                results.extend(role_checks(s3, redshift, roles, request, files, aws, role_wait_timeout, log))
-    if "format" in checks:
-        results.extend(format_checks(s3, request, files, file_columns))
+                results.append(manifest_access(IamRoleHook(**aws), request.iam_role, request))
+        elif checks & {"role", "region", "access"}:
+            arguments = (s3, request, files, aws, cluster, workgroup, role_wait_timeout, log)
+            results.extend(target_checks(pool, outcome, *arguments))
+        if sniffed is not None:
+            results.extend(sniffed.result())
     return outcome, results
+
+
+def target_checks(
+    pool: Executor,
+    outcome: PreflightOutcome,
+    s3: Any,
+    request: LoadRequest,
+    files: Sequence[FileInfo],
+    aws: dict[str, Any],
+    cluster: str | None,
+    workgroup: str | None,
+    role_wait_timeout: float,
+    log: Any,
+) -> list[CheckResult]:
+    """Return the role, region and access checks against the cluster or workgroup; fill ``outcome``."""
+    from airflow_redshift_s3.checks.result import CheckResult
+    from airflow_redshift_s3.hooks.redshift_iam import RedshiftIamRoleHook
+
+    if not (cluster or workgroup):
+        return [
+            CheckResult.warning(
+                "redshift.target",
+                "config",
+                "The role, region and access checks were skipped: the Redshift connection names no "
+                "cluster or workgroup.",
+                "pass cluster_identifier or workgroup_name to the operator",
+            )
+        ]
+    checks = request.checks
+    encryption = None
+    if "access" in checks and request.iam_role is not None:  # needs no cluster: asked at once
+        encryption = pool.submit(s3.get_bucket_encryption, request.bucket)
+    redshift = RedshiftIamRoleHook(cluster_identifier=cluster, workgroup_name=workgroup, **aws)
+    roles, outcome.redshift_region = redshift.get_roles_and_region()
+    outcome.redshift_target = str(roles.target)
+    regional = role = None
+    if "region" in checks:
+        regional = pool.submit(region_checks, s3, request, roles, outcome.redshift_region)
+    if request.iam_role is not None and {"role", "access"} & checks:
+        arguments = (redshift, roles, request, files, aws, role_wait_timeout, log)
+        role = pool.submit(role_checks, *arguments, pool=pool, encryption=encryption)
+    results: list[CheckResult] = []
+    if regional is not None:  # first: a missing bucket is said by its own check
+        results.extend(regional.result())
+        outcome.region = region_needed(results)
+    if role is not None:
+        results.extend(role.result())
+    return results
 
 
 def region_needed(results: Sequence[CheckResult]) -> str | None:
@@ -187,7 +231,6 @@ def region_checks(
 
 
 def role_checks(
-    s3: Any,
     redshift: RedshiftIamRoleHook,
     roles: RedshiftRoles,
     request: LoadRequest,
@@ -195,9 +238,16 @@ def role_checks(
     aws: dict[str, Any],
     role_wait_timeout: float,
     log: Any,
+    *,
+    pool: Executor,
+    encryption: Future[BucketEncryption] | None,
 ) -> list[CheckResult]:
-    """Return the role's attachment and trust ("role") and what it may read ("access")."""
-    from airflow_redshift_s3.checks.iam import check_role_attached, check_role_s3_access, check_role_trust
+    """Return the role's attachment and trust ("role") and what it may read ("access").
+
+    The trust and access calls run at the same time in ``pool``; ``encryption`` is the bucket's, asked
+    already.
+    """
+    from airflow_redshift_s3.checks.iam import check_role_attached, check_role_trust
     from airflow_redshift_s3.checks.result import CheckResult
     from airflow_redshift_s3.hooks.iam_role import IamRoleHook
     from airflow_redshift_s3.hooks.redshift_iam import ADDING
@@ -228,24 +278,35 @@ def role_checks(
         results.append(attached)
         if attached.failed:
             return results
-        trusted = check_role_trust(iam, role, serverless=roles.target.serverless)
-        results.append(trusted)
-        if trusted.failed:
-            return results
+    iam.conn  # noqa: B018 - its client is made here, once, before three threads use it
+    trusted = files_access = manifest = None
+    if "role" in request.checks:
+        trusted = pool.submit(check_role_trust, iam, role, serverless=roles.target.serverless)
     if "access" in request.checks:
-        samples = list(dict.fromkeys((files[0].key, files[-1].key)))
-        access = check_role_s3_access(
-            iam,
-            role,
-            request.bucket,
-            request.source_prefix,
-            encryption=s3.get_bucket_encryption(request.bucket),
-            sample_keys=samples,
-        )
-        # Through a manifest, COPY lists nothing: s3:ListBucket is not needed.
-        results.extend(r for r in access if r.name != "iam_role.s3_access.s3:ListBucket")
-        results.append(manifest_access(iam, role, request))
+        assert encryption is not None
+        files_access = pool.submit(file_access, iam, role, request, files, encryption)
+        manifest = pool.submit(manifest_access, iam, role, request)
+    if trusted is not None:
+        results.append(trusted.result())
+        if results[-1].failed:
+            return results  # what the role may read does not matter yet (those answers are dropped)
+    if files_access is not None and manifest is not None:
+        results.extend([*files_access.result(), manifest.result()])
     return results
+
+
+def file_access(
+    iam: Any, role: str, request: LoadRequest, files: Sequence[FileInfo], encryption: Future[BucketEncryption]
+) -> list[CheckResult]:
+    """Return what the role may read of the files (sampled), by simulation."""
+    from airflow_redshift_s3.checks.iam import check_role_s3_access
+
+    samples = list(dict.fromkeys((files[0].key, files[-1].key)))
+    access = check_role_s3_access(
+        iam, role, request.bucket, request.source_prefix, encryption=encryption.result(), sample_keys=samples
+    )
+    # Through a manifest, COPY lists nothing: s3:ListBucket is not needed.
+    return [r for r in access if r.name != "iam_role.s3_access.s3:ListBucket"]
 
 
 def manifest_access(iam: Any, role: str, request: LoadRequest) -> CheckResult:

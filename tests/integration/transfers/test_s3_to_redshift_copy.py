@@ -568,6 +568,61 @@ class _SlowCopy(S3ToRedshiftCopyOperator):
 
 
 @pytest.mark.reliability
+def test_the_role_checks_ask_iam_at_the_same_time(env, monkeypatch):
+    """GetRole (trust) and SimulatePrincipalPolicy (access) are in flight together, and the load goes on.
+
+    On AWS each IAM call is a round trip of tens of milliseconds; the preflight's calls that need no other
+    answer run concurrently. A barrier in botocore's before-send for both calls proves it: done one after
+    the other, the first call waits at it alone and the barrier breaks.
+    """
+    import botocore.handlers
+
+    meeting = threading.Barrier(2, timeout=20)
+    met: list[str] = []
+
+    def meet(event_name: str, **_: object) -> None:
+        operation = event_name.rsplit(".", 1)[-1]
+        if operation in met:
+            return  # the manifest's simulation comes after the files' one: only the first one meets
+        met.append(operation)
+        try:
+            meeting.wait()
+        except threading.BrokenBarrierError:
+            met.append(f"{operation} waited alone")
+
+    handlers = [
+        *botocore.handlers.BUILTIN_HANDLERS,
+        ("before-send.iam.GetRole", meet),
+        ("before-send.iam.SimulatePrincipalPolicy", meet),
+    ]
+    monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS", handlers)
+    env.sql(ITEMS.format(t=env.table()))
+    env.put("together/1.csv", "1,one\n")
+    summary = env.load(prefix="together/", preflight_checks=PREFLIGHT_CHECKS)
+    assert sorted(met) == ["GetRole", "SimulatePrincipalPolicy"]
+    assert summary["rows_loaded"] == 1
+
+
+def test_a_role_that_redshift_may_not_assume_stops_the_checks_there(env):
+    """The access simulation ran beside the trust check, but a trust failure is the one reported."""
+    env.sql(ITEMS.format(t=env.table()))
+    env.put("untrusted/1.csv", "1,one\n")
+    arn = env.stack.create_copy_role(unique_name("untrusted-"), resources=["*"])
+    trust = {  # changed after the attachment (which checks it): a role edited since
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    env.stack.aws_client("iam").update_assume_role_policy(
+        RoleName=arn.rsplit("/", 1)[-1], PolicyDocument=json.dumps(trust)
+    )
+    with pytest.raises(PermissionCheckError, match="trust") as caught:
+        env.load(prefix="untrusted/", iam_role_arn=arn, preflight_checks=PREFLIGHT_CHECKS)
+    assert "s3:GetObject" not in str(caught.value)
+    assert env.rows(f"select count(*) from {env.table()}") == [(0,)]
+
+
 def test_two_concurrent_loads_into_one_table_serialise(env):
     t = env.table()
     env.sql(ITEMS.format(t=t))
