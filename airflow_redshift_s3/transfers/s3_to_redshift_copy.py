@@ -24,8 +24,6 @@ from airflow_redshift_s3.transfers.copy.request import PREFLIGHT_CHECKS, FileInf
 from airflow_redshift_s3.transfers.copy.transport import DataApiTransport
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
-
     from airflow.sdk import Context
 
     from airflow_redshift_s3.transfers.copy.plan import Step
@@ -48,19 +46,6 @@ def redshift_table_asset(*, host: str, database: str, schema: str, table: str, p
     from airflow.sdk import Asset
 
     return Asset(uri=f"redshift://{host}:{port}/{database}/{schema}/{table}")
-
-
-# what resolve_table returns: the request with its target qualified, the table's (column, type), warnings
-ResolvedTable = tuple[LoadRequest, list[tuple[str, str]], list[str]]
-
-
-def _discard(opened: Future[Any]) -> None:
-    """Close the connection ``_open_target`` opened for a load that will not run; ignore its failure."""
-    try:
-        control = opened.result()[1]
-    except Exception:
-        return
-    control.close()
 
 
 def _authority(hook: Any) -> str:
@@ -339,18 +324,8 @@ class S3ToRedshiftCopyOperator(DataApiTransport, AwsOperatorBase):
         request = self.validate()
         self._data_api = self._data_api_target()  # a bad transport fails before any call
         summary = LoadSummary(table=str(request.target), mode=request.mode, load_id=str(uuid.uuid4()))
-        from concurrent.futures import ThreadPoolExecutor
-
         s3 = self._new_s3_hook()
-        # Redshift's side (the connection, the table's columns) is read while S3 lists: neither needs the
-        # other; a listing's failure or an empty listing is still what the task says.
-        with ThreadPoolExecutor(1, thread_name_prefix="catalog") as pool:
-            opened = pool.submit(self._open_target, request)
-            try:
-                files, notes = listing.list_files(s3, request, self.log)
-            except BaseException:
-                _discard(opened)
-                raise
+        files, notes = listing.list_files(s3, request, self.log)
         self._warn(summary, [*request.warnings, *(note.text() for note in notes)])
         summary.files_found = len(files)
         self._lineage = {
@@ -359,14 +334,12 @@ class S3ToRedshiftCopyOperator(DataApiTransport, AwsOperatorBase):
             "keys": [f.key for f in files],
             "column_list": list(request.columns or ()),
         }
-        if not files:
-            _discard(opened)
-            if not self.allow_no_files:
-                raise listing.no_files_error(request)
-        else:
-            hook, control, load_class, table = opened.result()
+        if not files and not self.allow_no_files:
+            raise listing.no_files_error(request)
+        if files:
+            hook, control, load_class = self._transport()
             try:
-                load = self._prepare(hook, control, s3, table, files, summary, context, load_class)
+                load = self._prepare(hook, control, s3, request, files, summary, context, load_class)
                 load.run(hook, control, s3)  # over the Data API with deferrable=True: defers here
             finally:
                 control.close()
@@ -374,16 +347,6 @@ class S3ToRedshiftCopyOperator(DataApiTransport, AwsOperatorBase):
         self.log.warning("No file to load under s3://%s/%s; nothing done (allow_no_files=True).",
                          request.bucket, request.source_prefix)  # fmt: skip
         return self._done(context, None, summary, started)
-
-    def _open_target(self, request: LoadRequest) -> tuple[Any, Any, Callable[..., Load], ResolvedTable]:
-        """Connect to Redshift and read the target table (``catalog.resolve_table``)."""
-        hook, control, load_class = self._transport()
-        try:
-            table = catalog.resolve_table(control, hook, request, self.log)
-        except BaseException:
-            control.close()
-            raise
-        return hook, control, load_class, table
 
     def _done(self, context: Context, hook: Any, summary: LoadSummary, started: float) -> dict[str, Any]:
         """Add the Asset events of a load that changed the table, log the figures, return the summary."""
@@ -448,17 +411,17 @@ class S3ToRedshiftCopyOperator(DataApiTransport, AwsOperatorBase):
         hook: Any,
         control: Any,
         s3: Any,
-        table: ResolvedTable,
+        request: LoadRequest,
         files: list[FileInfo],
         summary: LoadSummary,
         context: Context,
         load_class: Callable[..., Load] = Load,
     ) -> Load:
-        """Run the preflight on the table read, make sure of the ledger; return the load to run."""
+        """Read the table, run the preflight, make sure of the ledger; return the load to run."""
         from airflow_redshift_s3.transfers.copy.preflight import redshift_target, run_preflight
         from airflow_redshift_s3.transfers.copy.verdicts import find_verdict
 
-        request, table_columns, notes = table
+        request, table_columns, notes = catalog.resolve_table(control, hook, request, self.log)
         summary.warnings.extend(notes)
         summary.table = str(request.target)
         self._lineage.update(schema=request.target.schema, table=request.target.name, columns=table_columns)

@@ -623,68 +623,6 @@ def test_a_role_that_redshift_may_not_assume_stops_the_checks_there(env):
     assert env.rows(f"select count(*) from {env.table()}") == [(0,)]
 
 
-def test_the_table_is_read_while_s3_lists(env, monkeypatch):
-    """The connection and the table's columns are read while ListObjectsV2 is in flight (neither needs the
-    other); a barrier in both proves they overlap: one after the other, the first waits alone and breaks it.
-    """
-    import botocore.handlers
-
-    from airflow_redshift_s3.transfers.copy import catalog
-
-    meeting = threading.Barrier(2, timeout=20)
-    met: list[str] = []
-
-    def meet(name: str) -> None:
-        try:
-            meeting.wait()
-            met.append(name)
-        except threading.BrokenBarrierError:
-            met.append(f"{name} waited alone")
-
-    resolve_table = catalog.resolve_table
-
-    def resolve_while_listing(*args, **kwargs):
-        meet("resolve_table")
-        return resolve_table(*args, **kwargs)
-
-    handlers = [
-        *botocore.handlers.BUILTIN_HANDLERS,
-        ("before-send.s3.ListObjectsV2", lambda **_: meet("list")),
-    ]
-    monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS", handlers)
-    monkeypatch.setattr(catalog, "resolve_table", resolve_while_listing)
-    env.sql(ITEMS.format(t=env.table()))
-    env.put("side/1.csv", "1,one\n")
-    assert env.load(prefix="side/")["rows_loaded"] == 1
-    assert sorted(met) == ["list", "resolve_table"]
-
-
-def _sessions(env) -> int:
-    """This test's Redshift sessions besides the one asking (the gateway's backends of the master user)."""
-    return env.rows(
-        "select count(*) from pg_stat_activity where usename = current_user and pid <> pg_backend_pid()"
-    )[0][0]
-
-
-def test_a_failed_or_empty_listing_leaves_no_connection_open(env):
-    """The connection opened beside the listing is closed when there is nothing to load or it failed."""
-    import time
-
-    from airflow_redshift_s3.exceptions import ResourceNotFoundError
-
-    env.sql(ITEMS.format(t=env.table()))
-    before = _sessions(env)
-    with pytest.raises(ResourceNotFoundError, match="does not exist"):
-        env.load(bucket=unique_name("missing-"), prefix="x/")
-    assert env.load(prefix="nothing-here/", allow_no_files=True)["files_found"] == 0
-    with pytest.raises(ResourceNotFoundError, match="No file to load"):
-        env.load(prefix="nothing-here/")
-    deadline = time.monotonic() + 10  # a closed client's backend ends a moment later
-    while _sessions(env) != before and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert _sessions(env) == before
-
-
 def test_two_concurrent_loads_into_one_table_serialise(env):
     t = env.table()
     env.sql(ITEMS.format(t=t))
