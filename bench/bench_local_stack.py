@@ -29,22 +29,25 @@ RESULTS = Path(__file__).parent / "results"
 OBJECT_MB = 10
 STARTUP_SCRIPT = (
     "import time; t = time.monotonic(); from airflow_redshift_s3.local import LocalRedshift; "
-    "s = LocalRedshift().start(); print(s.startup_seconds, time.monotonic() - t); s.stop()"
+    "s = LocalRedshift().start(); up = time.monotonic() - t; t = time.monotonic(); s.stop(); "
+    "print(s.startup_seconds, up, time.monotonic() - t)"
 )
 
 
 def measure_startup(runs: int) -> dict[str, float]:
     """Start the whole stack ``runs`` times, each in a fresh process; return the medians."""
-    inside, with_import = [], []
+    inside, with_import, stop = [], [], []
     for _ in range(runs):
         out = subprocess.run(
             [sys.executable, "-c", STARTUP_SCRIPT], capture_output=True, text=True, check=True, timeout=120
         ).stdout.split()
-        inside.append(float(out[-2]))
-        with_import.append(float(out[-1]))
+        inside.append(float(out[-3]))
+        with_import.append(float(out[-2]))
+        stop.append(float(out[-1]))
     return {
         "start_seconds_median": round(statistics.median(inside), 2),
         "start_seconds_with_import_median": round(statistics.median(with_import), 2),
+        "stop_seconds_median": round(statistics.median(stop), 2),
         "runs": runs,
     }
 
@@ -153,7 +156,8 @@ def main() -> int:
     startup = result["startup"]
     print(
         f"start-up (median of {startup['runs']}): {startup['start_seconds_median']} s "
-        f"({startup['start_seconds_with_import_median']} s with imports)"
+        f"({startup['start_seconds_with_import_median']} s with imports); "
+        f"stop {startup['stop_seconds_median']} s"
     )
     if not result["loads"]:
         return 0

@@ -670,7 +670,22 @@ with LocalAws(role_apply_delay=0) as aws:
     redshift.create_cluster(ClusterIdentifier="to-reset", **kwargs)
     set_cluster_endpoint("to-reset", "127.0.0.1", 15440)
     credentials = redshift.get_cluster_credentials(ClusterIdentifier="to-reset", DbUser="alice")
+    s3, iam = aws.client("s3"), aws.client("iam")
+    s3.create_bucket(Bucket="to-reset")
+    s3.put_object(Bucket="to-reset", Key="big", Body=b"x" * (6 * 1024 * 1024))  # spooled to a file
+    from moto.s3.models import s3_backends
+    big = s3_backends["123456789012"]["aws"].buckets["to-reset"].keys["big"]
+    iam.create_role(RoleName="to-reset", AssumeRolePolicyDocument="{}")
     aws.reset()
+    assert big._value_buffer.closed, "S3's own reset (closing spooled objects) was skipped"
+    assert s3.list_buckets()["Buckets"] == []
+    try:
+        iam.get_role(RoleName="to-reset")
+        raise SystemExit("the role survived the reset")
+    except iam.exceptions.NoSuchEntityException:
+        pass
+    managed = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+    assert iam.get_policy(PolicyArn=managed)["Policy"]["PolicyName"] == "AmazonS3ReadOnlyAccess"
     assert not verify_temporary_credentials(credentials["DbUser"], credentials["DbPassword"])
     try:
         redshift.describe_clusters(ClusterIdentifier="to-reset")
@@ -684,7 +699,7 @@ print("reset-ok")
 """
 
 
-def test_reset_forgets_aws_state_and_passwords_but_keeps_endpoints():
+def test_reset_forgets_aws_state_and_passwords_but_keeps_endpoints_and_managed_policies():
     # moto's state is process-wide: reset it in a process of its own, not under the session's stack
     import subprocess
     import sys
