@@ -67,6 +67,8 @@ def main() -> int:
         result["seed_seconds"] = stack.info["seed_seconds"]
         from airflow_redshift_s3.copy_format import CsvFormat
         from airflow_redshift_s3.hooks.s3_inspect import S3InspectHook
+        from airflow_redshift_s3.transfers.copy import listing
+        from airflow_redshift_s3.transfers.copy.load import manifest_body
         from airflow_redshift_s3.transfers.s3_to_redshift_copy import S3ToRedshiftCopyOperator
 
         calls = ListCalls()
@@ -95,9 +97,9 @@ def main() -> int:
             return {"objects": keys}
 
         def operator_listing() -> dict[str, Any]:
-            files = operator._list_files(hook, request)
+            files, _ = listing.list_files(hook, request, operator.log)
             start = time.perf_counter()
-            _, body = operator._manifest(request, files, "00000000-bench", context={})
+            body = manifest_body(request, files)
             return {
                 "objects": len(files),
                 "manifest_bytes": len(body),

@@ -481,15 +481,8 @@ class Load:
 
     def _put_manifest(self, s3: Any, url: str, files: Sequence[FileInfo]) -> str:
         """Write the manifest listing exactly ``files`` at ``url``; return ``url``."""
-        request = self.request
-        entries = []
-        for f in files:
-            entry: dict[str, Any] = {"url": f"s3://{request.bucket}/{f.key}", "mandatory": True}
-            if request.data_format.columnar:
-                entry["meta"] = {"content_length": f.size}
-            entries.append(entry)
         bucket, _, key = url.removeprefix("s3://").partition("/")
-        body = json.dumps({"entries": entries}).encode()
+        body = manifest_body(self.request, files)
         s3.conn.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
         self.manifest_keys.append(key)
         self.log.info("Wrote manifest %s listing %s file(s).", url, len(files))
@@ -542,6 +535,17 @@ class Load:
         for row in cursor.fetchall():
             files_of.setdefault(tuple(row[: len(keys)]), []).append(urls[int(row[len(keys)]) - 1])
         return guards.duplicate_keys(request, found, files_of, len(sample), len(files))
+
+
+def manifest_body(request: LoadRequest, files: Sequence[FileInfo]) -> bytes:
+    """Return the COPY manifest naming exactly ``files``, each mandatory (with its size if columnar)."""
+    entries = []
+    for f in files:
+        entry: dict[str, Any] = {"url": f"s3://{request.bucket}/{f.key}", "mandatory": True}
+        if request.data_format.columnar:
+            entry["meta"] = {"content_length": f.size}
+        entries.append(entry)
+    return json.dumps({"entries": entries}).encode()
 
 
 def key_credentials(aws_conn_id: str | None, log: Any) -> copy_sql.KeyCredentials:
