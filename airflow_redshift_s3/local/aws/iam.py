@@ -6,14 +6,19 @@ each statement is matched by moto's ``IAMPolicyStatement`` (Effect, Action, Reso
 conditions), extended only where an identity-policy simulation needs more than moto's enforcement does:
 ``NotResource``, IAM globs (``*`` and ``?``, actions case-insensitive), and conditions whose context key was
 not supplied (reported in ``MissingContextValues``, the statement does not apply).
+
+It also makes AWS's managed policies cheap to load: moto builds every IAM backend (one per partition, all
+six on an account's first request) from its ~1,300-policy JSON, parsed again each time; here it is parsed
+once per process.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from moto.core.responses import ActionResult
@@ -215,6 +220,41 @@ def _response_simulate_principal_policy(self: IamResponse) -> ActionResult:
     return ActionResult(body)
 
 
+@cache
+def _aws_managed_policy_data() -> tuple[tuple[str, dict[str, Any], str, dt.datetime, dt.datetime], ...]:
+    """Return moto's AWS managed policies as (name, data, document as JSON, created, updated), parsed once."""
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    parsed = []
+    for name, data in json.loads(aws_managed_policies_data).items():
+        created = dt.datetime.fromisoformat(data["CreateDate"])
+        updated = dt.datetime.fromisoformat(data["UpdateDate"])
+        parsed.append((name, data, json.dumps(data.get("Document")), created, updated))
+    return tuple(parsed)
+
+
+def _init_aws_policies(self: IAMBackend) -> list[Any]:
+    """Return what moto's ``IAMBackend._init_aws_policies`` does (``AWSManagedPolicy.from_data``), cached."""
+    from moto.settings import load_iam_aws_managed_policies
+
+    if not load_iam_aws_managed_policies():
+        return []
+    return [
+        AWSManagedPolicy(  # type: ignore[abstract]  # moto's own from_data builds it the same way
+            name,
+            account_id=self.account_id,
+            region=self.region_name,
+            default_version_id=data.get("DefaultVersionId"),
+            path=data.get("Path"),
+            document=document,
+            create_date=created,
+            update_date=updated,
+        )
+        for name, data, document, created, updated in _aws_managed_policy_data()
+    ]
+
+
 def install() -> None:
-    """Add SimulatePrincipalPolicy to moto's IamResponse (idempotent)."""
+    """Add SimulatePrincipalPolicy to moto's IamResponse and the parsed-once managed policies (idempotent)."""
     IamResponse.simulate_principal_policy = _response_simulate_principal_policy  # type: ignore[attr-defined]
+    IAMBackend._init_aws_policies = _init_aws_policies  # type: ignore[method-assign]

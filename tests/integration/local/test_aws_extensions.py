@@ -755,3 +755,43 @@ def test_parameter_values_set_on_a_custom_group_are_described(redshift):
             ParameterGroupName=name,
             Parameters=[{"ParameterName": "no_such_parameter", "ParameterValue": "1"}],
         )
+
+
+# ------------------------------------------------------------------------------------- managed policies
+
+
+@pytest.mark.parametrize("region", ["aws", "us-gov-west-1"])
+def test_managed_policies_parsed_once_are_the_ones_moto_builds(monkeypatch, region):
+    """Each IAM backend gets what moto's own ``AWSManagedPolicy.from_data`` gives, in its partition's ARNs."""
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    from moto.iam.models import AWSManagedPolicy, IAMBackend
+
+    from airflow_redshift_s3.local.aws import iam as iam_extension
+
+    iam_extension.install()
+    monkeypatch.setattr("moto.settings.load_iam_aws_managed_policies", lambda: True)
+
+    def described(policies):
+        return [
+            (
+                p.name,
+                p.arn,
+                p.path,
+                p.default_version_id,
+                p.versions[0].document,
+                p.create_date,
+                p.update_date,
+                p.partition,
+            )
+            for p in policies
+        ]
+
+    data = json.loads(aws_managed_policies_data)
+    expected = [AWSManagedPolicy.from_data(name, "123456789012", region, d) for name, d in data.items()]
+    backend = IAMBackend(region_name=region, account_id="123456789012")
+    assert described(backend.aws_managed_policies) == described(expected)
+    assert len(expected) > 1000
+    assert IAMBackend._init_aws_policies(backend) is not backend.aws_managed_policies  # new objects each time
+
+    monkeypatch.setattr("moto.settings.load_iam_aws_managed_policies", lambda: False)
+    assert IAMBackend(region_name=region, account_id="123456789012").aws_managed_policies == []
