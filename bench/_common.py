@@ -5,12 +5,14 @@ Not a benchmark itself (``make bench`` runs ``bench/bench_*.py`` only).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import json
 import os
 import platform
 import queue
+import shutil
 import signal
 import statistics
 import subprocess
@@ -98,6 +100,7 @@ def time_limit(seconds: int) -> None:
 def airflow_environment() -> dict[str, str]:
     """Point Airflow at a private home (it writes there on import) and keep it quiet; return the values."""
     home = tempfile.mkdtemp(prefix="bench-airflow-home-")
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
     values = {
         "AIRFLOW_HOME": home,
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
