@@ -329,6 +329,12 @@ class LocalPostgres:
     def _give_away_tree(self, root: Path) -> None:
         if self._run_as is None:
             return
+        chown = shutil.which("chown")  # in a process of its own, as the copy: no wait on this interpreter
+        if chown is not None:
+            owner = f"{self._run_as.uid}:{self._run_as.gid}"
+            if subprocess.run([chown, "-R", "-h", owner, str(root)], capture_output=True, check=False,
+                              timeout=120).returncode == 0:  # fmt: skip
+                return
         for folder, dirs, files in os.walk(root):
             for name in (*dirs, *files):
                 os.chown(
