@@ -12,8 +12,11 @@ moto's own classes (the ``iam``, ``redshift`` and ``serverless`` modules beside 
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import logging
+import socket
+import threading
 import time
 from types import TracebackType
 from typing import Any
@@ -83,6 +86,20 @@ def _server_class() -> type:
                     self._server_ready_event.set()
                 else:
                     raise
+
+        def stop(self) -> None:
+            # werkzeug's serve_forever sees shutdown() at its next poll, up to 0.5 s later (most of a
+            # stack's stop): a connection to the port wakes it at once
+            stopping = threading.Thread(target=super().stop, name="moto-server-stop", daemon=True)
+            stopping.start()
+            if self._server is not None and self.startup_error is None:
+                host, port = self.get_host_and_port()
+                host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
+                while stopping.is_alive():
+                    with contextlib.suppress(OSError):
+                        socket.create_connection((host, port), timeout=0.2).close()
+                    stopping.join(0.02)
+            stopping.join()
 
     return Server
 
