@@ -5,8 +5,8 @@ Prints a table and writes ``bench/results/prefix_scale.json``.
 
 Set-up only: the objects are written straight into moto's in-process S3 store by the stack's own process
 (``_stack_process.py --seed-count``), which skips 100,000 PutObject round trips. Everything measured goes
-over HTTP to moto's server with the project's code: ``S3ToRedshiftCopyOperator._list_files`` (through
-``S3InspectHook.iter_objects``) and ``_manifest``, and, for comparison, ``S3InspectHook.summarize_prefix``
+over HTTP to moto's server with the project's code: the COPY operator's ``copy.listing.list_files`` (through
+``S3InspectHook.iter_objects``) and ``copy.load.manifest_body``, and, for comparison, ``S3InspectHook.summarize_prefix``
 (what ``S3PrefixSensor`` runs, in constant memory) and a bare boto3 paginator that only counts keys (the
 floor: one ListObjectsV2 call per 1,000 keys). The stack runs in another process, so this process's
 memory is the client's alone: its RSS growth while each way runs (smallest first, as RSS keeps its high
@@ -110,10 +110,10 @@ def main() -> int:
             summary = hook.summarize_prefix(BUCKET, PREFIX)
             return {"objects": summary.object_count}
 
-        traced = [] if args.no_tracemalloc else ["operator: _list_files + _manifest"]
+        traced = [] if args.no_tracemalloc else ["operator: list_files + manifest_body"]
         ways: dict[str, Callable[[], dict[str, Any]]] = {
             "floor: boto3 paginator, count keys only": floor,
-            "operator: _list_files + _manifest": operator_listing,
+            "operator: list_files + manifest_body": operator_listing,
             "sensor: S3InspectHook.summarize_prefix": sensor_summary,
         }
         rows = []

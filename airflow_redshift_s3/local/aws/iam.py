@@ -8,7 +8,7 @@ conditions), extended only where an identity-policy simulation needs more than m
 not supplied (reported in ``MissingContextValues``, the statement does not apply).
 
 It also makes AWS's managed policies cheap to load: moto builds every IAM backend (one per partition, all
-six on an account's first request) from its ~1,300-policy JSON, parsed again each time; here it is parsed
+six on an account's first request) from its 1,582-policy JSON, parsed again each time; here it is parsed
 once per process.
 """
 

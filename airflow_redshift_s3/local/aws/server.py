@@ -259,7 +259,7 @@ def _reset_moto() -> None:
     moto's ``BackendDict.reset`` calls each backend's ``reset()`` and then empties the dicts, so that every
     backend is built again on first use. A backend that keeps moto's default ``reset`` only re-runs its
     ``__init__`` there, for an object thrown away at once: for IAM, with AWS's managed policies loaded, that
-    parses the ~1,300 policies once per partition, 1.4 s of every stack's stop. Only the backends that
+    parses the 1,582 policies once per partition, 1.4 s of every stack's stop. Only the backends that
     override ``reset`` (S3 closes the files its large objects are spooled to) are called.
     """
     from moto.core.base_backend import BackendDict, BaseBackend, backend_lock
