@@ -6,13 +6,14 @@ Prints a table and writes ``bench/results/prefix_scale.json``.
 Set-up only: the objects are written straight into moto's in-process S3 store by the stack's own process
 (``_stack_process.py --seed-count``), which skips 100,000 PutObject round trips. Everything measured goes
 over HTTP to moto's server with the project's code: the COPY operator's ``copy.listing.list_files`` (through
-``S3InspectHook.iter_objects``) and ``copy.load.manifest_body``, and, for comparison, ``S3InspectHook.summarize_prefix``
-(what ``S3PrefixSensor`` runs, in constant memory) and a bare boto3 paginator that only counts keys (the
-floor: one ListObjectsV2 call per 1,000 keys). The stack runs in another process, so this process's
-memory is the client's alone: its RSS growth while each way runs (smallest first, as RSS keeps its high
-mark), and, for the operator, the peak of Python allocations under tracemalloc in a separate untimed run
-(tracemalloc slows allocation). CPU seconds of this process are the listing's client-side cost (mostly
-botocore parsing the XML pages, a LastModified timestamp per key); wall time adds moto building each page.
+``S3InspectHook.iter_objects``) and ``copy.load.manifest_body``, and, for comparison,
+``S3InspectHook.summarize_prefix`` (what ``S3PrefixSensor`` runs, in constant memory) and a bare boto3
+paginator that only counts keys (the floor: one ListObjectsV2 call per 1,000 keys). The stack runs in
+another process, so this process's memory is the client's alone: its RSS growth while each way runs
+(smallest first, as RSS keeps its high mark), and, for the operator, the peak of Python allocations under
+tracemalloc in a separate untimed run (tracemalloc slows allocation). CPU seconds of this process are the
+listing's client-side cost (mostly botocore parsing the XML pages, a LastModified timestamp per key); wall
+time adds moto building each page.
 
 moto 5 answers each ListObjectsV2 call by sorting the whole bucket and writes the page through a generic
 serializer: about 90 s for this listing here, where S3 answers a page in tens of milliseconds. So the
