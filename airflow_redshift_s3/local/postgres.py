@@ -107,6 +107,7 @@ class LocalPostgres:
         self._settings = settings or {}
         self._copy_binaries = copy_binaries
         self._workdir: Path | None = None
+        self._owned_workdir: Any = None
         self.initialised_from_cache: bool | None = None  # None: the data directory was initialised before
         self._process: subprocess.Popen[Any] | None = None
         self._run_as: _RunAs | None = None
@@ -142,7 +143,10 @@ class LocalPostgres:
         """Create the working directory and initialise the cluster (initdb) without starting it."""
         if self._workdir is not None:
             return self
-        self._workdir = Path(tempfile.mkdtemp(prefix="local-redshift-pg-"))
+        from airflow_redshift_s3.local.workdir import Workdir
+
+        self._owned_workdir = Workdir("local-redshift-pg-")  # a killed stack's is swept by the next start
+        self._workdir = self._owned_workdir.path
         self._run_as = self._unprivileged_account()
         self._give_away(self._workdir)
         bin_dir = self._usable_bin_dir()
@@ -209,9 +213,10 @@ class LocalPostgres:
     def stop(self) -> None:
         """Stop the server (fast shutdown) and remove the temporary directories."""
         self._stop_process()
-        if self._workdir is not None:
-            shutil.rmtree(self._workdir, ignore_errors=True)
-            self._workdir = None
+        if self._owned_workdir is not None:
+            self._owned_workdir.remove()
+            self._owned_workdir = None
+        self._workdir = None
 
     def restart(self, timeout: float = 30.0) -> None:
         """Stop the server process and start it again on the same port and data directory."""

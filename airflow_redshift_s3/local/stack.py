@@ -5,9 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import pwd
-import shutil
 import socket
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -107,6 +105,7 @@ class LocalRedshift:
         self.startup_seconds = 0.0
         self._kept_tls_dir = Path(tls_dir) if tls_dir else None
         self._tls_dir: Path | None = None
+        self._tls_workdir: Any = None
         self.tls: LocalTls | None = None
         self._cluster_ports: dict[tuple[str, str, str], int] = {}  # clusters created later: their listeners
 
@@ -124,6 +123,7 @@ class LocalRedshift:
             verify_temporary_credentials,
         )
         from airflow_redshift_s3.local.aws.state import set_cluster_provisioner
+        from airflow_redshift_s3.local.workdir import Workdir
 
         began = time.monotonic()
         try:
@@ -155,7 +155,8 @@ class LocalRedshift:
                 access = AwsAccess(local_endpoint, REGION)
                 tls_dir = self._kept_tls_dir
                 if tls_dir is None:
-                    tls_dir = self._tls_dir = Path(tempfile.mkdtemp(prefix="local-redshift-tls-"))
+                    self._tls_workdir = Workdir("local-redshift-tls-")
+                    tls_dir = self._tls_dir = self._tls_workdir.path
                 tls_hosts = tuple(dict.fromkeys((self.host, HOST, "localhost")))
                 self.tls = create_local_tls(tls_dir, hosts=tls_hosts)
                 config = GatewayConfig(
@@ -203,9 +204,10 @@ class LocalRedshift:
         if self.postgres is not None:
             self.postgres.stop()
             self.postgres = None
-        if self._tls_dir is not None:
-            shutil.rmtree(self._tls_dir, ignore_errors=True)
-            self._tls_dir = None
+        if self._tls_workdir is not None:
+            self._tls_workdir.remove()
+            self._tls_workdir = None
+        self._tls_dir = None
 
     def __enter__(self) -> LocalRedshift:
         return self.start()

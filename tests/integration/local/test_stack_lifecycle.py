@@ -110,6 +110,46 @@ def test_no_server_outlives_a_killed_stack(tmp_path):
     assert not alive, f"PostgreSQL outlived a killed stack: {alive}"
 
 
+def test_a_killed_stack_leaves_its_directories_to_the_next_start_which_keeps_a_running_ones(tmp_path):
+    """kill -9 runs no cleanup: the stack's PostgreSQL data (47 MB) and TLS directory stayed in /tmp.
+
+    The next stack's start removes them; the directories of a stack still running (here one prepared in
+    this process), and a directory without the lock file, are left alone.
+    """
+    import tempfile
+
+    from airflow_redshift_s3.local.postgres import LocalPostgres
+    from airflow_redshift_s3.local.workdir import Workdir
+
+    temp = Path(tempfile.gettempdir())
+    stranger = Path(tempfile.mkdtemp(prefix="local-redshift-pg-"))  # not a stack's: no lock file
+    live = LocalPostgres().prepare()
+    live_workdir = live.data_dir.parent
+    tls_before = set(temp.glob("local-redshift-tls-*"))
+    process, _, _ = _start_local_up(tmp_path)
+    server = _postgres_children(process.pid)[0]
+    command = server.cmdline()
+    killed_workdir = Path(command[command.index("-D") + 1]).parent
+    killed_tls = set(temp.glob("local-redshift-tls-*")) - tls_before
+    assert killed_workdir.parent == temp and len(killed_tls) == 1
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(10)
+    psutil.wait_procs([server], timeout=15)
+    assert (killed_workdir / "pgdata" / "PG_VERSION").exists(), "a killed stack cleaned up: nothing to sweep"
+    assert killed_tls.pop().exists()
+    try:
+        LocalPostgres().prepare().stop()  # what a stack's start does first
+        tls = Workdir("local-redshift-tls-")
+        tls.remove()
+        assert not killed_workdir.exists(), "the killed stack's PostgreSQL directory was not removed"
+        assert not (set(temp.glob("local-redshift-tls-*")) - tls_before), "its TLS directory stayed"
+        assert live_workdir.exists() and stranger.exists()
+    finally:
+        live.stop()
+        stranger.rmdir()
+    assert not live_workdir.exists()
+
+
 def test_a_busy_port_says_which_option_to_change_without_a_traceback():
     import socket
 
