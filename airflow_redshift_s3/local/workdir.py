@@ -57,6 +57,8 @@ def sweep(prefix: str) -> list[Path]:
     removed = []
     for candidate in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
         lock = candidate / LOCK_NAME
+        if candidate.is_symlink() or not candidate.is_dir():
+            continue  # ours are real directories: a link could point anywhere
         try:
             if lock.is_symlink() or lock.stat().st_uid != os.getuid():
                 continue
