@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import quote
 
+from airflow_redshift_s3.local.workdir import Workdir
+
 # PostgreSQL refuses to run as root. When we are root we run it as this unprivileged account, which every
 # Debian/Ubuntu/RHEL system has; no account is created and no permission outside our directories changes.
 DEFAULT_UNPRIVILEGED_USER = "nobody"
@@ -106,13 +108,17 @@ class LocalPostgres:
         self._hba_lines = hba_lines
         self._settings = settings or {}
         self._copy_binaries = copy_binaries
-        self._workdir: Path | None = None
-        self._owned_workdir: Any = None
+        self._owned_workdir: Workdir | None = None
         self.initialised_from_cache: bool | None = None  # None: the data directory was initialised before
         self._process: subprocess.Popen[Any] | None = None
         self._run_as: _RunAs | None = None
         self._bin = Path()
         self._log: BinaryIO | None = None
+
+    @property
+    def _workdir(self) -> Path | None:
+        """Return the working directory (the data directory's parent, the socket's), once prepared."""
+        return self._owned_workdir.path if self._owned_workdir is not None else None
 
     @property
     def data_dir(self) -> Path:
@@ -143,12 +149,9 @@ class LocalPostgres:
         """Create the working directory and initialise the cluster (initdb) without starting it."""
         if self._workdir is not None:
             return self
-        from airflow_redshift_s3.local.workdir import Workdir
-
         self._owned_workdir = Workdir("local-redshift-pg-")  # a killed stack's is swept by the next start
-        self._workdir = self._owned_workdir.path
         self._run_as = self._unprivileged_account()
-        self._give_away(self._workdir)
+        self._give_away(self._owned_workdir.path)
         bin_dir = self._usable_bin_dir()
         data_dir = self.data_dir
         self._check_reachable(data_dir)
@@ -216,7 +219,6 @@ class LocalPostgres:
         if self._owned_workdir is not None:
             self._owned_workdir.remove()
             self._owned_workdir = None
-        self._workdir = None
 
     def restart(self, timeout: float = 30.0) -> None:
         """Stop the server process and start it again on the same port and data directory."""

@@ -23,6 +23,7 @@ from airflow_redshift_s3.local.gateway.server import GatewayConfig, GatewayThrea
 from airflow_redshift_s3.local.postgres import SUPERUSER, LocalPostgres
 from airflow_redshift_s3.local.sql.tokens import quote_ident, quote_literal
 from airflow_redshift_s3.local.tls import LocalTls, create_local_tls
+from airflow_redshift_s3.local.workdir import Workdir
 
 CLUSTER_IDENTIFIER = "local-cluster"
 NAMESPACE_NAME = "local-namespace"
@@ -104,8 +105,7 @@ class LocalRedshift:
         self.aws_endpoint_url = ""
         self.startup_seconds = 0.0
         self._kept_tls_dir = Path(tls_dir) if tls_dir else None
-        self._tls_dir: Path | None = None
-        self._tls_workdir: Any = None
+        self._tls_workdir: Workdir | None = None  # made for this start when no tls_dir is given
         self.tls: LocalTls | None = None
         self._cluster_ports: dict[tuple[str, str, str], int] = {}  # clusters created later: their listeners
 
@@ -123,7 +123,6 @@ class LocalRedshift:
             verify_temporary_credentials,
         )
         from airflow_redshift_s3.local.aws.state import set_cluster_provisioner
-        from airflow_redshift_s3.local.workdir import Workdir
 
         began = time.monotonic()
         try:
@@ -156,7 +155,7 @@ class LocalRedshift:
                 tls_dir = self._kept_tls_dir
                 if tls_dir is None:
                     self._tls_workdir = Workdir("local-redshift-tls-")
-                    tls_dir = self._tls_dir = self._tls_workdir.path
+                    tls_dir = self._tls_workdir.path
                 tls_hosts = tuple(dict.fromkeys((self.host, HOST, "localhost")))
                 self.tls = create_local_tls(tls_dir, hosts=tls_hosts)
                 config = GatewayConfig(
@@ -207,7 +206,6 @@ class LocalRedshift:
         if self._tls_workdir is not None:
             self._tls_workdir.remove()
             self._tls_workdir = None
-        self._tls_dir = None
 
     def __enter__(self) -> LocalRedshift:
         return self.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -20,8 +21,6 @@ def prefix():
         if left.is_symlink():
             left.unlink()
         else:
-            import shutil
-
             shutil.rmtree(left, ignore_errors=True)
 
 
