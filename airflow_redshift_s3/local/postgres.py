@@ -113,6 +113,7 @@ class LocalPostgres:
         self._process: subprocess.Popen[Any] | None = None
         self._run_as: _RunAs | None = None
         self._bin = Path()
+        self._prepared = False
         self._log: BinaryIO | None = None
 
     @property
@@ -145,13 +146,22 @@ class LocalPostgres:
         """Return a libpq URI for the superuser on ``database``."""
         return f"postgresql://{SUPERUSER}@{quote(self.host, safe='')}:{self.port}/{database}"
 
+    def create_workdir(self) -> Path:
+        """Create the working directory (the socket's, and the default data directory's parent); idempotent.
+
+        ``host`` is known from here on: a caller can hand it out while ``prepare`` runs in another thread.
+        """
+        if self._owned_workdir is None:
+            self._owned_workdir = Workdir("local-redshift-pg-")  # a killed stack's is swept here
+            self._run_as = self._unprivileged_account()
+            self._give_away(self._owned_workdir.path)
+        return self._owned_workdir.path
+
     def prepare(self) -> LocalPostgres:
         """Create the working directory and initialise the cluster (initdb) without starting it."""
-        if self._workdir is not None:
+        if self._prepared:
             return self
-        self._owned_workdir = Workdir("local-redshift-pg-")  # a killed stack's is swept by the next start
-        self._run_as = self._unprivileged_account()
-        self._give_away(self._owned_workdir.path)
+        self.create_workdir()
         bin_dir = self._usable_bin_dir()
         data_dir = self.data_dir
         self._check_reachable(data_dir)
@@ -167,6 +177,7 @@ class LocalPostgres:
                 path.write_text("\n".join(lines) + "\n")
                 self._give_away(path)
         self._bin = bin_dir
+        self._prepared = True
         return self
 
     def start(self, timeout: float = 30.0) -> LocalPostgres:
@@ -219,6 +230,7 @@ class LocalPostgres:
         if self._owned_workdir is not None:
             self._owned_workdir.remove()
             self._owned_workdir = None
+        self._prepared = False
 
     def restart(self, timeout: float = 30.0) -> None:
         """Stop the server process and start it again on the same port and data directory."""

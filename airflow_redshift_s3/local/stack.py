@@ -143,6 +143,7 @@ class LocalRedshift:
             )
             # initdb runs in another process while this one starts moto; the server itself is started
             # from this thread, whose end is what its parent-death signal watches.
+            self.postgres.create_workdir()  # its socket's path is the gateway's upstream, given below
             with concurrent.futures.ThreadPoolExecutor(1) as pool:
                 initdb = pool.submit(self.postgres.prepare)
                 redshift_port, serverless_port, aws_port = self._requested

@@ -150,6 +150,37 @@ def test_a_killed_stack_leaves_its_directories_to_the_next_start_which_keeps_a_r
     assert not live_workdir.exists()
 
 
+_SLOW_PREPARE = """
+import time
+from airflow_redshift_s3.local import LocalRedshift
+from airflow_redshift_s3.local.postgres import LocalPostgres
+
+prepare = LocalPostgres.prepare
+
+def slow_prepare(self):
+    time.sleep(3)  # as the sweep of a killed stack's 47 MB, or initdb, can take on a slow disk
+    return prepare(self)
+
+LocalPostgres.prepare = slow_prepare
+stack = LocalRedshift().start()
+stack.stop()
+print("started-and-stopped")
+"""
+
+
+def test_the_stack_starts_while_postgres_is_still_being_prepared():
+    """The gateway is given PostgreSQL's socket path while initdb (or the copy, or the sweep) still runs.
+
+    A start after a kill -9 once failed with ``AssertionError: the server is not prepared``: the sweep of the
+    killed stack's directory ran before the working directory existed, in the thread that prepares.
+    """
+    result = subprocess.run(
+        [sys.executable, "-c", _SLOW_PREPARE], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().endswith("started-and-stopped")
+
+
 def test_a_busy_port_says_which_option_to_change_without_a_traceback():
     import socket
 
