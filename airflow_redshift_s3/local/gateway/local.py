@@ -47,6 +47,7 @@ from airflow_redshift_s3.local.wire.messages import (
     parse_parse,
     ready_for_query,
 )
+from airflow_redshift_s3.local.wire.result_types import bind_formats
 
 if TYPE_CHECKING:
     from airflow_redshift_s3.local.gateway.session import Session
@@ -221,7 +222,8 @@ class LocalStatements:
             described = (self.statements if is_statement else self.portals)[body[1:].rstrip(b"\x00")]
             if is_statement:
                 client.write(message(Backend.PARAMETER_DESCRIPTION, struct.pack("!h", 0)))
-            client.write(await self._describe_last(described))
+            answer = await self._describe_last(described)
+            self.session.relay(answer[:1], answer[5:])  # a RowDescription in the negotiated protocol's form
         elif kind == Frontend.CLOSE:
             names = self.statements if body[:1] == TARGET_STATEMENT else self.portals
             names.pop(body[1:].rstrip(b"\x00"), None)
@@ -278,6 +280,7 @@ class LocalStatements:
                 tag = "ALTER TABLE"
             elif index == len(plan.statements) - 1:
                 # like Redshift, a multi-statement string returns the rows of its last statement
+                self.session.result_types.portal(bind_formats(plan.result_formats))
                 tag, error = await upstream.rows(statement, plan.result_formats, self.session.relay)
             else:
                 _, tag, error = await upstream.query(statement)

@@ -31,6 +31,7 @@ from airflow_redshift_s3.local.gateway.session import Session
 from airflow_redshift_s3.local.sql.tokens import quote_ident, quote_literal
 from airflow_redshift_s3.local.wire.client import PgSimpleClient, open_postgres_connection
 from airflow_redshift_s3.local.wire.messages import CANCEL_REQUEST, ProtocolError
+from airflow_redshift_s3.local.wire.result_metadata import ColumnOrigins
 
 if TYPE_CHECKING:
     from airflow_redshift_s3.local.copy.access import AwsAccess, Owner
@@ -79,6 +80,7 @@ class Gateway:
         self.ports: list[int] = []
         self.drop_connections_during_copy = False  # fault injection for the reliability suite
         self._admins: dict[str, PgSimpleClient] = {}
+        self.column_origins = ColumnOrigins()  # the names protocol 1 adds to result columns
         self._listeners: list[ClientListener] = []
 
     # -- public seams for tests ---------------------------------------------------------------------

@@ -52,7 +52,8 @@ from airflow_redshift_s3.local.wire.messages import (
     ready_for_query,
     startup_message,
 )
-from airflow_redshift_s3.local.wire.result_types import ResultTypes, bind_formats
+from airflow_redshift_s3.local.wire.result_metadata import EXTENDED_RESULT_METADATA, RENAMING_TAGS, negotiate
+from airflow_redshift_s3.local.wire.result_types import NumericOutOfRange, ResultTypes, bind_formats
 from airflow_redshift_s3.local.wire.upstream import Upstream
 
 if TYPE_CHECKING:
@@ -83,6 +84,8 @@ _FLUSH_TO_CLIENT_AFTER = (
 _FLUSH_UPSTREAM_AFTER = (Frontend.SYNC, Frontend.QUERY, Frontend.FLUSH, Frontend.COPY_DONE, Frontend.PASSWORD)
 # Client messages that end an extended-protocol exchange (PostgreSQL answers each with ReadyForQuery).
 _EXCHANGE_ENDS = (Frontend.SYNC, Frontend.QUERY, Frontend.FUNCTION_CALL)
+# What PostgreSQL still sends after a row the gateway replaced with an error: dropped until ReadyForQuery.
+_KEPT_AFTER_A_FAILED_ROW = (Backend.READY_FOR_QUERY, Backend.PARAMETER_STATUS, Backend.NOTICE_RESPONSE)
 # Client messages that do not open an extended-protocol exchange.
 _NOT_STATEMENT_PARTS = (
     Frontend.FLUSH,
@@ -114,7 +117,12 @@ class Session:
         self.forwarded_since_sync = False
         self.local = LocalStatements(self)
         self.identifier_case = IdentifierCase()  # enable_case_sensitive_identifier, as SET by the client
-        self.result_types = ResultTypes()  # SUPER, VARBYTE and interval columns as Redshift shows them
+        self.result_types = (
+            ResultTypes()
+        )  # SUPER, VARBYTE, interval and binary NUMERIC as Redshift shows them
+        self.protocol = 0  # the client protocol version negotiated at startup (local/wire/result_metadata.py)
+        self._failed_row = False  # a row was replaced with an error: the rest of the result is dropped
+        self._renamed = False  # an ALTER or DROP ran in the open transaction (see ColumnOrigins)
         self._outstanding = 1  # the startup sequence ends with a ReadyForQuery
         self._idle = asyncio.Event()
         self._relay_task: asyncio.Task[None] | None = None
@@ -145,7 +153,9 @@ class Session:
         return self.gateway.admin(self.database)
 
     def relay(self, kind: bytes, body: bytes) -> None:
-        """Pass one message on to the client (buffered)."""
+        """Pass one message on to the client (buffered); a RowDescription in the protocol's form."""
+        if kind == Backend.ROW_DESCRIPTION and self.protocol >= EXTENDED_RESULT_METADATA:
+            body = self.gateway.column_origins.extend(body, self.database)
         self.client_w.write(message(kind, body))
 
     @contextlib.asynccontextmanager
@@ -170,6 +180,7 @@ class Session:
             return
         self.user = params.get("user", "")
         self.database = params.get("database") or self.user
+        self.protocol = self.result_types.protocol = negotiate(params.get("client_protocol_version"))
         upstream_params = {k: v for k, v in params.items() if k in PASSED_STARTUP_PARAMS}
         if self._is_administrative(self.user):
             # as Redshift answers a user it does not know; nothing reaches PostgreSQL
@@ -258,10 +269,14 @@ class Session:
         try:
             while True:
                 kind, body = await read_message(upstream.reader)
+                if self._failed_row and kind not in _KEPT_AFTER_A_FAILED_ROW:
+                    continue
                 if kind == Backend.PARAMETER_STATUS and body.startswith(b"server_version\x00"):
                     body = cstring("server_version") + cstring(REDSHIFT_SERVER_VERSION)
                     # redshift_connector's metadata API needs it (Cursor.get_show_discovery_version)
                     self.relay(kind, cstring("show_discovery") + cstring(SHOW_DISCOVERY_VERSION))
+                    if self.protocol:
+                        self.relay(kind, cstring("server_protocol_version") + cstring(str(self.protocol)))
                 elif kind == Backend.BACKEND_KEY_DATA:
                     self.backend_pid = struct.unpack("!i", body[:4])[0]
                 elif kind == Backend.AUTHENTICATION and body[:4] == struct.pack("!i", AUTH_OK):
@@ -270,10 +285,20 @@ class Session:
                     body = _redshift_error(body)
                 elif kind == Backend.ROW_DESCRIPTION:
                     body = self.result_types.row_description(body)
+                    if self.protocol >= EXTENDED_RESULT_METADATA and not upstream.capturing:
+                        await self._learn_columns(body)
                 elif kind == Backend.DATA_ROW and self.result_types.active:
-                    body = self.result_types.data_row(body)
+                    kind, body = self._convert_row(body)
                 elif kind == Backend.NO_DATA:
                     self.result_types.no_data()
+                elif kind == Backend.COMMAND_COMPLETE and body.startswith(RENAMING_TAGS):
+                    self._renamed = True  # names looked up until this transaction ends may be the old ones
+                    self.gateway.column_origins.forget()
+                if kind == Backend.READY_FOR_QUERY:
+                    self._failed_row = False
+                    if self._renamed and body[:1] == TransactionStatus.IDLE:
+                        self._renamed = False
+                        self.gateway.column_origins.forget()
                 if upstream.capturing:
                     await upstream.deliver(kind, body)
                     continue
@@ -293,6 +318,19 @@ class Session:
             self.close()
         except asyncio.CancelledError:
             raise
+
+    def _convert_row(self, body: bytes) -> tuple[bytes, bytes]:
+        """Return a DataRow in Redshift's forms, or the error Redshift gives for a value it cannot hold."""
+        try:
+            return Backend.DATA_ROW, self.result_types.data_row(body)
+        except NumericOutOfRange as err:
+            self._failed_row = True
+            return Backend.ERROR_RESPONSE, PgError.make(str(err), "22003").encode()[5:]
+
+    async def _learn_columns(self, body: bytes) -> None:
+        """Look up the catalog names protocol 1 adds to a RowDescription (none if the lookup fails)."""
+        with contextlib.suppress(Exception):
+            await self.gateway.column_origins.learn(self.admin(), self.database, body)
 
     async def _wait_idle(self) -> None:
         if self._outstanding:

@@ -13,6 +13,13 @@ SECOND. Their type OIDs and values become Redshift's, as redshift_connector's ty
 - INTERVAL YEAR TO MONTH (1188): binary, int32 months; INTERVAL DAY TO SECOND (1190): binary, int64
   microseconds (the driver's ``intervaly2m_recv_integer`` / ``intervald2s_recv_integer``). In text they
   keep PostgreSQL's form.
+- NUMERIC (1700) under protocol 2 (BINARY), binary: Redshift's form, not PostgreSQL's base-10000 digits —
+  the value scaled by the column's scale as a signed big-endian integer of 8 bytes (precision up to 18) or
+  16 bytes (the driver's ``numeric_in_binary``, which takes the scale from the type modifier). PostgreSQL
+  gives computed numerics (``sum``, ``avg``, arithmetic) no type modifier where Redshift's result-type rules
+  give each a precision and scale; the gateway reports those as NUMERIC(38,18) and rounds their values to
+  18 decimals, half away from zero. A value no Redshift NUMERIC holds (over 38 digits, NaN, infinity) is
+  the error Redshift gives for an overflowing result instead of the row.
 
 redshift_connector describes a statement once and then binds and executes it by name, so the conversion of a
 statement's columns is kept under its name: the Describe the client sent last names the statement a
@@ -23,6 +30,7 @@ from __future__ import annotations
 
 import re
 import struct
+from typing import NamedTuple
 
 JSONB_OID = 3802
 BYTEA_OID = 17
@@ -40,8 +48,61 @@ _FULL_RANGE = 0x7FFF
 _JSON_BLANKS = re.compile(rb'("(?:[^"\\]|\\.)*")|\s+')
 _MICROS_PER_DAY = 86_400_000_000
 
+NUMERIC_OID = 1700
+BINARY_PROTOCOL = 2  # redshift_connector's ClientProtocolVersion.BINARY
+# What a NUMERIC without a type modifier is reported as (see the module's docstring).
+UNCONSTRAINED_NUMERIC = (38, 18)
+_NUMERIC_NEGATIVE = 0x4000
+_NUMERIC_SPECIAL = 0xC000  # NaN, and from PostgreSQL 14 on +/-infinity (0xD000, 0xF000)
+
 SUPER, VARBYTE, Y2M, D2S = "super", "varbyte", "y2m", "d2s"
-Conversions = dict[int, str]  # column index -> kind
+
+
+class NumericColumn(NamedTuple):
+    """A NUMERIC result column: its precision and scale as the client was told them."""
+
+    precision: int
+    scale: int
+
+
+Conversions = dict[int, "str | NumericColumn"]  # column index -> kind
+
+
+class NumericOutOfRange(Exception):
+    """A NUMERIC value that no Redshift NUMERIC holds."""
+
+
+def numeric_typmod(precision: int, scale: int) -> int:
+    """Return PostgreSQL's type modifier of NUMERIC(precision, scale)."""
+    return ((precision << 16) | scale) + 4
+
+
+def redshift_numeric(value: bytes, column: NumericColumn) -> bytes:
+    """Re-encode PostgreSQL's binary NUMERIC as Redshift's scaled 8- or 16-byte integer."""
+    ndigits, weight, sign, _ = struct.unpack_from("!hhHh", value, 0)
+    if sign & _NUMERIC_SPECIAL == _NUMERIC_SPECIAL:
+        raise NumericOutOfRange(
+            "Numeric data overflow (result precision): NaN and infinity are not NUMERIC values"
+        )
+    digits = 0
+    for digit in struct.unpack_from(f"!{ndigits}h", value, 8):
+        digits = digits * 10_000 + digit
+    exponent = (weight - ndigits + 1) * 4 + column.scale  # value * 10**scale == digits * 10**exponent
+    if exponent >= 0:
+        scaled = digits * 10**exponent
+    else:
+        scaled, rest = divmod(digits, 10**-exponent)
+        scaled += 2 * rest >= 10**-exponent
+    if sign == _NUMERIC_NEGATIVE:
+        scaled = -scaled
+    size = 8 if column.precision <= 18 else 16
+    try:
+        return scaled.to_bytes(size, "big", signed=True)
+    except OverflowError:
+        raise NumericOutOfRange(
+            f"Numeric data overflow (result precision): the value does not fit "
+            f"NUMERIC({column.precision},{column.scale})"
+        ) from None
 
 
 def _interval_kind(typmod: int) -> str | None:
@@ -61,6 +122,7 @@ class ResultTypes:
     """One session's result-column conversions (see the module's docstring)."""
 
     def __init__(self) -> None:
+        self.protocol = 0  # the client protocol version the session negotiated
         self._described: bytes | None = None  # the statement the next RowDescription describes
         self._by_statement: dict[bytes, Conversions] = {}
         self._current: Conversions = {}
@@ -85,6 +147,12 @@ class ResultTypes:
         self._current = self._by_statement.get(statement, {})
         self._formats = formats
 
+    def portal(self, formats: list[int]) -> None:
+        """Note an unnamed portal the gateway binds itself: the RowDescription of its Describe comes next."""
+        self._described = None
+        self._current = {}
+        self._formats = formats
+
     def row_description(self, body: bytes) -> bytes:
         """Return a RowDescription with Redshift's type OIDs, and note the columns to convert."""
         (count,) = struct.unpack_from("!h", body, 0)
@@ -94,7 +162,7 @@ class ResultTypes:
         for index in range(count):
             end = body.index(b"\x00", pos) + 1
             table, attnum, oid, size, typmod, fmt = struct.unpack_from("!ihihih", body, end)
-            kind = None
+            kind: str | NumericColumn | None = None
             if oid == JSONB_OID:
                 kind, oid = SUPER, SUPER_OID
             elif oid == BYTEA_OID:
@@ -102,6 +170,10 @@ class ResultTypes:
             elif oid == INTERVAL_OID:
                 kind = _interval_kind(typmod)
                 oid = {Y2M: INTERVAL_Y2M_OID, D2S: INTERVAL_D2S_OID}.get(kind or "", oid)
+            elif oid == NUMERIC_OID and self.protocol >= BINARY_PROTOCOL:
+                if typmod < 4:
+                    typmod = numeric_typmod(*UNCONSTRAINED_NUMERIC)
+                kind = NumericColumn((typmod - 4) >> 16 & 0xFFFF, (typmod - 4) & 0xFFFF)
             if kind is not None:
                 conversions[index] = kind
             out += body[pos:end] + struct.pack("!ihihih", table, attnum, oid, size, typmod, fmt)
@@ -142,7 +214,9 @@ class ResultTypes:
         return self._formats[0] if len(self._formats) == 1 else self._formats[index]
 
     @staticmethod
-    def _convert(kind: str, value: bytes, fmt: int) -> bytes:
+    def _convert(kind: str | NumericColumn, value: bytes, fmt: int) -> bytes:
+        if isinstance(kind, NumericColumn):
+            return redshift_numeric(value, kind) if fmt != 0 else value
         if fmt != 0 and kind in (Y2M, D2S) and len(value) == 16:
             micros, days, months = struct.unpack("!qii", value)
             if kind == Y2M:
@@ -163,4 +237,4 @@ def bind_formats(section: bytes) -> list[int]:
     return list(struct.unpack_from(f"!{count}h", section, 2))
 
 
-__all__ = ["ResultTypes", "bind_formats"]
+__all__ = ["NumericColumn", "NumericOutOfRange", "ResultTypes", "bind_formats", "redshift_numeric"]

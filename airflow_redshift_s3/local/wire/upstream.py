@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Callable
 
 from airflow_redshift_s3.local.wire.messages import (
+    TARGET_PORTAL,
     TARGET_STATEMENT,
     Backend,
     Frontend,
@@ -132,6 +133,7 @@ class Upstream:
         self.send(
             build_parse(b"", sql, _NO_PARAMETER_TYPES)
             + message(Frontend.BIND, _BIND_NO_PARAMETERS + result_formats)
+            + message(Frontend.DESCRIBE, TARGET_PORTAL + b"\x00")  # how the session converts its rows
             + message(Frontend.EXECUTE, _EXECUTE_ALL_ROWS)
             + message(Frontend.SYNC)
         )

@@ -108,6 +108,10 @@ def test_execute_statement_runs_on_the_gateways_database_with_typed_records(
         "int4", "int8", "varchar", "numeric", "float8", "bool", "date", "timestamp", "varchar"
     ]  # fmt: skip
     assert (columns["n"]["precision"], columns["n"]["scale"], columns["v"]["length"]) == (8, 2, 20)
+    # the gateway's protocol 1 names each column's schema and table; none is NOT NULL
+    assert {(c["schemaName"], c["tableName"], c["nullable"]) for c in result["ColumnMetadata"]} == {
+        (redshift_schema, "typed", 1)
+    }
 
 
 def test_status_goes_through_the_documented_sequence(data):

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import struct
 
-from airflow_redshift_s3.local.wire.result_types import ResultTypes, bind_formats
+import pytest
+
+from airflow_redshift_s3.local.wire.result_types import (
+    NumericColumn,
+    NumericOutOfRange,
+    ResultTypes,
+    bind_formats,
+    redshift_numeric,
+)
 
 _Y2M_TYPMOD = (((1 << 1) | (1 << 2)) << 16) | 0xFFFF  # PostgreSQL's INTERVAL YEAR TO MONTH
 _D2S_TYPMOD = (((1 << 3) | (1 << 10) | (1 << 11) | (1 << 12)) << 16) | 0xFFFF
@@ -96,3 +104,64 @@ def test_a_statement_bound_again_by_name_keeps_its_conversions():
 def test_bind_formats_reads_the_result_format_section():
     assert bind_formats(struct.pack("!hhh", 2, 0, 1)) == [0, 1]
     assert bind_formats(struct.pack("!h", 0)) == []
+
+
+def _pg_numeric(digits: list[int], weight: int, negative: bool = False, special: int | None = None) -> bytes:
+    """PostgreSQL's binary NUMERIC (numeric.c, numeric_send): base-10000 digits after a 4-word header."""
+    sign = special if special is not None else (0x4000 if negative else 0)
+    return struct.pack(f"!hhHh{len(digits)}h", len(digits), weight, sign, 0, *digits)
+
+
+@pytest.mark.parametrize(
+    ("digits", "weight", "negative", "precision", "scale", "expected", "size"),
+    [
+        ([1234, 5000], 0, False, 12, 2, 123450, 8),  # 1234.50
+        ([1234, 5000], 0, True, 12, 2, -123450, 8),
+        ([], 0, False, 10, 2, 0, 8),  # zero has no digits
+        ([1250], -1, False, 10, 2, 13, 8),  # 0.125 at scale 2: half away from zero
+        ([1250], -1, True, 10, 2, -13, 8),
+        ([1], 4, False, 19, 0, 10**16, 16),  # 1e16 in a NUMERIC(19,0): 16 bytes
+        ([1, 0, 0], 9, False, 38, 0, 10**36, 16),  # a weight beyond the digits: trailing zero groups
+    ],
+)
+def test_binary_numeric_becomes_a_scaled_integer(digits, weight, negative, precision, scale, expected, size):
+    encoded = redshift_numeric(_pg_numeric(digits, weight, negative), NumericColumn(precision, scale))
+    assert len(encoded) == size
+    assert int.from_bytes(encoded, "big", signed=True) == expected
+
+
+@pytest.mark.parametrize("special", [0xC000, 0xD000, 0xF000])  # NaN, +infinity, -infinity
+def test_nan_and_infinity_are_overflows(special):
+    with pytest.raises(NumericOutOfRange, match="Numeric data overflow"):
+        redshift_numeric(_pg_numeric([], 0, special=special), NumericColumn(38, 18))
+
+
+def test_a_value_over_128_bits_is_an_overflow():
+    with pytest.raises(NumericOutOfRange, match=r"NUMERIC\(38,0\)"):
+        redshift_numeric(_pg_numeric([1], 10), NumericColumn(38, 0))  # 1e40
+
+
+def test_protocol_2_reports_unconstrained_numerics_as_38_18_and_converts_binary_rows_only():
+    types = ResultTypes()
+    types.protocol = 2
+    types.describe(b"Sn\x00")
+    body = types.row_description(_row_description((1700, -1), (1700, ((10 << 16) | 2) + 4)))
+    (count,) = struct.unpack_from("!h", body, 0)
+    pos, modifiers = 2, []
+    for _ in range(count):
+        pos = body.index(b"\x00", pos) + 1
+        modifiers.append(struct.unpack_from("!ihihih", body, pos)[4])
+        pos += 18
+    assert modifiers == [((38 << 16) | 18) + 4, ((10 << 16) | 2) + 4]
+    types.bind(b"n", [1, 0])
+    binary, text = _values(types.data_row(_data_row(_pg_numeric([2, 5000], 0), b"7.25")))
+    assert int.from_bytes(binary, "big", signed=True) == 25 * 10**17
+    assert text == b"7.25"
+
+
+def test_protocol_0_leaves_numerics_alone():
+    types = ResultTypes()
+    types.simple_query()
+    body = _row_description((1700, -1))
+    assert types.row_description(body) == body
+    assert not types.active

@@ -51,10 +51,16 @@ class Target:
     password: str = field(repr=False)
 
     def connect(self) -> Any:
-        """Log in to the gateway with redshift_connector."""
+        """Log in to the gateway with redshift_connector.
+
+        Protocol 1 (EXTENDED_RESULT_METADATA): the result columns' schema, table and NOT NULL flag for
+        ColumnMetadata, and NUMERIC values as exact text (protocol 2's binary NUMERIC goes through the
+        driver's 28-digit Decimal context).
+        """
         import redshift_connector
 
         return redshift_connector.connect(
+            client_protocol_version=1,
             host=self.host,
             port=self.port,
             database=self.database,

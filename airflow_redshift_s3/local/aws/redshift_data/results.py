@@ -102,8 +102,16 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _name(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value or "")
+
+
 def column_metadata(row_description: list[dict[str, Any]], labels: list[str]) -> list[dict[str, Any]]:
-    """Return ColumnMetadata for each column of redshift_connector's row description."""
+    """Return ColumnMetadata for each column of redshift_connector's row description.
+
+    Under protocol 1 the description carries the column's schema and table and a NOT NULL flag (the
+    driver's ``nullable`` key is that flag; ColumnMetadata's ``nullable`` is JDBC's: 0 no nulls, 1 nullable).
+    """
     columns = []
     for column, label in zip(row_description, labels, strict=False):
         oid = int(column.get("type_oid", 0))
@@ -123,12 +131,12 @@ def column_metadata(row_description: list[dict[str, Any]], labels: list[str]) ->
                 "isSigned": oid in _SIGNED,
                 "isCaseSensitive": oid in _CHARACTER,
                 "isCurrency": False,
-                "nullable": 1,
+                "nullable": 0 if column.get("nullable") else 1,
                 "precision": precision,
                 "scale": scale,
                 "length": length,
-                "schemaName": "",
-                "tableName": "",
+                "schemaName": _name(column.get("schema_name")),
+                "tableName": _name(column.get("table_name")),
             }
         )
     return columns
