@@ -25,14 +25,19 @@ def _row_description(*columns: tuple[int, int]) -> bytes:
     return body
 
 
-def _oids(body: bytes) -> list[int]:
+def _described(body: bytes, part: int) -> list[int]:
+    """Return one part of each field's fixed section (2: type OID, 4: type modifier)."""
     (count,) = struct.unpack_from("!h", body, 0)
-    pos, oids = 2, []
+    pos, parts = 2, []
     for _ in range(count):
         pos = body.index(b"\x00", pos) + 1
-        oids.append(struct.unpack_from("!ihihih", body, pos)[2])
+        parts.append(struct.unpack_from("!ihihih", body, pos)[part])
         pos += 18
-    return oids
+    return parts
+
+
+def _oids(body: bytes) -> list[int]:
+    return _described(body, 2)
 
 
 def _data_row(*values: bytes | None) -> bytes:
@@ -146,13 +151,7 @@ def test_protocol_2_reports_unconstrained_numerics_as_38_18_and_converts_binary_
     types.protocol = 2
     types.describe(b"Sn\x00")
     body = types.row_description(_row_description((1700, -1), (1700, ((10 << 16) | 2) + 4)))
-    (count,) = struct.unpack_from("!h", body, 0)
-    pos, modifiers = 2, []
-    for _ in range(count):
-        pos = body.index(b"\x00", pos) + 1
-        modifiers.append(struct.unpack_from("!ihihih", body, pos)[4])
-        pos += 18
-    assert modifiers == [((38 << 16) | 18) + 4, ((10 << 16) | 2) + 4]
+    assert _described(body, 4) == [((38 << 16) | 18) + 4, ((10 << 16) | 2) + 4]
     types.bind(b"n", [1, 0])
     binary, text = _values(types.data_row(_data_row(_pg_numeric([2, 5000], 0), b"7.25")))
     assert int.from_bytes(binary, "big", signed=True) == 25 * 10**17
