@@ -181,6 +181,42 @@ def test_the_stack_starts_while_postgres_is_still_being_prepared():
     assert result.stdout.strip().endswith("started-and-stopped")
 
 
+_MOTO_USED_BEFORE = """
+import boto3
+from moto.server import ThreadedMotoServer
+from airflow_redshift_s3.local import LocalRedshift
+
+# a test suite's own use of moto, earlier in the same process: IAM is built without AWS's managed policies
+server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+server.start()
+host, port = server.get_host_and_port()
+iam = boto3.client("iam", endpoint_url=f"http://{host}:{port}", region_name="us-east-1",
+                   aws_access_key_id="testing", aws_secret_access_key="testing")
+iam.create_role(RoleName="theirs", AssumeRolePolicyDocument="{}")
+server.stop()
+
+stack = LocalRedshift().start()
+try:
+    iam = stack.aws_client("iam")
+    print("roles", [r["RoleName"] for r in iam.list_roles()["Roles"]])
+    iam.create_role(RoleName="copy", AssumeRolePolicyDocument="{}")
+    iam.attach_role_policy(RoleName="copy", PolicyArn="arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+    print("attached")
+finally:
+    stack.stop()
+"""
+
+
+def test_a_stack_starts_from_a_clean_aws_state_after_other_uses_of_moto():
+    """moto's state is process-wide: an IAM backend built earlier without AWS's managed policies once left
+    the stack unable to attach ``AmazonS3ReadOnlyAccess`` (NoSuchEntity), depending on test order."""
+    result = subprocess.run(
+        [sys.executable, "-c", _MOTO_USED_BEFORE], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split("\n")[:2] == ["roles []", "attached"]
+
+
 def test_a_busy_port_says_which_option_to_change_without_a_traceback():
     import socket
 
