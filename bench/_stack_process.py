@@ -126,10 +126,11 @@ def _without_sql_layer() -> None:
 
     Statements go to PostgreSQL as the client wrote them (no splitting, identifier folding, rewriting,
     translation, VARCHAR byte limits or local UNLOAD: only plain PostgreSQL statements work), and result
-    messages pass unread (no SUPER/VARBYTE/interval conversion). Connection handling, authentication, the
-    relay and the gateway's COPY from S3 (which came before the layer) stay: a statement that starts with
-    COPY and names ``s3://`` is planned as before. The difference with a normal gateway is the layer's
-    cost.
+    messages pass unread (no SUPER/VARBYTE/interval/NUMERIC conversion), and the client protocol stays 0, as
+    before the gateway negotiated it (no names looked up for RowDescriptions, no binary NUMERIC).
+    Connection handling, authentication, the relay and the gateway's COPY from S3 (which came before the
+    layer) stay: a statement that starts with COPY and names ``s3://`` is planned as before. The difference
+    with a normal gateway is the layer's cost.
     """
     from airflow_redshift_s3.local.gateway import session
 
@@ -151,12 +152,15 @@ def _without_sql_layer() -> None:
 
         def no_data(self) -> None: ...
 
+        def portal(self, formats: list[int]) -> None: ...
+
         def row_description(self, body: bytes) -> bytes:
             return body
 
     async def no_catalog_lookup(self: object) -> None: ...
 
     session.plan_statements = copy_from_s3_only
+    session.negotiate = lambda asked: 0
     session.ResultTypes = PassThroughResults
     session.Session._load_super_columns = no_catalog_lookup
 
