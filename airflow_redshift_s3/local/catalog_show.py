@@ -1,8 +1,9 @@
 """The functions that answer Redshift's catalog SHOW commands (the gateway rewrites each into a SELECT).
 
-Result columns are those of the SHOW DATABASES, SHOW SCHEMAS, SHOW TABLES, SHOW COLUMNS and
-SHOW CONSTRAINTS pages of the Redshift SQL reference, in their order, which redshift_connector's metadata
-API reads by name. Only the connected database is described: PostgreSQL cannot read another one's catalog.
+Result columns are those of the SHOW DATABASES, SHOW SCHEMAS, SHOW TABLES, SHOW COLUMNS,
+SHOW CONSTRAINTS, SHOW PROCEDURES and SHOW FUNCTIONS pages of the Redshift SQL reference, in their order,
+which redshift_connector's metadata API reads by name. Only the connected database is described:
+PostgreSQL cannot read another one's catalog.
 """
 
 from __future__ import annotations
@@ -16,6 +17,40 @@ _S = REDSHIFT_FUNCTION_SCHEMA
 # Schemas SHOW SCHEMAS lists: Redshift lists pg_catalog and information_schema, not the internal ones.
 _LISTED_SCHEMA = f"""(n.nspname IN ('pg_catalog', 'information_schema') OR (n.nspname NOT LIKE 'pg\\_%'))
     AND n.nspname <> '{_S}'"""
+
+
+def _routines(command: str, name_column: str, kind: str) -> str:
+    """SHOW PROCEDURES / SHOW FUNCTIONS: one row per routine of the schema (their pages' columns).
+
+    ``argument_list`` lists the input arguments' types; a procedure's ``return_type`` lists its OUT and
+    INOUT arguments' types (SHOW PROCEDURES page's example), a function's is its result type.
+    """
+    arguments = "pg_catalog.format_type(t.oid, NULL)"
+    returns = (
+        f"(SELECT string_agg({arguments}, ', ' ORDER BY a.n) FROM unnest(p.proallargtypes, p.proargmodes) "
+        "WITH ORDINALITY AS a(oid, mode, n) JOIN pg_catalog.pg_type t ON t.oid = a.oid "
+        "WHERE a.mode IN ('o', 'b'))"
+        if kind == "p"
+        else "pg_catalog.format_type(p.prorettype, NULL)"
+    )
+    return f"""CREATE FUNCTION {_S}.show_{command}(database text, schema text, pattern text)
+RETURNS TABLE (database_name varchar(128), schema_name varchar(128), {name_column} varchar(128),
+    number_of_arguments integer, argument_list varchar(65535), return_type varchar(65535),
+    remarks varchar(256))
+LANGUAGE sql STABLE AS $$
+    SELECT current_database()::varchar(128), n.nspname::varchar(128), p.proname::varchar(128),
+        p.pronargs::integer,
+        COALESCE((SELECT string_agg({arguments}, ', ' ORDER BY a.n)
+            FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY AS a(oid, n)
+            JOIN pg_catalog.pg_type t ON t.oid = a.oid), '')::varchar(65535),
+        COALESCE({returns}, '')::varchar(65535),
+        pg_catalog.obj_description(p.oid, 'pg_proc')::varchar(256)
+    FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+    WHERE database = current_database() AND n.nspname = schema AND p.prokind = '{kind}'
+      AND (pattern IS NULL OR p.proname LIKE pattern)
+    ORDER BY 3, 5
+$$;"""
+
 
 SHOW_SQL = f"""
 CREATE FUNCTION {_S}.show_databases(pattern text)
@@ -79,6 +114,10 @@ LANGUAGE sql STABLE AS $$
       AND (pattern IS NULL OR ic.column_name LIKE pattern)
     ORDER BY 5
 $$;
+
+{_routines("procedures", "procedure_name", "p")}
+
+{_routines("functions", "function_name", "f")}
 
 CREATE FUNCTION {_S}.show_primary_keys(database text, schema text, tab text)
 RETURNS TABLE (database_name varchar(128), schema_name varchar(128), table_name varchar(128),

@@ -1,8 +1,8 @@
 """Redshift's catalog SHOW commands, as a SELECT from the catalog's functions that answer them.
 
 The forms are those of the Redshift SQL reference (SHOW DATABASES, SHOW SCHEMAS, SHOW TABLES,
-SHOW COLUMNS, SHOW CONSTRAINTS) that redshift_connector's metadata API issues; names may be identifiers
-or, as the driver sends them, bind parameters.
+SHOW COLUMNS, SHOW CONSTRAINTS, SHOW PROCEDURES, SHOW FUNCTIONS) that redshift_connector's metadata API
+issues; names may be identifiers or, as the driver sends them, bind parameters.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ _FORMS: dict[str, tuple[tuple[str, ...], str, int]] = {
     "TABLES": (("FROM", "SCHEMA"), "show_tables", 2),
     "COLUMNS": (("FROM", "TABLE"), "show_columns", 3),
     "CONSTRAINTS": (("PRIMARY", "KEYS", "FROM", "TABLE"), "show_primary_keys", 3),
+    "PROCEDURES": (("FROM", "SCHEMA"), "show_procedures", 2),
+    "FUNCTIONS": (("FROM", "SCHEMA"), "show_functions", 2),
 }
 SHOW_OBJECTS = frozenset(_FORMS)
 

@@ -85,3 +85,45 @@ def test_get_tables_get_columns_get_primary_keys(redshift_connection, catalog_ob
     assert [(k[3], k[4]) for k in keys] == [("region", 1), ("id", 2)]
     assert cur.get_primary_keys(schema=catalog_objects, table="notes") == ()
     redshift_connection.rollback()
+
+
+def test_show_procedures_and_functions_and_the_drivers_get_procedures_get_functions(
+    redshift_connection, redshift_schema
+):
+    """SHOW PROCEDURES / SHOW FUNCTIONS pages (Redshift SQL reference): columns database_name, schema_name,
+    procedure_name (function_name), number_of_arguments, argument_list, return_type, remarks; a procedure's
+    return_type lists its OUT and INOUT arguments' types (the page's example). redshift_connector's
+    get_procedures / get_functions issue them (metadataAPIHelper) and build SPECIFIC_NAME from the name and
+    argument_list."""
+    cur = redshift_connection.cursor()
+    cur.execute(
+        f"create procedure {redshift_schema}.load_day(day date, inout n int, out msg varchar) as $$ "
+        "begin n := 1; msg := 'x'; end; $$ language plpgsql"
+    )
+    cur.execute(
+        f"create function {redshift_schema}.plus_one(int) returns int stable "
+        "as $$ select $1 + 1 $$ language sql"
+    )
+    redshift_connection.commit()
+    cur.execute(f"show procedures from schema dev.{redshift_schema}")
+    assert [d[0] for d in cur.description] == [
+        "database_name", "schema_name", "procedure_name", "number_of_arguments", "argument_list",
+        "return_type", "remarks",
+    ]  # fmt: skip
+    assert [tuple(r[:6]) for r in cur.fetchall()] == [
+        ("dev", redshift_schema, "load_day", 2, "date, integer", "integer, character varying")
+    ]
+    cur.execute(f"show functions from schema dev.{redshift_schema} like 'plus%'")
+    assert [d[0] for d in cur.description][2] == "function_name"
+    assert [tuple(r[:6]) for r in cur.fetchall()] == [
+        ("dev", redshift_schema, "plus_one", 1, "integer", "integer")
+    ]
+    cur.execute(f"show functions from schema dev.{redshift_schema} like 'nothing%'")
+    assert cur.fetchall() == ()
+    procedures = cur.get_procedures(schema_pattern=redshift_schema)
+    assert [(p[0], p[1], p[2], p[8]) for p in procedures] == [
+        ("dev", redshift_schema, "load_day", "load_day(date, integer)")
+    ]
+    functions = cur.get_functions(schema_pattern=redshift_schema)
+    assert [(f[2], f[5]) for f in functions] == [("plus_one", "plus_one(integer)")]
+    redshift_connection.rollback()
