@@ -117,9 +117,8 @@ class Session:
         self.forwarded_since_sync = False
         self.local = LocalStatements(self)
         self.identifier_case = IdentifierCase()  # enable_case_sensitive_identifier, as SET by the client
-        self.result_types = (
-            ResultTypes()
-        )  # SUPER, VARBYTE, interval and binary NUMERIC as Redshift shows them
+        # SUPER, VARBYTE, interval and (under protocol 2) binary NUMERIC columns as Redshift shows them
+        self.result_types = ResultTypes()
         self.protocol = 0  # the client protocol version negotiated at startup (local/wire/result_metadata.py)
         self._failed_row = False  # a row was replaced with an error: the rest of the result is dropped
         self._renamed = False  # an ALTER or DROP ran in the open transaction (see ColumnOrigins)
