@@ -254,6 +254,22 @@ def _init_aws_policies(self: IAMBackend) -> list[Any]:
     ]
 
 
+def add_missing_aws_managed_policies() -> None:
+    """Give the IAM backends built without AWS's managed policies (before they were asked for) those policies.
+
+    Backends built later get them from ``_init_aws_policies``; the account's own policies are kept.
+    """
+    from moto.iam.models import iam_backends
+
+    for account_backends in list(iam_backends.values()):
+        for backend in list(account_backends.values()):
+            if backend.aws_managed_policies:
+                continue
+            backend.aws_managed_policies = _init_aws_policies(backend)
+            for policy in backend.aws_managed_policies:
+                backend.managed_policies.setdefault(policy.arn, policy)
+
+
 def install() -> None:
     """Add SimulatePrincipalPolicy to moto's IamResponse and the parsed-once managed policies (idempotent)."""
     IamResponse.simulate_principal_policy = _response_simulate_principal_policy  # type: ignore[attr-defined]

@@ -138,9 +138,11 @@ class LocalAws:
             # Real accounts have the AWS managed policies (arn:aws:iam::aws:policy/...); moto skips them
             # unless asked (parsed once per process: the iam extension).
             default_user_config.setdefault("iam", {})["load_aws_managed_policies"] = True
-        # moto's state is process-global: what an earlier user of moto in this process left (a backend
-        # built before the managed policies were asked for, say) must not be this stack's starting state
-        _reset_moto()
+            # moto's state is process-wide: an IAM backend an earlier use of moto built without them gets
+            # them now (moto's state is not reset here: another stack's may be in use)
+            from airflow_redshift_s3.local.aws.iam import add_missing_aws_managed_policies
+
+            add_missing_aws_managed_policies()
         werkzeug_logger = logging.getLogger("werkzeug")
         if werkzeug_logger.level == logging.NOTSET:
             werkzeug_logger.setLevel(logging.WARNING)  # one access-log line per AWS call drowns test output

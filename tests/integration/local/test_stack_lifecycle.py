@@ -198,7 +198,6 @@ server.stop()
 stack = LocalRedshift().start()
 try:
     iam = stack.aws_client("iam")
-    print("roles", [r["RoleName"] for r in iam.list_roles()["Roles"]])
     iam.create_role(RoleName="copy", AssumeRolePolicyDocument="{}")
     iam.attach_role_policy(RoleName="copy", PolicyArn="arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
     print("attached")
@@ -207,14 +206,15 @@ finally:
 """
 
 
-def test_a_stack_starts_from_a_clean_aws_state_after_other_uses_of_moto():
+def test_a_stack_has_aws_managed_policies_after_other_uses_of_moto():
     """moto's state is process-wide: an IAM backend built earlier without AWS's managed policies once left
-    the stack unable to attach ``AmazonS3ReadOnlyAccess`` (NoSuchEntity), depending on test order."""
+    the stack unable to attach ``AmazonS3ReadOnlyAccess`` (NoSuchEntity), depending on test order. The
+    backend gets them when the stack starts; moto's state is not reset (another stack may be using it)."""
     result = subprocess.run(
         [sys.executable, "-c", _MOTO_USED_BEFORE], capture_output=True, text=True, timeout=120, check=False
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.split("\n")[:2] == ["roles []", "attached"]
+    assert result.stdout.split("\n")[0] == "attached"
 
 
 def test_a_busy_port_says_which_option_to_change_without_a_traceback():
