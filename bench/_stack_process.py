@@ -143,6 +143,7 @@ def _without_sql_layer() -> None:
 
     class PassThroughResults:
         active = False
+        protocol = 0
 
         def simple_query(self) -> None: ...
 

@@ -222,8 +222,7 @@ class LocalStatements:
             described = (self.statements if is_statement else self.portals)[body[1:].rstrip(b"\x00")]
             if is_statement:
                 client.write(message(Backend.PARAMETER_DESCRIPTION, struct.pack("!h", 0)))
-            answer = await self._describe_last(described)
-            self.session.relay(answer[:1], answer[5:])  # a RowDescription in the negotiated protocol's form
+            self.session.relay(*await self._describe_last(described))  # in the negotiated protocol's form
         elif kind == Frontend.CLOSE:
             names = self.statements if body[:1] == TARGET_STATEMENT else self.portals
             names.pop(body[1:].rstrip(b"\x00"), None)
@@ -288,7 +287,7 @@ class LocalStatements:
                 return error, tag
         return None, tag
 
-    async def _describe_last(self, plan: LocalPlan) -> bytes:
+    async def _describe_last(self, plan: LocalPlan) -> tuple[bytes, bytes]:
         """Return the RowDescription (or NoData) of a multi-statement string's last statement."""
         last = len(plan.statements) - 1
         if (
@@ -298,7 +297,7 @@ class LocalStatements:
             or last in plan.appends
             or self.session.txn_status == TransactionStatus.FAILED
         ):
-            return message(Backend.NO_DATA)
+            return Backend.NO_DATA, b""
         assert self.session.upstream is not None
         return await self.session.upstream.describe(plan.statements[last])
 

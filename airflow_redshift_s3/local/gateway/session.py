@@ -119,7 +119,6 @@ class Session:
         self.identifier_case = IdentifierCase()  # enable_case_sensitive_identifier, as SET by the client
         # SUPER, VARBYTE, interval and (under protocol 2) binary NUMERIC columns as Redshift shows them
         self.result_types = ResultTypes()
-        self.protocol = 0  # the client protocol version negotiated at startup (local/wire/result_metadata.py)
         self._failed_row = False  # a row was replaced with an error: the rest of the result is dropped
         self._renamed = False  # an ALTER or DROP ran in the open transaction (see ColumnOrigins)
         self._outstanding = 1  # the startup sequence ends with a ReadyForQuery
@@ -151,6 +150,11 @@ class Session:
         """Return the gateway's own autocommit connection to this session's database."""
         return self.gateway.admin(self.database)
 
+    @property
+    def protocol(self) -> int:
+        """Return the client protocol version negotiated at startup (local/wire/result_metadata.py)."""
+        return self.result_types.protocol
+
     def relay(self, kind: bytes, body: bytes) -> None:
         """Pass one message on to the client (buffered); a RowDescription in the protocol's form."""
         if kind == Backend.ROW_DESCRIPTION and self.protocol >= EXTENDED_RESULT_METADATA:
@@ -179,7 +183,7 @@ class Session:
             return
         self.user = params.get("user", "")
         self.database = params.get("database") or self.user
-        self.protocol = self.result_types.protocol = negotiate(params.get("client_protocol_version"))
+        self.result_types.protocol = negotiate(params.get("client_protocol_version"))
         upstream_params = {k: v for k, v in params.items() if k in PASSED_STARTUP_PARAMS}
         if self._is_administrative(self.user):
             # as Redshift answers a user it does not know; nothing reaches PostgreSQL

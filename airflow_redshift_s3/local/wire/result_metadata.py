@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 BASE_SERVER = 0
 EXTENDED_RESULT_METADATA = 1
-HIGHEST_PROTOCOL = 2  # BINARY
+BINARY = 2
+HIGHEST_PROTOCOL = BINARY
 
 # Command tags after which recorded names may be wrong (ColumnOrigins).
 RENAMING_TAGS = (b"ALTER ", b"DROP ")
@@ -126,6 +127,7 @@ class ColumnOrigins:
 
 
 __all__ = [
+    "BINARY",
     "EXTENDED_RESULT_METADATA",
     "HIGHEST_PROTOCOL",
     "RENAMING_TAGS",

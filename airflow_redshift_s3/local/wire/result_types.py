@@ -32,6 +32,8 @@ import re
 import struct
 from typing import NamedTuple
 
+from airflow_redshift_s3.local.wire.result_metadata import BINARY
+
 JSONB_OID = 3802
 BYTEA_OID = 17
 INTERVAL_OID = 1186
@@ -49,7 +51,6 @@ _JSON_BLANKS = re.compile(rb'("(?:[^"\\]|\\.)*")|\s+')
 _MICROS_PER_DAY = 86_400_000_000
 
 NUMERIC_OID = 1700
-BINARY_PROTOCOL = 2  # redshift_connector's ClientProtocolVersion.BINARY
 # What a NUMERIC without a type modifier is reported as (see the module's docstring).
 UNCONSTRAINED_NUMERIC = (38, 18)
 _NUMERIC_NEGATIVE = 0x4000
@@ -170,7 +171,7 @@ class ResultTypes:
             elif oid == INTERVAL_OID:
                 kind = _interval_kind(typmod)
                 oid = {Y2M: INTERVAL_Y2M_OID, D2S: INTERVAL_D2S_OID}.get(kind or "", oid)
-            elif oid == NUMERIC_OID and self.protocol >= BINARY_PROTOCOL:
+            elif oid == NUMERIC_OID and self.protocol >= BINARY:
                 if typmod < 4:
                     typmod = numeric_typmod(*UNCONSTRAINED_NUMERIC)
                 kind = NumericColumn((typmod - 4) >> 16 & 0xFFFF, (typmod - 4) & 0xFFFF)

@@ -150,8 +150,8 @@ class Upstream:
             elif kind == Backend.READY_FOR_QUERY:
                 return tag, error
 
-    async def describe(self, sql: str) -> bytes:
-        """Return the encoded RowDescription (or NoData) of ``sql``, without aborting a transaction."""
+    async def describe(self, sql: str) -> tuple[bytes, bytes]:
+        """Return the RowDescription (or NoData) of ``sql`` as (kind, body); no transaction is aborted."""
         # a failed Describe (the statement needs a table an earlier statement creates) must not abort the
         # client's transaction: inside one, describe under a savepoint
         in_transaction = self.txn_status == TransactionStatus.IN_TRANSACTION
@@ -163,12 +163,12 @@ class Upstream:
             + message(Frontend.SYNC)
         )
         await self.drain()
-        answer = message(Backend.NO_DATA)
+        answer = (Backend.NO_DATA, b"")
         failed = False
         while True:
             kind, body = await self.receive()
             if kind == Backend.ROW_DESCRIPTION:
-                answer = message(kind, body)
+                answer = (kind, body)
             elif kind == Backend.ERROR_RESPONSE:
                 failed = True
             elif kind == Backend.READY_FOR_QUERY:
