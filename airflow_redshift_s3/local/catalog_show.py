@@ -1,9 +1,9 @@
 """The functions that answer Redshift's catalog SHOW commands (the gateway rewrites each into a SELECT).
 
 Result columns are those of the SHOW DATABASES, SHOW SCHEMAS, SHOW TABLES, SHOW COLUMNS,
-SHOW CONSTRAINTS, SHOW PROCEDURES and SHOW FUNCTIONS pages of the Redshift SQL reference, in their order,
-which redshift_connector's metadata API reads by name. Only the connected database is described:
-PostgreSQL cannot read another one's catalog.
+SHOW CONSTRAINTS, SHOW PROCEDURES, SHOW FUNCTIONS and SHOW PARAMETERS pages of the Redshift SQL
+reference, in their order, which redshift_connector's metadata API reads by name. Only the connected
+database is described: PostgreSQL cannot read another one's catalog.
 """
 
 from __future__ import annotations
@@ -49,6 +49,54 @@ LANGUAGE sql STABLE AS $$
     WHERE database = current_database() AND n.nspname = schema AND p.prokind = '{kind}'
       AND (pattern IS NULL OR p.proname LIKE pattern)
     ORDER BY 3, 5
+$$;"""
+
+
+def _parameters(kind: str, name_column: str) -> str:
+    """SHOW PARAMETERS OF PROCEDURE / FUNCTION: one row per parameter of the routine the types pick.
+
+    Columns of the SHOW PARAMETERS page; ``parameter_type`` is IN, OUT, INOUT, TABLE or RETURN (the
+    values redshift_connector's metadataAPIHelper maps), a function's result a RETURN row at position 0
+    (a set-returning function's columns are its TABLE rows).
+    The types are resolved as type names (``varchar`` is ``character varying``; an unknown one is an
+    error naming it) and compared with the routine's input arguments, as SHOW PROCEDURES lists them.
+    PostgreSQL keeps no length, precision or scale for a routine's parameters: those columns are NULL.
+    """
+    command = "procedure" if kind == "p" else "function"
+    result_row = (
+        ""
+        if kind == "p"
+        else """
+        UNION ALL SELECT NULL, 0, 'RETURN', p.prorettype FROM routine p WHERE NOT p.proretset"""
+    )
+    return f"""CREATE FUNCTION {_S}.show_{command}_parameters(
+    database text, schema text, routine text, argtypes text[], pattern text)
+RETURNS TABLE (database_name varchar(128), schema_name varchar(128), {name_column} varchar(128),
+    parameter_name varchar(128), ordinal_position integer, parameter_type varchar(128),
+    data_type varchar(128), character_maximum_length integer, numeric_precision integer,
+    numeric_scale integer, remarks varchar(256))
+LANGUAGE sql STABLE AS $$
+    WITH routine AS (
+        SELECT p.* FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+        WHERE database = current_database() AND n.nspname = schema AND p.proname = routine
+          AND p.prokind = '{kind}'
+          AND ARRAY(SELECT unnest(p.proargtypes))
+              = ARRAY(SELECT t::regtype::oid FROM unnest(argtypes) WITH ORDINALITY AS a(t, n) ORDER BY n)
+    ), parameters(name, position, mode, type) AS (
+        SELECT NULLIF(p.proargnames[a.n], ''), a.n::integer,
+            CASE COALESCE(p.proargmodes[a.n], 'i') WHEN 'o' THEN 'OUT' WHEN 'b' THEN 'INOUT'
+                WHEN 't' THEN 'TABLE' ELSE 'IN' END,
+            a.oid
+        FROM routine p, unnest(COALESCE(p.proallargtypes, p.proargtypes::oid[])) WITH ORDINALITY
+            AS a(oid, n){result_row}
+    )
+    SELECT current_database()::varchar(128), schema::varchar(128), routine::varchar(128),
+        name::varchar(128), position, mode::varchar(128),
+        pg_catalog.format_type(type, NULL)::varchar(128), NULL::integer, NULL::integer, NULL::integer,
+        NULL::varchar(256)
+    FROM parameters
+    WHERE pattern IS NULL OR name LIKE pattern
+    ORDER BY position
 $$;"""
 
 
@@ -118,6 +166,10 @@ $$;
 {_routines("procedures", "procedure_name", "p")}
 
 {_routines("functions", "function_name", "f")}
+
+{_parameters("p", "procedure_name")}
+
+{_parameters("f", "function_name")}
 
 CREATE FUNCTION {_S}.show_primary_keys(database text, schema text, tab text)
 RETURNS TABLE (database_name varchar(128), schema_name varchar(128), table_name varchar(128),

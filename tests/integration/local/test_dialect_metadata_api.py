@@ -127,3 +127,80 @@ def test_show_procedures_and_functions_and_the_drivers_get_procedures_get_functi
     functions = cur.get_functions(schema_pattern=redshift_schema)
     assert [(f[2], f[5]) for f in functions] == [("plus_one", "plus_one(integer)")]
     redshift_connection.rollback()
+
+
+def test_show_parameters_and_the_drivers_get_procedure_columns_get_function_columns(
+    redshift_connection, redshift_schema
+):
+    """SHOW PARAMETERS page (Redshift SQL reference): SHOW PARAMETERS OF {FUNCTION | PROCEDURE}
+    [database.]schema.name(argtype, ...) [LIKE 'pattern'], columns database_name, schema_name,
+    procedure_name (function_name), parameter_name, ordinal_position, parameter_type, data_type,
+    character_maximum_length, numeric_precision, numeric_scale, remarks. The argument types pick one
+    overload. parameter_type values are those redshift_connector's metadataAPIHelper maps (IN, INOUT, OUT,
+    TABLE, RETURN); get_procedure_columns / get_function_columns send the types of SHOW PROCEDURES /
+    SHOW FUNCTIONS' argument_list as bind parameters (metadataServerProxy)."""
+    cur = redshift_connection.cursor()
+    cur.execute(
+        f"create procedure {redshift_schema}.load_day(day date, inout n int, out msg varchar) as $$ "
+        "begin n := 1; msg := 'x'; end; $$ language plpgsql"
+    )
+    cur.execute(
+        f"create function {redshift_schema}.plus_one(int) returns int stable "
+        "as $$ select $1 + 1 $$ language sql"
+    )
+    cur.execute(
+        f"create function {redshift_schema}.plus_one(decimal(10,2)) returns decimal(10,2) stable "
+        "as $$ select $1 + 1 $$ language sql"
+    )
+    redshift_connection.commit()
+    cur.execute(f"show parameters of procedure dev.{redshift_schema}.load_day(date, integer)")
+    assert [d[0] for d in cur.description] == [
+        "database_name", "schema_name", "procedure_name", "parameter_name", "ordinal_position",
+        "parameter_type", "data_type", "character_maximum_length", "numeric_precision", "numeric_scale",
+        "remarks",
+    ]  # fmt: skip
+    assert [tuple(r[2:7]) for r in cur.fetchall()] == [
+        ("load_day", "day", 1, "IN", "date"),
+        ("load_day", "n", 2, "INOUT", "integer"),
+        ("load_day", "msg", 3, "OUT", "character varying"),
+    ]
+    cur.execute(f"show parameters of procedure {redshift_schema}.load_day(DATE, INT) like 'm%'")
+    assert [r[3] for r in cur.fetchall()] == ["msg"]
+    # the types pick the overload, written as Redshift's aliases or in full
+    cur.execute(f"show parameters of function {redshift_schema}.plus_one(DECIMAL)")
+    assert [tuple(r[3:7]) for r in cur.fetchall()] == [
+        (None, 0, "RETURN", "numeric"),
+        (None, 1, "IN", "numeric"),
+    ]
+    cur.execute(f"show parameters of function {redshift_schema}.plus_one(integer)")
+    assert [tuple(r[3:7]) for r in cur.fetchall()] == [
+        (None, 0, "RETURN", "integer"),
+        (None, 1, "IN", "integer"),
+    ]
+    cur.execute(f"show parameters of function {redshift_schema}.plus_one(date)")
+    assert cur.fetchall() == ()
+    with pytest.raises(Exception, match='type "intger" does not exist'):
+        cur.execute(f"show parameters of function {redshift_schema}.plus_one(intger)")
+    redshift_connection.rollback()
+    with pytest.raises(Exception, match=r"SHOW PARAMETERS has the form: SHOW PARAMETERS OF \{FUNCTION"):
+        cur.execute(f"show parameters of {redshift_schema}.plus_one(int)")
+    redshift_connection.rollback()
+
+    from redshift_connector.metadataAPIHelper import FunctionColumnType, ProcedureColumnType
+
+    columns = cur.get_procedure_columns(schema_pattern=redshift_schema)
+    # PROCEDURE_NAME, COLUMN_NAME, COLUMN_TYPE (the driver's enum, from parameter_type), TYPE_NAME
+    # (the driver's names for SHOW PARAMETERS' data_type: metadataAPIHelper's type map), ORDINAL_POSITION,
+    # SPECIFIC_NAME
+    assert [(c[2], c[3], c[4], c[6], c[17], c[19]) for c in columns] == [
+        ("load_day", "day", ProcedureColumnType.IN, "date", 1, "load_day(date, integer)"),
+        ("load_day", "n", ProcedureColumnType.IN_OUT, "int4", 2, "load_day(date, integer)"),
+        ("load_day", "msg", ProcedureColumnType.OUT, "varchar", 3, "load_day(date, integer)"),
+    ]
+    functions = cur.get_function_columns(schema_pattern=redshift_schema)
+    assert sorted((f[2], f[4], f[6], f[16]) for f in functions) == [
+        ("plus_one", FunctionColumnType.IN, "int4", "plus_one(integer)"),
+        ("plus_one", FunctionColumnType.IN, "numeric", "plus_one(numeric)"),
+        ("plus_one", FunctionColumnType.RETURN, "int4", "plus_one(integer)"),
+        ("plus_one", FunctionColumnType.RETURN, "numeric", "plus_one(numeric)"),
+    ]

@@ -48,6 +48,50 @@ def test_a_malformed_show_names_its_form(sql, form):
         _rewrite(sql)
 
 
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        (
+            "SHOW PARAMETERS OF PROCEDURE $1.$2.$3($4, $5);",
+            "SELECT * FROM pg_redshift.show_procedure_parameters($1::text, $2::text, $3::text, "
+            "ARRAY[$4::text, $5::text]::text[], NULL::text)",
+        ),
+        (
+            "show parameters of function S.f(character varying(10), \"char\") like 'a%'",
+            "SELECT * FROM pg_redshift.show_function_parameters(current_database()::text, 's', 'f', "
+            "ARRAY['character varying ( 10 )', '\"char\"']::text[], 'a%')",
+        ),
+        (
+            "show parameters of procedure dev.s.p()",
+            "SELECT * FROM pg_redshift.show_procedure_parameters('dev', 's', 'p', ARRAY[]::text[], "
+            "NULL::text)",
+        ),
+    ],
+)
+def test_show_parameters_passes_the_types_that_pick_the_routine(sql, expected):
+    assert _rewrite(sql) == expected
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "show parameters of s.p(int)",  # FUNCTION or PROCEDURE missing
+        "show parameters of procedure p(int)",  # no schema
+        "show parameters of procedure a.b.c.d(int)",  # four parts
+        "show parameters of procedure s.p",  # no argument list
+        "show parameters of procedure s.p(int,)",
+        "show parameters of procedure s.p(, int)",
+        "show parameters of procedure s.p(int",
+        "show parameters of procedure s.p(int) like",
+        "show parameters of procedure s.p(int) limit 5",
+        "show parameters of procedure s.p('int')",  # a string is not a type
+    ],
+)
+def test_a_malformed_show_parameters_names_its_form(sql):
+    with pytest.raises(ShowSyntaxError, match=r"SHOW PARAMETERS has the form: SHOW PARAMETERS OF \{FUNCTION"):
+        _rewrite(sql)
+
+
 def test_other_show_commands_and_version_calls():
     assert _rewrite("show datestyle") == "show datestyle"
     assert "AS search_path" in _rewrite("SHOW search_path")
