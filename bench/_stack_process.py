@@ -5,7 +5,8 @@ server as threads of this process, PostgreSQL as its child), on free ports and w
 0, plus what the benchmarks need and the command does not give: the PostgreSQL port (for the
 ``COPY FROM STDIN`` floor), a copy role attached in-sync, and, for set-up only, objects written straight
 into moto's in-process S3 store (``--seed-count``), which skips one PutObject round trip per object.
-``--no-sql-layer`` makes the gateway a pass-through for the SQL layer's cost (see ``_without_sql_layer``).
+``--no-sql-layer`` makes the gateway a pass-through for the SQL layer's cost (see ``_without_sql_layer``);
+``--time-sql-layer`` times, inside the gateway, the work that switch removes (see ``_timing_sql_layer``).
 
 It prints one line ``READY {json}`` and runs until its standard input closes (the benchmark ends or dies)
 or it gets SIGTERM; either way the stack stops and PostgreSQL with it.
@@ -166,6 +167,64 @@ def _without_sql_layer() -> None:
     session.Session._load_super_columns = no_catalog_lookup
 
 
+# How the statement that reads the SQL layer's accumulated time (--time-sql-layer) begins; the client
+# ends each with something new (a driver that keeps prepared statements by text would reuse the answer).
+LAYER_SECONDS_QUERY = "SELECT 'bench: sql layer seconds'"
+
+
+def _timing_sql_layer() -> None:
+    """Time, inside the gateway, each piece of work ``_without_sql_layer`` removes; a query reads the sum.
+
+    The pieces: planning each statement (splitting, folding, rewriting, translation), the result types'
+    bookkeeping and conversions (every RowDescription and DataRow the client gets), the catalog lookups of
+    names for protocol 1+ RowDescriptions and of SUPER columns (their wall time, waits included). What the
+    layer makes PostgreSQL do (the byte-limit CHECKs) is not here: ``bench_sql_dialect.py`` times it apart.
+    A statement that starts with ``LAYER_SECONDS_QUERY`` answers the seconds so far (it is not itself
+    counted).
+    """
+    import functools
+
+    from airflow_redshift_s3.local.gateway import session
+    from airflow_redshift_s3.local.wire import result_types
+
+    total = [0.0]
+
+    def timed(function):
+        @functools.wraps(function)
+        def call(*args, **kwargs):
+            began = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                total[0] += time.perf_counter() - began
+
+        return call
+
+    def timed_async(function):
+        @functools.wraps(function)
+        async def call(*args, **kwargs):
+            began = time.perf_counter()
+            try:
+                return await function(*args, **kwargs)
+            finally:
+                total[0] += time.perf_counter() - began
+
+        return call
+
+    plan = timed(session.plan_statements)
+
+    def plan_or_answer(sql, case=None):
+        if sql.lstrip().startswith(LAYER_SECONDS_QUERY):
+            return f"SELECT {total[0]!r}::float8 AS seconds", None
+        return plan(sql, case)
+
+    session.plan_statements = plan_or_answer
+    for name in ("simple_query", "describe", "bind", "no_data", "portal", "row_description", "data_row"):
+        setattr(result_types.ResultTypes, name, timed(getattr(result_types.ResultTypes, name)))
+    for name in ("_learn_columns", "_load_super_columns"):
+        setattr(session.Session, name, timed_async(getattr(session.Session, name)))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--role-name", default="bench-copy-role")
@@ -174,6 +233,7 @@ def main() -> int:
     parser.add_argument("--seed-count", type=int, default=0)
     parser.add_argument("--fast-listing", action="store_true", help="see _fast_listing")
     parser.add_argument("--no-sql-layer", action="store_true", help="see _without_sql_layer")
+    parser.add_argument("--time-sql-layer", action="store_true", help="see _timing_sql_layer")
     args = parser.parse_args()
 
     def stop(*_: object) -> None:
@@ -186,6 +246,8 @@ def main() -> int:
         _fast_listing()
     if args.no_sql_layer:
         _without_sql_layer()
+    if args.time_sql_layer:
+        _timing_sql_layer()
 
     with LocalRedshift(role_apply_delay=0) as stack:
         role_arn = stack.create_copy_role(args.role_name, resources=["*"], attach=True)
