@@ -362,7 +362,7 @@ def _local_up(args: argparse.Namespace) -> int:
         )
         return 1
     try:
-        from airflow_redshift_s3.local.aws.server import ACCESS_KEY_ID, SECRET_ACCESS_KEY
+        from airflow_redshift_s3.local.aws.endpoints import ACCESS_KEY_ID, SECRET_ACCESS_KEY
 
         if args.sample_data:
             from airflow_redshift_s3.demo import put_sample_data

@@ -144,6 +144,11 @@ class StackProcess:
         assert self.process is not None
         return self.process.pid
 
+    @property
+    def aws_pid(self) -> int:
+        """The process moto's server runs in (the stack's child; ``pid`` itself with ``--fast-listing``)."""
+        return int(self.info["aws_pid"])
+
     def start(self) -> StackProcess:
         env = dict(os.environ, PYTHONUNBUFFERED="1", **self._env)
         self.process = subprocess.Popen(

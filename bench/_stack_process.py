@@ -1,10 +1,10 @@
 """Run the local Redshift in its own process for a benchmark (started by ``_common.StackProcess``).
 
-This is what ``airflow-redshift-s3 local up`` runs (one ``LocalRedshift``: the SQL gateway and moto's
-server as threads of this process, PostgreSQL as its child), on free ports and with a role apply delay of
+This is what ``airflow-redshift-s3 local up`` runs (one ``LocalRedshift``: the SQL gateway as threads of
+this process, moto's server and PostgreSQL as its children), on free ports and with a role apply delay of
 0, plus what the benchmarks need and the command does not give: the PostgreSQL port (for the
 ``COPY FROM STDIN`` floor), a copy role attached in-sync, and, for set-up only, objects written straight
-into moto's in-process S3 store (``--seed-count``), which skips one PutObject round trip per object.
+into moto's S3 store (``--seed-count``), which skips one PutObject round trip per object.
 ``--no-sql-layer`` makes the gateway a pass-through for the SQL layer's cost (see ``_without_sql_layer``);
 ``--time-sql-layer`` times, inside the gateway, the work that switch removes (see ``_timing_sql_layer``).
 
@@ -23,15 +23,10 @@ import time
 
 
 def _seed(stack, bucket: str, prefix: str, count: int) -> float:
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.s3.models import s3_backends
-
     began = time.monotonic()
     stack.aws_client("s3").create_bucket(Bucket=bucket)
-    backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
-    for index in range(count):
-        # one day of small parts, as a busy producer writes them; 1-byte bodies: only the listing matters
-        backend.put_object(bucket, f"{prefix}part-{index:06d}.csv.gz", b"x")
+    # one day of small parts, as a busy producer writes them; 1-byte bodies: only the listing matters
+    stack.aws.seed_objects(bucket, [f"{prefix}part-{index:06d}.csv.gz" for index in range(count)], b"x")
     return time.monotonic() - began
 
 
@@ -249,7 +244,7 @@ def main() -> int:
     if args.time_sql_layer:
         _timing_sql_layer()
 
-    with LocalRedshift(role_apply_delay=0) as stack:
+    with LocalRedshift(role_apply_delay=0, aws_in_process=args.fast_listing) as stack:
         role_arn = stack.create_copy_role(args.role_name, resources=["*"], attach=True)
         seed_seconds = 0.0
         if args.seed_bucket and args.seed_count:
@@ -264,6 +259,7 @@ def main() -> int:
             "role_arn": role_arn,
             "aws_endpoint_url": stack.aws_endpoint_url,
             "seed_seconds": round(seed_seconds, 2),
+            "aws_pid": stack.aws.pid,  # moto's process (this one with --fast-listing)
         }
         print("READY " + json.dumps(info), flush=True)
         with contextlib.suppress(KeyboardInterrupt):

@@ -3,9 +3,9 @@
 Run with ``make bench`` (or ``.venv/bin/python bench/bench_load_throughput.py [--rows 100000]``).
 Prints two tables and writes ``bench/results/load_throughput.json``.
 
-The local stack runs in its own process (``_stack_process.py``: the SQL gateway and moto's server are
-threads of it, PostgreSQL its child), so the resident set sampled is the gateway's (with moto serving the
-GETs), not this process's. Four ways load the same rows into identical empty tables of the same
+The local stack runs in its own process (``_stack_process.py``: the SQL gateway is threads of it, moto's
+server and PostgreSQL its children), so the resident set sampled is the gateway's, not this process's,
+and moto's is sampled in its own process. Four ways load the same rows into identical empty tables of the same
 PostgreSQL, interleaved (rotating the order) ``--repeat`` times so that the machine's noise falls on all:
 
 - floor: ``COPY ... FROM STDIN (FORMAT csv)`` of the already-decompressed rows, with psycopg2 straight to
@@ -17,9 +17,8 @@ PostgreSQL, interleaved (rotating the order) ``--repeat`` times so that the mach
 - the same with ``preflight_checks=()``, to show what the preflight adds.
 
 Before each run the tables (and the ledger) are truncated and PostgreSQL checkpoints, outside the timing.
-Then the gateway's peak RSS is sampled while the operator loads ``--big-mb`` (1 GB) of CSV. moto's
-server shares the gateway's process; how much of the resident set is moto's alone is measured in a
-separate process that starts only the AWS half of the stack (``LocalAws``).
+Then the gateway's peak RSS is sampled while the operator loads ``--big-mb`` (1 GB) of CSV, and moto's
+process's beside it (target for the gateway: < 120 MB, flat from 100 MB to 1 GB).
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import io
-import subprocess
 import sys
 import time
 from typing import Any
@@ -48,10 +46,7 @@ COLUMNS = [name for name, _ in TABLE_COLUMNS]
 FLOOR_TABLE, GATEWAY_TABLE = "load_floor", "load_gateway"
 OPERATOR_TABLE, BARE_OPERATOR_TABLE = "load_operator", "load_operator_no_preflight"
 TABLES = (FLOOR_TABLE, GATEWAY_TABLE, OPERATOR_TABLE, BARE_OPERATOR_TABLE)
-MOTO_ONLY = (
-    "import psutil; from airflow_redshift_s3.local.aws import LocalAws; aws = LocalAws(role_apply_delay=0); "
-    "aws.start(); print(psutil.Process().memory_info().rss); aws.stop()"
-)
+GATEWAY_RSS_TARGET_MB = 120
 
 
 def csv_rows(start: int, count: int) -> bytes:
@@ -183,10 +178,11 @@ def main() -> int:
         "gzip_mb": _common.mb(gzip_bytes),
         "generate_seconds": round(time.monotonic() - began, 1),
     }
-    # moto's S3 store lives in the gateway's process: objects over this size are kept in temporary files
-    # (moto's default keeps objects under 5 MB in memory), so that the RSS sampled is not the store's.
+    # objects over this size are kept in temporary files (moto's default keeps objects under 5 MB in
+    # memory), so that moto's RSS is its server's, not its S3 store's
     with _common.StackProcess(env={"MOTO_S3_DEFAULT_KEY_BUFFER_SIZE": "65536"}) as stack:
         result["gateway_rss_idle_mb"] = _common.mb(psutil.Process(stack.pid).memory_info().rss)
+        result["moto_rss_idle_mb"] = _common.mb(psutil.Process(stack.aws_pid).memory_info().rss)
         stack.use_environment()
         s3 = stack.aws_client("s3")
         s3.create_bucket(Bucket=BUCKET)
@@ -224,14 +220,18 @@ def main() -> int:
             for name in names[rep % len(names) :] + names[: rep % len(names)]:
                 run, table = ways[name]
                 loads.reset()
-                with _common.RssSampler(stack.pid) as sampler:
+                with _common.RssSampler(stack.pid) as sampler, _common.RssSampler(stack.aws_pid) as moto:
                     start = time.perf_counter()
                     run()
                     seconds[name].append(time.perf_counter() - start)
                 loaded = loads.count(table)
                 assert loaded == args.rows, f"{name}: loaded {loaded} rows, expected {args.rows}"
                 rss[name].append(
-                    {"before_mb": _common.mb(sampler.before), "peak_mb": _common.mb(sampler.peak)}
+                    {
+                        "before_mb": _common.mb(sampler.before),
+                        "peak_mb": _common.mb(sampler.peak),
+                        "moto_peak_mb": _common.mb(moto.peak),
+                    }
                 )
         floor = _common.median(seconds[names[0]])
         result["throughput"] = [
@@ -265,6 +265,7 @@ def main() -> int:
                 "seconds": operator["median_seconds"],
                 "gateway_rss_before_mb": max(r["before_mb"] for r in operator["gateway_rss"]),
                 "gateway_rss_peak_mb": max(r["peak_mb"] for r in operator["gateway_rss"]),
+                "moto_rss_peak_mb": max(r["moto_peak_mb"] for r in operator["gateway_rss"]),
             }
         ]
         if args.big_mb:
@@ -274,12 +275,12 @@ def main() -> int:
                 entry["gateway_rss_peak_mb"] - entry["gateway_rss_before_mb"], 1
             )
         result["gateway_memory"] = memory
+        result["gateway_rss_target_mb"] = GATEWAY_RSS_TARGET_MB
+        result["gateway_rss_target_met"] = all(
+            m["gateway_rss_peak_mb"] < GATEWAY_RSS_TARGET_MB for m in memory
+        )
         loads.reset()
         loads.pg.close()
-    moto = subprocess.run(
-        [sys.executable, "-c", MOTO_ONLY], capture_output=True, text=True, timeout=120, check=True
-    )
-    result["moto_only_rss_idle_mb"] = _common.mb(int(moto.stdout.split()[-1]))
     result["total_seconds"] = round(time.monotonic() - began, 1)
     path = _common.write_result("load_throughput", result)
 
@@ -307,7 +308,7 @@ def main() -> int:
         f"operator / gateway COPY: {result['operator_to_gateway_copy_ratio']}x"
     )
     _common.print_table(
-        ("input CSV", "gzip", "files", "rows", "seconds", "RSS before", "RSS peak", "growth"),
+        ("input CSV", "gzip", "files", "rows", "seconds", "RSS before", "RSS peak", "growth", "moto's peak"),
         [
             (
                 f"{m['csv_mb']} MB",
@@ -318,13 +319,14 @@ def main() -> int:
                 f"{m['gateway_rss_before_mb']} MB",
                 f"{m['gateway_rss_peak_mb']} MB",
                 f"{m['gateway_rss_growth_mb']} MB",
+                f"{m['moto_rss_peak_mb']} MB",
             )
             for m in memory
         ],
-        title="gateway process RSS (gateway + moto threads; PostgreSQL not included) while the operator "
-        "loads; "
-        f"idle after start: {result['gateway_rss_idle_mb']} MB, of which moto's server alone (idle, "
-        f"in a process of its own): {result['moto_only_rss_idle_mb']} MB",
+        title="gateway process RSS (moto's process and PostgreSQL not included) while the operator loads; "
+        f"idle after start: {result['gateway_rss_idle_mb']} MB (moto's process: {result['moto_rss_idle_mb']} "
+        f"MB); target < {GATEWAY_RSS_TARGET_MB} MB at every size "
+        f"({'met' if result['gateway_rss_target_met'] else 'MISSED'})",
     )
     print(f"\nwrote {path.relative_to(_common.ROOT)} in {result['total_seconds']} s")
     return 0
@@ -351,7 +353,7 @@ def big_load(
     rows = sum(c.count(b"\n") for c in plain)
     expected = sum(plain[i % len(plain)].count(b"\n") for i in range(count)) if rows else 0
     loads.reset()
-    with _common.RssSampler(stack.pid) as sampler:
+    with _common.RssSampler(stack.pid) as sampler, _common.RssSampler(stack.aws_pid) as moto:
         start = time.perf_counter()
         loads.operator("big/")
         seconds = time.perf_counter() - start
@@ -365,6 +367,7 @@ def big_load(
         "seconds": round(seconds, 2),
         "gateway_rss_before_mb": _common.mb(sampler.before),
         "gateway_rss_peak_mb": _common.mb(sampler.peak),
+        "moto_rss_peak_mb": _common.mb(moto.peak),
     }
 
 

@@ -75,8 +75,9 @@ class LocalRedshift:
     :param tls_dir: write the TLS CA, certificate and CA bundle there and keep them after stop, for clients
         in other processes or containers (default: a temporary directory removed on stop). A new CA is
         made at every start: clients read the bundle when they connect.
-
-    moto keeps its state in process-wide globals: run one stack per process at a time.
+    :param aws_in_process: serve AWS (moto) from this process instead of a child process of its own. The
+        child keeps moto's memory (about 150 MB) out of this process and its state out of this process's
+        moto; in this process, moto's state is process-wide: run one such stack per process at a time.
     """
 
     def __init__(
@@ -90,6 +91,7 @@ class LocalRedshift:
         bind_host: str = HOST,
         advertise_host: str | None = None,
         tls_dir: str | Path | None = None,
+        aws_in_process: bool = False,
     ):
         self._requested = (redshift_port, serverless_port, aws_port)
         self._data_dir = Path(data_dir) if data_dir else None
@@ -108,6 +110,7 @@ class LocalRedshift:
         self._tls_workdir: Workdir | None = None  # made for this start when no tls_dir is given
         self.tls: LocalTls | None = None
         self._cluster_ports: dict[tuple[str, str, str], int] = {}  # clusters created later: their listeners
+        self._aws_in_process = aws_in_process
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -116,13 +119,6 @@ class LocalRedshift:
         from airflow_redshift_s3.local.extra import require_local_extra
 
         require_local_extra()
-        from airflow_redshift_s3.local.aws import (
-            LocalAws,
-            set_cluster_endpoint,
-            set_workgroup_endpoint,
-            verify_temporary_credentials,
-        )
-        from airflow_redshift_s3.local.aws.state import set_cluster_provisioner
 
         began = time.monotonic()
         try:
@@ -146,10 +142,8 @@ class LocalRedshift:
             self.postgres.create_workdir()  # its socket's path is the gateway's upstream, given below
             with concurrent.futures.ThreadPoolExecutor(1) as pool:
                 initdb = pool.submit(self.postgres.prepare)
-                redshift_port, serverless_port, aws_port = self._requested
-                self.aws = LocalAws(
-                    host=self.bind_host, port=aws_port, role_apply_delay=self._role_apply_delay
-                )
+                self.aws = self._make_aws()
+                redshift_port, serverless_port, _ = self._requested
                 local_endpoint = self.aws.start()
                 self.aws_endpoint_url = f"http://{self.host}:{self.aws.port}"
                 access = AwsAccess(local_endpoint, REGION)
@@ -168,18 +162,17 @@ class LocalRedshift:
                         (self.bind_host, serverless_port, Owner("namespace", NAMESPACE_NAME, REGION)),
                     ],
                     aws=access,
-                    verify_temporary_credentials=verify_temporary_credentials,
+                    verify_temporary_credentials=self.aws.verify_temporary_credentials,
                     ssl_context=self.tls.server_context(),
                 )
                 self.gateway_thread = GatewayThread(config)
                 self.redshift_port, self.serverless_port = self.gateway_thread.start()
-                set_cluster_endpoint(CLUSTER_IDENTIFIER, self.host, self.redshift_port, REGION)
-                set_workgroup_endpoint(WORKGROUP_NAME, self.host, self.serverless_port, REGION)
+                self.aws.set_cluster_endpoint(CLUSTER_IDENTIFIER, self.host, self.redshift_port, REGION)
+                self.aws.set_workgroup_endpoint(WORKGROUP_NAME, self.host, self.serverless_port, REGION)
                 self._create_control_plane(access)
                 initdb.result()
             self.postgres.start()
             self.gateway_thread.call(self._bootstrap_database())
-            set_cluster_provisioner(self.aws.port, self._provision_cluster, self._remove_cluster)
             self._wait_accepting()
         except BaseException:
             self.stop()
@@ -193,13 +186,9 @@ class LocalRedshift:
             self.gateway_thread.stop()
             self.gateway_thread = None
         if self.aws is not None:
-            from airflow_redshift_s3.local.aws.state import clear_cluster_provisioner
-
-            clear_cluster_provisioner(self.aws.port)
             self.aws.stop()
-            self.aws.reset(
-                clear_endpoints=True
-            )  # moto's state is process-global: the next stack starts clean
+            if self._aws_in_process:  # moto's state is process-global: the next stack starts clean
+                self.aws.reset(clear_endpoints=True)
             self.aws = None
         if self.postgres is not None:
             self.postgres.stop()
@@ -213,6 +202,29 @@ class LocalRedshift:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def _make_aws(self) -> Any:
+        """Return the AWS endpoint (not started): moto in a child process, or in this one if asked."""
+        _, _, aws_port = self._requested
+        if self._aws_in_process:
+            from airflow_redshift_s3.local.aws import LocalAws
+
+            return LocalAws(
+                host=self.bind_host,
+                port=aws_port,
+                role_apply_delay=self._role_apply_delay,
+                provision=self._provision_cluster,
+                remove=self._remove_cluster,
+            )
+        from airflow_redshift_s3.local.aws.process import AwsProcess
+
+        return AwsProcess(
+            host=self.bind_host,
+            port=aws_port,
+            role_apply_delay=self._role_apply_delay,
+            provision=self._provision_cluster,
+            remove=self._remove_cluster,
+        )
 
     async def _bootstrap_database(self) -> None:
         assert self.gateway_thread is not None
@@ -246,7 +258,7 @@ class LocalRedshift:
         Its database is created if missing and its master user, if new, with its password, as Redshift
         creates them; both are shared with every other cluster (one PostgreSQL serves them all).
         """
-        from airflow_redshift_s3.local.aws.state import EndpointOverride
+        from airflow_redshift_s3.local.aws.endpoints import EndpointOverride
 
         assert self.gateway_thread is not None
         name = cluster.master_username.lower()

@@ -19,9 +19,9 @@ from moto.redshift.exceptions import ClusterParameterGroupNotFoundError, Invalid
 from moto.redshift.models import Cluster, ParameterGroup, RedshiftBackend
 from moto.redshift.responses import RedshiftResponse
 
+from airflow_redshift_s3.local.aws.endpoints import NewCluster
 from airflow_redshift_s3.local.aws.state import (
     IssuedCredential,
-    NewCluster,
     RoleAssociations,
     cluster_endpoint_override,
     find_role,

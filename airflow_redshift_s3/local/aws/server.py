@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import logging
+import os
 import socket
 import threading
 import time
@@ -23,19 +24,24 @@ from typing import Any
 
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
+from airflow_redshift_s3.local.aws.endpoints import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Provision, Remove
 from airflow_redshift_s3.local.aws.extensions import install as install_extensions
 from airflow_redshift_s3.local.aws.state import (
     IssuedCredential,
+    clear_cluster_provisioner,
     clear_credentials,
     clear_endpoint_overrides,
     find_credential,
     set_cluster_endpoint_override,
+    set_cluster_provisioner,
     set_role_apply_delay,
     set_workgroup_endpoint_override,
 )
 
 __all__ = [
+    "ACCESS_KEY_ID",
     "DEFAULT_ACCOUNT_ID",
+    "SECRET_ACCESS_KEY",
     "IssuedCredential",
     "LocalAws",
     "find_temporary_credentials",
@@ -45,8 +51,6 @@ __all__ = [
     "verify_temporary_credentials",
 ]
 
-ACCESS_KEY_ID = "testing"
-SECRET_ACCESS_KEY = "testing"  # moto accepts any key pair; these are the conventional test values
 _START_TIMEOUT = 15.0
 
 
@@ -105,7 +109,12 @@ def _server_class() -> type:
 
 
 class LocalAws:
-    """Run moto's server with this project's extensions on a local port; usable as a context manager."""
+    """Run moto's server with this project's extensions on a local port; usable as a context manager.
+
+    :param provision: serves each cluster later created through this endpoint (``endpoints.Provision``);
+        with ``remove``, which stops serving one deleted (``endpoints.Remove``). None: clusters keep AWS's
+        endpoints.
+    """
 
     def __init__(
         self,
@@ -114,6 +123,8 @@ class LocalAws:
         role_apply_delay: float = 3.0,
         *,
         load_aws_managed_policies: bool = True,
+        provision: Provision | None = None,
+        remove: Remove | None = None,
     ) -> None:
         if role_apply_delay < 0:
             raise ValueError(f"role_apply_delay must be >= 0, got {role_apply_delay}")
@@ -124,6 +135,7 @@ class LocalAws:
         self._load_aws_managed_policies = load_aws_managed_policies
         self._server: Any = None
         self._endpoint_url: str | None = None
+        self._provisioner = (provision, remove) if provision is not None and remove is not None else None
 
     # ------------------------------------------------------------------------------------------ lifecycle
 
@@ -168,12 +180,15 @@ class LocalAws:
         except BaseException:
             self.stop()
             raise
+        if self._provisioner is not None:
+            set_cluster_provisioner(bound_port, *self._provisioner)
         return self._endpoint_url
 
     def stop(self) -> None:
         """Stop the server (moto's state stays in its global backends until reset)."""
         server, self._server, self._endpoint_url = self._server, None, None
         if server is not None:
+            clear_cluster_provisioner(self.port)
             server.stop()
 
     def reset(self, clear_endpoints: bool = False) -> None:
@@ -182,6 +197,33 @@ class LocalAws:
         clear_credentials()
         if clear_endpoints:
             clear_endpoint_overrides()
+
+    # -- what a stack asks of moto's state (AwsProcess asks its child the same) -------------------------
+
+    @property
+    def pid(self) -> int:
+        """Return the id of the process moto runs in: this one."""
+        return os.getpid()
+
+    def verify_temporary_credentials(self, db_user: str, password: str) -> bool:
+        """Return whether GetClusterCredentials/GetCredentials issued this live password to ``db_user``."""
+        return verify_temporary_credentials(db_user, password)
+
+    def set_cluster_endpoint(self, cluster_identifier: str, address: str, port: int, region: str) -> None:
+        """Make DescribeClusters report ``address:port`` as the cluster's endpoint."""
+        set_cluster_endpoint(cluster_identifier, address, port, region)
+
+    def set_workgroup_endpoint(self, workgroup_name: str, address: str, port: int, region: str) -> None:
+        """Make GetWorkgroup report ``address:port`` as the workgroup's endpoint."""
+        set_workgroup_endpoint(workgroup_name, address, port, region)
+
+    def seed_objects(self, bucket: str, keys: list[str], body: bytes = b"x") -> None:
+        """Write objects into the local S3 store at once (no PutObject per key); the bucket must exist."""
+        from moto.s3.models import s3_backends
+
+        backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+        for key in keys:
+            backend.put_object(bucket, key, body)
 
     def __enter__(self) -> LocalAws:
         self.start()

@@ -6,8 +6,7 @@ import hmac
 import json
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -16,6 +15,8 @@ from moto.iam.access_control import IAMPolicyStatement
 from moto.iam.exceptions import NotFoundException
 from moto.iam.models import iam_backends
 from moto.utilities.utils import get_partition
+
+from airflow_redshift_s3.local.aws.endpoints import EndpointOverride, NewCluster, Provision, Remove
 
 # Seconds an added IAM role stays "adding" (and a removed one "removing") before AWS reports it settled.
 _role_apply_delay = 3.0
@@ -187,14 +188,6 @@ def clear_credentials() -> None:
 # ----------------------------------------------------------------------------------------- local endpoints
 
 
-@dataclass(frozen=True)
-class EndpointOverride:
-    """Where a cluster or workgroup is reachable locally."""
-
-    address: str
-    port: int
-
-
 _cluster_endpoints: dict[tuple[str, str, str], EndpointOverride] = {}
 _workgroup_endpoints: dict[tuple[str, str, str], EndpointOverride] = {}
 
@@ -235,21 +228,6 @@ def clear_endpoint_overrides() -> None:
 # ------------------------------------------------------------------------------ clusters created later
 
 
-@dataclass(frozen=True)
-class NewCluster:
-    """A cluster CreateCluster has just made, as a provisioner needs it to serve the cluster's database."""
-
-    account_id: str
-    region: str
-    cluster_identifier: str
-    master_username: str
-    master_password: str = field(repr=False)
-    db_name: str
-
-
-# provision(cluster) -> its endpoint (raises ValueError to refuse); remove(account_id, region, identifier)
-Provision = Callable[[NewCluster], EndpointOverride]
-Remove = Callable[[str, str, str], None]
 _provisioners: dict[int, tuple[Provision, Remove]] = {}
 _provisioned: dict[tuple[str, str, str], int] = {}
 

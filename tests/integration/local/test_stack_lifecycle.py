@@ -51,7 +51,30 @@ def _start_local_up(tmp_path: Path) -> tuple[subprocess.Popen[str], Path, list[s
 
 
 def _postgres_children(pid: int) -> list[psutil.Process]:
-    return [p for p in psutil.Process(pid).children(recursive=True) if p.name() == "postgres"]
+    return [p for p in _children(pid) if _name(p) == "postgres"]
+
+
+def _aws_children(pid: int) -> list[psutil.Process]:
+    """The process serving AWS (moto) for the stack."""
+    return [p for p in _children(pid) if "airflow_redshift_s3.local.aws.process" in " ".join(_cmdline(p))]
+
+
+def _children(pid: int) -> list[psutil.Process]:
+    return psutil.Process(pid).children(recursive=True)
+
+
+def _name(process: psutil.Process) -> str:
+    try:
+        return process.name()
+    except psutil.NoSuchProcess:  # a backend ending while the stack is looked at
+        return ""
+
+
+def _cmdline(process: psutil.Process) -> list[str]:
+    try:
+        return process.cmdline()
+    except psutil.NoSuchProcess:
+        return []
 
 
 def _env(env_file: Path) -> dict[str, str]:
@@ -86,6 +109,8 @@ def test_local_up_serves_writes_env_file_and_stops_on_sigterm(tmp_path):
         conn.close()
         postgres = _postgres_children(process.pid)
         assert postgres, "the stack runs no PostgreSQL"
+        aws = _aws_children(process.pid)
+        assert len(aws) == 1, "the stack serves AWS from one process of its own"
         # A fresh shell after `set -a; . ./local.env; set +a`: plain boto3 finds the endpoint, keys, region.
         shell = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), **env}
         listed = subprocess.run(
@@ -96,18 +121,20 @@ def test_local_up_serves_writes_env_file_and_stops_on_sigterm(tmp_path):
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(30) == 0
-    _, alive = psutil.wait_procs(postgres, timeout=10)
-    assert not alive, f"PostgreSQL outlived the stack: {alive}"
+    _, alive = psutil.wait_procs(postgres + aws, timeout=10)
+    assert not alive, f"PostgreSQL or the AWS endpoint outlived the stack: {alive}"
 
 
 def test_no_server_outlives_a_killed_stack(tmp_path):
     process, _, _ = _start_local_up(tmp_path)
-    postgres = _postgres_children(process.pid)
-    assert postgres
-    os.kill(process.pid, signal.SIGKILL)  # no cleanup code runs: the parent-death signal must do it
+    postgres, aws = _postgres_children(process.pid), _aws_children(process.pid)
+    assert postgres and aws
+    # no cleanup code runs: PostgreSQL's parent-death signal must stop it, and the AWS endpoint's input
+    # closing with its parent
+    os.kill(process.pid, signal.SIGKILL)
     process.wait(10)
-    _, alive = psutil.wait_procs(postgres, timeout=15)
-    assert not alive, f"PostgreSQL outlived a killed stack: {alive}"
+    _, alive = psutil.wait_procs(postgres + aws, timeout=15)
+    assert not alive, f"a server outlived a killed stack: {alive}"
 
 
 def test_a_killed_stack_leaves_its_directories_to_the_next_start_which_keeps_a_running_ones(tmp_path):
