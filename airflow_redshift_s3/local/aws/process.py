@@ -296,7 +296,7 @@ class AwsProcess:
 
 
 def _child_environment() -> dict[str, str]:
-    """This process's environment, with this package importable in the child as it is here.
+    """Return this process's environment, with this package importable in the child as it is here.
 
     A package found through this process's ``sys.path`` only (a checkout, a test runner's ``pythonpath``)
     is found by the child too: its directory goes first on the child's ``PYTHONPATH``.
