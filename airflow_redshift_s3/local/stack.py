@@ -137,7 +137,7 @@ class LocalRedshift:
                     "createrole_self_grant": "set, inherit",
                 },
             )
-            # initdb runs in another process while this one starts moto; the server itself is started
+            # initdb runs in another process while moto starts in its own; PostgreSQL's server is started
             # from this thread, whose end is what its parent-death signal watches.
             self.postgres.create_workdir()  # its socket's path is the gateway's upstream, given below
             with concurrent.futures.ThreadPoolExecutor(1) as pool:
@@ -169,10 +169,13 @@ class LocalRedshift:
                 self.redshift_port, self.serverless_port = self.gateway_thread.start()
                 self.aws.set_cluster_endpoint(CLUSTER_IDENTIFIER, self.host, self.redshift_port, REGION)
                 self.aws.set_workgroup_endpoint(WORKGROUP_NAME, self.host, self.serverless_port, REGION)
-                self._create_control_plane(access)
                 initdb.result()
-            self.postgres.start()
-            self.gateway_thread.call(self._bootstrap_database())
+                # the cluster and workgroup are moto's (its first calls build its backends: about 0.5 s),
+                # the database PostgreSQL's: made side by side
+                control_plane = pool.submit(self._create_control_plane, access)
+                self.postgres.start()
+                self.gateway_thread.call(self._bootstrap_database())
+                control_plane.result()
             self._wait_accepting()
         except BaseException:
             self.stop()

@@ -77,7 +77,7 @@ class _Channel:
         except (OSError, ValueError) as err:  # the pipe is closed
             if future.done():
                 raise
-            raise AwsProcessError(f"the AWS endpoint's process is gone ({op}): {err}") from err
+            raise AwsProcessError(self._closed or f"the other process ended ({op}: {err})") from err
         finally:
             self._pending.pop(number, None)
 
@@ -170,7 +170,7 @@ class AwsProcess:
         ready = self._channel.event("ready")
         threading.Thread(
             target=self._channel.serve,
-            args=("the AWS endpoint's process ended (its errors, if any, are above)",),
+            args=(f"the AWS endpoint's process (pid {self.process.pid}) ended",),
             name="aws-process-channel",
             daemon=True,
         ).start()

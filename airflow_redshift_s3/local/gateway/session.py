@@ -255,7 +255,13 @@ class Session:
         kind, body = await read_message(self.client_r, self._client_limit)
         password = body.rstrip(b"\x00").decode("utf-8", "replace") if kind == Frontend.PASSWORD else ""
         verify = self.gateway.config.verify_temporary_credentials
-        if verify is None or not await asyncio.to_thread(verify, self.user, password):
+        try:
+            verified = verify is not None and await asyncio.to_thread(verify, self.user, password)
+        except Exception as err:  # the AWS endpoint (moto's process) is gone or failed: say so, not "wrong"
+            failed = f"the local AWS endpoint failed ({err})"
+            await self._fatal(f'cannot check the temporary password of "{self.user}": {failed}', "XX000")
+            return False
+        if not verified:
             await self._fatal(f'password authentication failed for user "{self.user}"', "28P01")
             return False
         await self.gateway.ensure_login_role(self.user)

@@ -222,7 +222,7 @@ iam = boto3.client("iam", endpoint_url=f"http://{host}:{port}", region_name="us-
 iam.create_role(RoleName="theirs", AssumeRolePolicyDocument="{}")
 server.stop()
 
-stack = LocalRedshift().start()
+stack = LocalRedshift(aws_in_process=True).start()  # moto in this process: the state the suite's use left
 try:
     iam = stack.aws_client("iam")
     iam.create_role(RoleName="copy", AssumeRolePolicyDocument="{}")
@@ -236,7 +236,8 @@ finally:
 def test_a_stack_has_aws_managed_policies_after_other_uses_of_moto():
     """moto's state is process-wide: an IAM backend built earlier without AWS's managed policies once left
     the stack unable to attach ``AmazonS3ReadOnlyAccess`` (NoSuchEntity), depending on test order. The
-    backend gets them when the stack starts; moto's state is not reset (another stack may be using it)."""
+    backend gets them when the stack starts; moto's state is not reset (another stack may be using it).
+    Only a stack with ``aws_in_process=True`` shares moto's state with the process now."""
     result = subprocess.run(
         [sys.executable, "-c", _MOTO_USED_BEFORE], capture_output=True, text=True, timeout=120, check=False
     )
