@@ -72,9 +72,15 @@ class _Channel:
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
         self._pending[number] = future
         try:
+            if self._closed is not None:  # the stream ended while this call was being registered
+                raise AwsProcessError(self._closed)
             self.send({"call": number, "op": op, "args": args})
             return future.result(timeout)
-        except (OSError, ValueError) as err:  # the pipe is closed
+        except TimeoutError as err:  # (an OSError too)
+            if future.done():
+                raise
+            raise AwsProcessError(f"the other process did not answer {op} in {timeout:.0f} s") from err
+        except (OSError, ValueError) as err:  # the pipe is closed, or the other side's error
             if future.done():
                 raise
             raise AwsProcessError(self._closed or f"the other process ended ({op}: {err})") from err
