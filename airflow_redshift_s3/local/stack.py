@@ -111,6 +111,7 @@ class LocalRedshift:
         self.tls: LocalTls | None = None
         self._cluster_ports: dict[tuple[str, str, str], int] = {}  # clusters created later: their listeners
         self._aws_in_process = aws_in_process
+        self._access: AwsAccess | None = None  # the gateway's boto3 session, shared with aws_client
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -146,7 +147,7 @@ class LocalRedshift:
                 redshift_port, serverless_port, _ = self._requested
                 local_endpoint = self.aws.start()
                 self.aws_endpoint_url = f"http://{self.host}:{self.aws.port}"
-                access = AwsAccess(local_endpoint, REGION)
+                access = self._access = AwsAccess(local_endpoint, REGION)
                 tls_dir = self._kept_tls_dir
                 if tls_dir is None:
                     self._tls_workdir = Workdir("local-redshift-tls-")
@@ -193,6 +194,7 @@ class LocalRedshift:
             if self._aws_in_process:  # moto's state is process-global: the next stack starts clean
                 self.aws.reset(clear_endpoints=True)
             self.aws = None
+        self._access = None
         if self.postgres is not None:
             self.postgres.stop()
             self.postgres = None
@@ -339,8 +341,10 @@ class LocalRedshift:
         return HOST if self.bind_host in ("0.0.0.0", "") else self.bind_host
 
     def aws_client(self, service: str, region: str = REGION) -> Any:
-        """Return a boto3 client for ``service`` at the local AWS endpoint."""
-        return self.aws.client(service, region_name=region)
+        """Return a boto3 client for ``service`` at the local AWS endpoint (the gateway's boto3 session)."""
+        if self._access is None:
+            raise RuntimeError("the local Redshift is not running: call start() first")
+        return self._access.new_client(service, region)
 
     def create_copy_role(self, name: str, resources: list[str], attach: bool = True) -> str:
         """Create (or adopt) a role Redshift trusts that may read ``resources``; attach it if asked."""
@@ -355,7 +359,8 @@ class LocalRedshift:
         """Attach ``arn`` to local-cluster and local-namespace, and wait until both report it in-sync."""
         redshift = self.aws_client("redshift")
         serverless = self.aws_client("redshift-serverless")
-        access = AwsAccess(self.aws.endpoint_url, REGION)
+        access = self._access
+        assert access is not None
         cluster_roles, _ = access.attached_roles(Owner("cluster", CLUSTER_IDENTIFIER))
         if arn not in cluster_roles:
             redshift.modify_cluster_iam_roles(ClusterIdentifier=CLUSTER_IDENTIFIER, AddIamRoles=[arn])

@@ -7,6 +7,7 @@ Redshift gives, so that code under test sees the failures it would see in produc
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -58,18 +59,31 @@ class AwsAccess:
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
         )
         self._clients: dict[str, Any] = {}
+        # a boto3 session is not safe to make clients from in two threads at once (the gateway's, a test's)
+        self._session_lock = threading.Lock()
 
     def client(self, service: str) -> Any:
         """Return a cached boto3 client for ``service`` at the local endpoint."""
         if service not in self._clients:
             from botocore.config import Config
 
-            self._clients[service] = self._session.client(
-                service,
-                endpoint_url=self.endpoint_url,
-                config=Config(retries={"max_attempts": 2}, max_pool_connections=50),
-            )
+            with self._session_lock:
+                self._clients[service] = self._session.client(
+                    service,
+                    endpoint_url=self.endpoint_url,
+                    config=Config(retries={"max_attempts": 2}, max_pool_connections=50),
+                )
         return self._clients[service]
+
+    def new_client(self, service: str, region: str | None = None) -> Any:
+        """Return a new boto3 client for ``service`` at the local endpoint, from the same session.
+
+        Clients of one session share the service models botocore read (an IAM or S3 model is megabytes
+        once parsed): a stack's own clients and the gateway's hold them once.
+        """
+        with self._session_lock:
+            region_name = region or self.region
+            return self._session.client(service, endpoint_url=self.endpoint_url, region_name=region_name)
 
     # -- the role ------------------------------------------------------------------------------------
 
