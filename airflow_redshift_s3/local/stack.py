@@ -214,16 +214,12 @@ class LocalRedshift:
         if self._aws_in_process:
             from airflow_redshift_s3.local.aws import LocalAws
 
-            return LocalAws(
-                host=self.bind_host,
-                port=aws_port,
-                role_apply_delay=self._role_apply_delay,
-                provision=self._provision_cluster,
-                remove=self._remove_cluster,
-            )
-        from airflow_redshift_s3.local.aws.process import AwsProcess
+            endpoint: Any = LocalAws
+        else:
+            from airflow_redshift_s3.local.aws.process import AwsProcess
 
-        return AwsProcess(
+            endpoint = AwsProcess
+        return endpoint(
             host=self.bind_host,
             port=aws_port,
             role_apply_delay=self._role_apply_delay,

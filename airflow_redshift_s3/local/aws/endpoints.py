@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 ACCESS_KEY_ID = "testing"
 SECRET_ACCESS_KEY = "testing"  # moto accepts any key pair; these are the conventional test values
@@ -36,3 +37,17 @@ class NewCluster:
 # provision(cluster) -> its endpoint (raises ValueError to refuse); remove(account_id, region, identifier)
 Provision = Callable[[NewCluster], EndpointOverride]
 Remove = Callable[[str, str, str], None]
+
+
+def local_client(endpoint_url: str, service_name: str, region_name: str, **kwargs: Any) -> Any:
+    """Return a boto3 client for ``service_name`` at a local AWS endpoint, with the test keys by default."""
+    import boto3
+
+    return boto3.client(
+        service_name,
+        endpoint_url=endpoint_url,
+        region_name=region_name,
+        aws_access_key_id=kwargs.pop("aws_access_key_id", ACCESS_KEY_ID),
+        aws_secret_access_key=kwargs.pop("aws_secret_access_key", SECRET_ACCESS_KEY),
+        **kwargs,
+    )

@@ -28,12 +28,11 @@ from collections.abc import Callable
 from typing import IO, Any
 
 from airflow_redshift_s3.local.aws.endpoints import (
-    ACCESS_KEY_ID,
-    SECRET_ACCESS_KEY,
     EndpointOverride,
     NewCluster,
     Provision,
     Remove,
+    local_client,
 )
 
 _START_TIMEOUT = 60.0  # the child imports moto and builds its backends: seconds on a busy machine
@@ -139,6 +138,7 @@ class AwsProcess:
         host: str = "127.0.0.1",
         port: int = 0,
         role_apply_delay: float = 3.0,
+        *,
         provision: Provision | None = None,
         remove: Remove | None = None,
     ) -> None:
@@ -278,16 +278,7 @@ class AwsProcess:
 
     def client(self, service_name: str, region_name: str = "us-east-1", **kwargs: Any) -> Any:
         """Return a boto3 client for ``service_name`` talking to the child's server."""
-        import boto3
-
-        return boto3.client(
-            service_name,
-            endpoint_url=self.endpoint_url,
-            region_name=region_name,
-            aws_access_key_id=kwargs.pop("aws_access_key_id", ACCESS_KEY_ID),
-            aws_secret_access_key=kwargs.pop("aws_secret_access_key", SECRET_ACCESS_KEY),
-            **kwargs,
-        )
+        return local_client(self.endpoint_url, service_name, region_name, **kwargs)
 
     # -- what the child asks of the stack --------------------------------------------------------------
 

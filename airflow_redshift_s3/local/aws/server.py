@@ -24,7 +24,13 @@ from typing import Any
 
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
-from airflow_redshift_s3.local.aws.endpoints import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Provision, Remove
+from airflow_redshift_s3.local.aws.endpoints import (
+    ACCESS_KEY_ID,
+    SECRET_ACCESS_KEY,
+    Provision,
+    Remove,
+    local_client,
+)
 from airflow_redshift_s3.local.aws.extensions import install as install_extensions
 from airflow_redshift_s3.local.aws.state import (
     IssuedCredential,
@@ -288,16 +294,7 @@ class LocalAws:
 
     def client(self, service_name: str, region_name: str = "us-east-1", **kwargs: Any) -> Any:
         """Return a boto3 client for ``service_name`` talking to this server."""
-        import boto3
-
-        return boto3.client(
-            service_name,
-            endpoint_url=self.endpoint_url,
-            region_name=region_name,
-            aws_access_key_id=kwargs.pop("aws_access_key_id", ACCESS_KEY_ID),
-            aws_secret_access_key=kwargs.pop("aws_secret_access_key", SECRET_ACCESS_KEY),
-            **kwargs,
-        )
+        return local_client(self.endpoint_url, service_name, region_name, **kwargs)
 
 
 def _reset_moto() -> None:

@@ -87,14 +87,9 @@ def test_get_tables_get_columns_get_primary_keys(redshift_connection, catalog_ob
     redshift_connection.rollback()
 
 
-def test_show_procedures_and_functions_and_the_drivers_get_procedures_get_functions(
-    redshift_connection, redshift_schema
-):
-    """SHOW PROCEDURES / SHOW FUNCTIONS pages (Redshift SQL reference): columns database_name, schema_name,
-    procedure_name (function_name), number_of_arguments, argument_list, return_type, remarks; a procedure's
-    return_type lists its OUT and INOUT arguments' types (the page's example). redshift_connector's
-    get_procedures / get_functions issue them (metadataAPIHelper) and build SPECIFIC_NAME from the name and
-    argument_list."""
+@pytest.fixture
+def routines(redshift_connection, redshift_schema):
+    """A procedure with IN, INOUT and OUT arguments and a function, in the test's schema (not committed)."""
     cur = redshift_connection.cursor()
     cur.execute(
         f"create procedure {redshift_schema}.load_day(day date, inout n int, out msg varchar) as $$ "
@@ -104,6 +99,18 @@ def test_show_procedures_and_functions_and_the_drivers_get_procedures_get_functi
         f"create function {redshift_schema}.plus_one(int) returns int stable "
         "as $$ select $1 + 1 $$ language sql"
     )
+    return redshift_schema
+
+
+def test_show_procedures_and_functions_and_the_drivers_get_procedures_get_functions(
+    redshift_connection, redshift_schema, routines
+):
+    """SHOW PROCEDURES / SHOW FUNCTIONS pages (Redshift SQL reference): columns database_name, schema_name,
+    procedure_name (function_name), number_of_arguments, argument_list, return_type, remarks; a procedure's
+    return_type lists its OUT and INOUT arguments' types (the page's example). redshift_connector's
+    get_procedures / get_functions issue them (metadataAPIHelper) and build SPECIFIC_NAME from the name and
+    argument_list."""
+    cur = redshift_connection.cursor()
     redshift_connection.commit()
     cur.execute(f"show procedures from schema dev.{redshift_schema}")
     assert [d[0] for d in cur.description] == [
@@ -130,7 +137,7 @@ def test_show_procedures_and_functions_and_the_drivers_get_procedures_get_functi
 
 
 def test_show_parameters_and_the_drivers_get_procedure_columns_get_function_columns(
-    redshift_connection, redshift_schema
+    redshift_connection, redshift_schema, routines
 ):
     """SHOW PARAMETERS page (Redshift SQL reference): SHOW PARAMETERS OF {FUNCTION | PROCEDURE}
     [database.]schema.name(argtype, ...) [LIKE 'pattern'], columns database_name, schema_name,
@@ -140,14 +147,6 @@ def test_show_parameters_and_the_drivers_get_procedure_columns_get_function_colu
     TABLE, RETURN); get_procedure_columns / get_function_columns send the types of SHOW PROCEDURES /
     SHOW FUNCTIONS' argument_list as bind parameters (metadataServerProxy)."""
     cur = redshift_connection.cursor()
-    cur.execute(
-        f"create procedure {redshift_schema}.load_day(day date, inout n int, out msg varchar) as $$ "
-        "begin n := 1; msg := 'x'; end; $$ language plpgsql"
-    )
-    cur.execute(
-        f"create function {redshift_schema}.plus_one(int) returns int stable "
-        "as $$ select $1 + 1 $$ language sql"
-    )
     cur.execute(
         f"create function {redshift_schema}.plus_one(decimal(10,2)) returns decimal(10,2) stable "
         "as $$ select $1 + 1 $$ language sql"
