@@ -6,9 +6,12 @@ asks of moto's state besides the AWS API: checking a temporary database password
 workgroup's local endpoint, resetting, the role apply delay, and writing many S3 objects at once. The child
 asks the stack in turn to serve each cluster CreateCluster makes (and to stop serving a deleted one).
 
-Messages are JSON lines: ``{"call": n, "op": ..., "args": {...}}`` and ``{"reply": n, "ok": value}`` or
-``{"reply": n, "error": message, "type": "ValueError" | ...}``; each side numbers its own calls. The child
-stops when its standard input closes: when the stack stops, or when the stack's process dies.
+Messages are JSON lines: first ``{"config": {...}}`` to the child and ``{"event": "ready", "value": {...}}``
+back (its port, or the error that kept it from serving); then ``{"call": n, "op": ..., "args": {...}}`` and
+``{"reply": n, "ok": value}`` or ``{"reply": n, "error": message, "type": "ValueError" | ...}``, each side
+numbering its own calls. The pipe is the two processes' own: no port, nothing another account can reach
+(the temporary passwords checked cross it). The child stops when its standard input closes: when the
+stack stops, or when the stack's process dies.
 This module imports no moto in the parent (only the child's ``main`` does).
 """
 
