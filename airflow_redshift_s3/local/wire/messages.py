@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 PROTOCOL_V3 = 196608
 SSL_REQUEST = 80877103
@@ -288,14 +289,39 @@ def parse_data_row(body: bytes) -> list[str | None]:
     return values
 
 
+class RowField(NamedTuple):
+    """One field of a RowDescription: where its name starts, where its fixed part starts, and that part."""
+
+    start: int
+    fixed: int
+    table: int
+    attnum: int
+    type_oid: int
+    size: int
+    typmod: int
+    format: int
+
+    @property
+    def end(self) -> int:
+        """Return the offset after the field (after its 18-byte fixed part)."""
+        return self.fixed + ROW_FIELD.size
+
+
+# a RowDescription field after its name: table OID, attribute number, type OID, size, modifier, format
+ROW_FIELD = struct.Struct("!ihihih")
+
+
+def row_fields(body: bytes) -> Iterator[RowField]:
+    """Walk the fields of a RowDescription (PostgreSQL's form: name, then the fixed part)."""
+    (count,) = struct.unpack_from("!h", body, 0)
+    pos = 2
+    for _ in range(count):
+        fixed = body.index(b"\x00", pos) + 1
+        field_ = RowField(pos, fixed, *ROW_FIELD.unpack_from(body, fixed))
+        yield field_
+        pos = field_.end
+
+
 def parse_row_description(body: bytes) -> list[tuple[str, int, int]]:
     """Decode a RowDescription into (column name, type OID, type modifier) per column."""
-    (count,) = struct.unpack("!h", body[:2])
-    pos = 2
-    columns: list[tuple[str, int, int]] = []
-    for _ in range(count):
-        name, pos = split_cstring(body, pos)
-        _table, _attnum, type_oid, _size, typmod, _fmt = struct.unpack("!ihihih", body[pos : pos + 18])
-        pos += 18
-        columns.append((name, type_oid, typmod))
-    return columns
+    return [(split_cstring(body, f.start)[0], f.type_oid, f.typmod) for f in row_fields(body)]

@@ -21,6 +21,8 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING, NamedTuple
 
+from airflow_redshift_s3.local.wire.messages import row_fields
+
 if TYPE_CHECKING:
     from airflow_redshift_s3.local.wire.client import PgSimpleClient
 
@@ -55,18 +57,6 @@ class ColumnOrigin(NamedTuple):
     identity: bool
 
 
-def _fields(body: bytes) -> list[tuple[int, int, int]]:
-    """Return (start of the field's fixed part, table OID, attribute number) of each RowDescription field."""
-    (count,) = struct.unpack_from("!h", body, 0)
-    fields, pos = [], 2
-    for _ in range(count):
-        end = body.index(b"\x00", pos) + 1
-        table, attnum = struct.unpack_from("!ih", body, end)
-        fields.append((end, table, attnum))
-        pos = end + 18
-    return fields
-
-
 class ColumnOrigins:
     """The gateway's record of where table columns come from, per database, shared by its sessions.
 
@@ -85,7 +75,7 @@ class ColumnOrigins:
 
     async def learn(self, admin: PgSimpleClient, database: str, body: bytes) -> None:
         """Look up the tables a RowDescription's columns come from that are not recorded yet."""
-        wanted = {table for _, table, attnum in _fields(body) if table and attnum > 0}
+        wanted = {f.table for f in row_fields(body) if f.table and f.attnum > 0}
         missing = sorted(table for table in wanted if (database, table) not in self._tables)
         if not missing:
             return
@@ -107,10 +97,9 @@ class ColumnOrigins:
     def extend(self, body: bytes, database: str) -> bytes:
         """Return a RowDescription with each field followed by its names and flags (protocol 1 and 2)."""
         out = bytearray(body[:2])
-        pos = 2
-        for end, table, attnum in _fields(body):
-            out += body[pos : end + 18]
-            pos = end + 18
+        for field in row_fields(body):
+            out += body[field.start : field.end]
+            table, attnum = field.table, field.attnum
             origin = self._tables.get((database, table), {}).get(attnum) if table and attnum > 0 else None
             if origin is None:
                 out += b"\x00\x00\x00\x00" + struct.pack("!H", _SEARCHABLE)

@@ -32,6 +32,7 @@ import re
 import struct
 from typing import NamedTuple
 
+from airflow_redshift_s3.local.wire.messages import ROW_FIELD, row_fields
 from airflow_redshift_s3.local.wire.result_metadata import BINARY
 
 JSONB_OID = 3802
@@ -156,13 +157,10 @@ class ResultTypes:
 
     def row_description(self, body: bytes) -> bytes:
         """Return a RowDescription with Redshift's type OIDs, and note the columns to convert."""
-        (count,) = struct.unpack_from("!h", body, 0)
         out = bytearray(body[:2])
-        pos = 2
         conversions: Conversions = {}
-        for index in range(count):
-            end = body.index(b"\x00", pos) + 1
-            table, attnum, oid, size, typmod, fmt = struct.unpack_from("!ihihih", body, end)
+        for index, field in enumerate(row_fields(body)):
+            oid, typmod = field.type_oid, field.typmod
             kind: str | NumericColumn | None = None
             if oid == JSONB_OID:
                 kind, oid = SUPER, SUPER_OID
@@ -177,8 +175,8 @@ class ResultTypes:
                 kind = NumericColumn((typmod - 4) >> 16 & 0xFFFF, (typmod - 4) & 0xFFFF)
             if kind is not None:
                 conversions[index] = kind
-            out += body[pos:end] + struct.pack("!ihihih", table, attnum, oid, size, typmod, fmt)
-            pos = end + 18
+            out += body[field.start : field.fixed]
+            out += ROW_FIELD.pack(field.table, field.attnum, oid, field.size, typmod, field.format)
         if self._described is not None:
             self._by_statement[self._described] = conversions
         self._current = conversions
