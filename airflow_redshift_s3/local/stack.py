@@ -171,8 +171,8 @@ class LocalRedshift:
                 self.aws.set_cluster_endpoint(CLUSTER_IDENTIFIER, self.host, self.redshift_port, REGION)
                 self.aws.set_workgroup_endpoint(WORKGROUP_NAME, self.host, self.serverless_port, REGION)
                 initdb.result()
-                # the cluster and workgroup are moto's (its first calls build its backends: about 0.5 s),
-                # the database PostgreSQL's: made side by side
+                # the cluster and workgroup are moto's (its first calls build its backends: 0.3-0.6 s
+                # measured), the database PostgreSQL's: made side by side
                 control_plane = pool.submit(self._create_control_plane, access)
                 self.postgres.start()
                 self.gateway_thread.call(self._bootstrap_database())
