@@ -338,9 +338,12 @@ class LocalRedshift:
 
     def aws_client(self, service: str, region: str = REGION) -> Any:
         """Return a boto3 client for ``service`` at the local AWS endpoint (the gateway's boto3 session)."""
+        return self._running_access().new_client(service, region)
+
+    def _running_access(self) -> AwsAccess:
         if self._access is None:
             raise RuntimeError("the local Redshift is not running: call start() first")
-        return self._access.new_client(service, region)
+        return self._access
 
     def create_copy_role(self, name: str, resources: list[str], attach: bool = True) -> str:
         """Create (or adopt) a role Redshift trusts that may read ``resources``; attach it if asked."""
@@ -353,10 +356,8 @@ class LocalRedshift:
 
     def attach_role(self, arn: str, wait: bool = True, timeout: float = 30.0) -> None:
         """Attach ``arn`` to local-cluster and local-namespace, and wait until both report it in-sync."""
-        redshift = self.aws_client("redshift")
-        serverless = self.aws_client("redshift-serverless")
-        access = self._access
-        assert access is not None
+        access = self._running_access()
+        redshift, serverless = access.client("redshift"), access.client("redshift-serverless")
         cluster_roles, _ = access.attached_roles(Owner("cluster", CLUSTER_IDENTIFIER))
         if arn not in cluster_roles:
             redshift.modify_cluster_iam_roles(ClusterIdentifier=CLUSTER_IDENTIFIER, AddIamRoles=[arn])

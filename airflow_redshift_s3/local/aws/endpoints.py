@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 ACCESS_KEY_ID = "testing"
 SECRET_ACCESS_KEY = "testing"  # moto accepts any key pair; these are the conventional test values
@@ -39,15 +38,8 @@ Provision = Callable[[NewCluster], EndpointOverride]
 Remove = Callable[[str, str, str], None]
 
 
-def local_client(endpoint_url: str, service_name: str, region_name: str, **kwargs: Any) -> Any:
-    """Return a boto3 client for ``service_name`` at a local AWS endpoint, with the test keys by default."""
-    import boto3
-
-    return boto3.client(
-        service_name,
-        endpoint_url=endpoint_url,
-        region_name=region_name,
-        aws_access_key_id=kwargs.pop("aws_access_key_id", ACCESS_KEY_ID),
-        aws_secret_access_key=kwargs.pop("aws_secret_access_key", SECRET_ACCESS_KEY),
-        **kwargs,
-    )
+def provisioner(provision: Provision | None, remove: Remove | None) -> tuple[Provision, Remove] | None:
+    """Return the pair that serves clusters made later, or None; one without the other is refused."""
+    if (provision is None) != (remove is None):
+        raise ValueError("provision and remove go together: give both (clusters served locally) or neither")
+    return None if provision is None or remove is None else (provision, remove)

@@ -35,7 +35,7 @@ from airflow_redshift_s3.local.aws.endpoints import (
     NewCluster,
     Provision,
     Remove,
-    local_client,
+    provisioner,
 )
 
 _START_TIMEOUT = 60.0  # the child imports moto and builds its backends: seconds on a busy machine
@@ -151,8 +151,7 @@ class AwsProcess:
         self.port = port
         self._requested_port = port
         self._role_apply_delay = float(role_apply_delay)
-        self._provision = provision
-        self._remove = remove
+        self._provisioner = provisioner(provision, remove)
         self.process: subprocess.Popen[bytes] | None = None
         self._channel: _Channel | None = None
         self._endpoint_url: str | None = None
@@ -190,7 +189,7 @@ class AwsProcess:
                         "host": self.host,
                         "port": self._requested_port,
                         "role_apply_delay": self._role_apply_delay,
-                        "provision": self._provision is not None and self._remove is not None,
+                        "provision": self._provisioner is not None,
                     }
                 }
             )
@@ -223,13 +222,6 @@ class AwsProcess:
         if process.stdout is not None:
             process.stdout.close()
 
-    def __enter__(self) -> AwsProcess:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     @property
     def pid(self) -> int | None:
         """Return the child's process id while it runs."""
@@ -252,11 +244,19 @@ class AwsProcess:
 
     def set_cluster_endpoint(self, cluster_identifier: str, address: str, port: int, region: str) -> None:
         """Make DescribeClusters report ``address:port`` as the cluster's endpoint."""
-        self._call("cluster_endpoint", name=cluster_identifier, address=address, port=port, region=region)
+        self._call(
+            "cluster_endpoint",
+            cluster_identifier=cluster_identifier,
+            address=address,
+            port=port,
+            region=region,
+        )
 
     def set_workgroup_endpoint(self, workgroup_name: str, address: str, port: int, region: str) -> None:
         """Make GetWorkgroup report ``address:port`` as the workgroup's endpoint."""
-        self._call("workgroup_endpoint", name=workgroup_name, address=address, port=port, region=region)
+        self._call(
+            "workgroup_endpoint", workgroup_name=workgroup_name, address=address, port=port, region=region
+        )
 
     def seed_objects(self, bucket: str, keys: list[str], body: bytes = b"x") -> None:
         """Write objects into the local S3 store at once (no PutObject per key); the bucket must exist."""
@@ -272,27 +272,16 @@ class AwsProcess:
         self._call("role_apply_delay", seconds=seconds)  # validated there
         self._role_apply_delay = float(seconds)
 
-    @property
-    def endpoint_url(self) -> str:
-        """Return ``http://host:port`` of the running server."""
-        if self._endpoint_url is None:
-            raise RuntimeError("the AWS endpoint is not running: call start() first")
-        return self._endpoint_url
-
-    def client(self, service_name: str, region_name: str = "us-east-1", **kwargs: Any) -> Any:
-        """Return a boto3 client for ``service_name`` talking to the child's server."""
-        return local_client(self.endpoint_url, service_name, region_name, **kwargs)
-
     # -- what the child asks of the stack --------------------------------------------------------------
 
     def _provision_cluster(self, **cluster: Any) -> dict[str, Any]:
-        assert self._provision is not None
-        endpoint = self._provision(NewCluster(**cluster))
+        assert self._provisioner is not None  # the child asks only when told the stack serves clusters
+        endpoint = self._provisioner[0](NewCluster(**cluster))
         return {"address": endpoint.address, "port": endpoint.port}
 
     def _remove_cluster(self, account_id: str, region: str, cluster_identifier: str) -> None:
-        if self._remove is not None:
-            self._remove(account_id, region, cluster_identifier)
+        assert self._provisioner is not None
+        self._provisioner[1](account_id, region, cluster_identifier)
 
 
 def _child_environment() -> dict[str, str]:
@@ -323,16 +312,10 @@ def _child_handlers(aws: Any) -> dict[str, Callable[..., Any]]:
     def role_apply_delay(seconds: float) -> None:
         aws.role_apply_delay = seconds
 
-    def cluster_endpoint(name: str, address: str, port: int, region: str) -> None:
-        aws.set_cluster_endpoint(name, address, port, region)
-
-    def workgroup_endpoint(name: str, address: str, port: int, region: str) -> None:
-        aws.set_workgroup_endpoint(name, address, port, region)
-
     return {
         "verify": aws.verify_temporary_credentials,
-        "cluster_endpoint": cluster_endpoint,
-        "workgroup_endpoint": workgroup_endpoint,
+        "cluster_endpoint": aws.set_cluster_endpoint,
+        "workgroup_endpoint": aws.set_workgroup_endpoint,
         "reset": aws.reset,
         "seed": seed,
         "role_apply_delay": role_apply_delay,

@@ -29,7 +29,7 @@ from airflow_redshift_s3.local.aws.endpoints import (
     SECRET_ACCESS_KEY,
     Provision,
     Remove,
-    local_client,
+    provisioner,
 )
 from airflow_redshift_s3.local.aws.extensions import install as install_extensions
 from airflow_redshift_s3.local.aws.state import (
@@ -141,7 +141,7 @@ class LocalAws:
         self._load_aws_managed_policies = load_aws_managed_policies
         self._server: Any = None
         self._endpoint_url: str | None = None
-        self._provisioner = (provision, remove) if provision is not None and remove is not None else None
+        self._provisioner = provisioner(provision, remove)
 
     # ------------------------------------------------------------------------------------------ lifecycle
 
@@ -294,7 +294,16 @@ class LocalAws:
 
     def client(self, service_name: str, region_name: str = "us-east-1", **kwargs: Any) -> Any:
         """Return a boto3 client for ``service_name`` talking to this server."""
-        return local_client(self.endpoint_url, service_name, region_name, **kwargs)
+        import boto3
+
+        return boto3.client(
+            service_name,
+            endpoint_url=self.endpoint_url,
+            region_name=region_name,
+            aws_access_key_id=kwargs.pop("aws_access_key_id", ACCESS_KEY_ID),
+            aws_secret_access_key=kwargs.pop("aws_secret_access_key", SECRET_ACCESS_KEY),
+            **kwargs,
+        )
 
 
 def _reset_moto() -> None:

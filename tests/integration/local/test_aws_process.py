@@ -143,3 +143,17 @@ def test_the_role_apply_delay_and_seeding_cross_the_boundary(own_stack):
     keys = [item["Key"] for page in pages for item in page["Contents"]]
     assert len(keys) == 3000
     assert s3.get_object(Bucket="seeded", Key=keys[-1])["Body"].read() == b"1,a\n"
+
+
+@pytest.mark.parametrize("endpoint", ["process", "in-process"])
+def test_serving_new_clusters_takes_both_callbacks_or_neither(endpoint):
+    """A provision without its remove would serve clusters that DeleteCluster never closes (and the
+    reverse would close what was never served): refused before anything starts."""
+    from airflow_redshift_s3.local.aws import LocalAws
+    from airflow_redshift_s3.local.aws.process import AwsProcess
+
+    make = AwsProcess if endpoint == "process" else LocalAws
+    with pytest.raises(ValueError, match="provision and remove go together"):
+        make(provision=lambda cluster: None)
+    with pytest.raises(ValueError, match="provision and remove go together"):
+        make(remove=lambda account, region, name: None)
