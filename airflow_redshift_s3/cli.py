@@ -356,8 +356,8 @@ def _local_up(args: argparse.Namespace) -> int:
         return 1
     except OSError as error:  # a port in use, most often
         print(
-            "Fix: stop what listens there, or choose other ports with --aws-port, --redshift-port and "
-            f"--serverless-port (0 picks a free one).\nThe local stack could not start: {error}",
+            f"The local stack could not start: {error}\nFix: stop what listens there, or choose other ports "
+            "with --aws-port, --redshift-port and --serverless-port (0 picks a free one).",
             file=sys.stderr,
         )
         return 1

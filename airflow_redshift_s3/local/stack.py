@@ -6,6 +6,7 @@ import concurrent.futures
 import os
 import pwd
 import socket
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,7 @@ class LocalRedshift:
         self._cluster_ports: dict[tuple[str, str, str], int] = {}  # clusters created later: their listeners
         self._aws_in_process = aws_in_process
         self._access: AwsAccess | None = None  # the gateway's boto3 session, shared with aws_client
+        self._gateway_started = threading.Event()  # set once the listeners' ports are known (start)
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -122,6 +124,7 @@ class LocalRedshift:
         require_local_extra()
 
         began = time.monotonic()
+        self._gateway_started = threading.Event()
         try:
             hba_lines, ident_lines = _postgres_access()
             self.postgres = LocalPostgres(
@@ -138,45 +141,46 @@ class LocalRedshift:
                     "createrole_self_grant": "set, inherit",
                 },
             )
-            # initdb runs in another process while moto starts in its own; PostgreSQL's server is started
-            # from this thread, whose end is what its parent-death signal watches.
+            # What runs side by side: moto's process starts (its imports are most of a start) while this
+            # process copies the data directory, starts PostgreSQL and bootstraps its database through the
+            # gateway, whose AWS endpoint is filled in once the child answers; the cluster and workgroup
+            # are then made at moto. PostgreSQL's server is started from this thread, whose end is what
+            # its parent-death signal watches.
             self.postgres.create_workdir()  # its socket's path is the gateway's upstream, given below
-            with concurrent.futures.ThreadPoolExecutor(1) as pool:
-                initdb = pool.submit(self.postgres.prepare)
+            with concurrent.futures.ThreadPoolExecutor(2) as pool:
                 self.aws = self._make_aws()
-                redshift_port, serverless_port, _ = self._requested
-                local_endpoint = self.aws.start()
-                self.aws_endpoint_url = f"http://{self.host}:{self.aws.port}"
-                access = self._access = AwsAccess(local_endpoint, REGION)
-                tls_dir = self._kept_tls_dir
-                if tls_dir is None:
-                    self._tls_workdir = Workdir("local-redshift-tls-")
-                    tls_dir = self._tls_workdir.path
-                tls_hosts = tuple(dict.fromkeys((self.host, HOST, "localhost")))
-                self.tls = create_local_tls(tls_dir, hosts=tls_hosts)
-                config = GatewayConfig(
-                    upstream_host=self.postgres.host,
-                    upstream_port=self.postgres.port,
-                    admin_user=SUPERUSER,
-                    listeners=[
-                        (self.bind_host, redshift_port, Owner("cluster", CLUSTER_IDENTIFIER, REGION)),
-                        (self.bind_host, serverless_port, Owner("namespace", NAMESPACE_NAME, REGION)),
-                    ],
-                    aws=access,
-                    verify_temporary_credentials=self.aws.verify_temporary_credentials,
-                    ssl_context=self.tls.server_context(),
-                )
-                self.gateway_thread = GatewayThread(config)
-                self.redshift_port, self.serverless_port = self.gateway_thread.start()
-                self.aws.set_cluster_endpoint(CLUSTER_IDENTIFIER, self.host, self.redshift_port, REGION)
-                self.aws.set_workgroup_endpoint(WORKGROUP_NAME, self.host, self.serverless_port, REGION)
+                aws_side = pool.submit(self._start_aws)  # first: the longest part of a start
+                initdb = pool.submit(self.postgres.prepare)
+                try:
+                    access = self._access = AwsAccess(None, REGION)
+                    access.warm("redshift", "redshift-serverless")  # while moto's process imports
+                    redshift_port, serverless_port, _ = self._requested
+                    tls_dir = self._kept_tls_dir
+                    if tls_dir is None:
+                        self._tls_workdir = Workdir("local-redshift-tls-")
+                        tls_dir = self._tls_workdir.path
+                    tls_hosts = tuple(dict.fromkeys((self.host, HOST, "localhost")))
+                    self.tls = create_local_tls(tls_dir, hosts=tls_hosts)
+                    config = GatewayConfig(
+                        upstream_host=self.postgres.host,
+                        upstream_port=self.postgres.port,
+                        admin_user=SUPERUSER,
+                        listeners=[
+                            (self.bind_host, redshift_port, Owner("cluster", CLUSTER_IDENTIFIER, REGION)),
+                            (self.bind_host, serverless_port, Owner("namespace", NAMESPACE_NAME, REGION)),
+                        ],
+                        aws=access,
+                        verify_temporary_credentials=self.aws.verify_temporary_credentials,
+                        ssl_context=self.tls.server_context(),
+                    )
+                    self.gateway_thread = GatewayThread(config)
+                    self.redshift_port, self.serverless_port = self.gateway_thread.start()
+                finally:
+                    self._gateway_started.set()  # on a failure too: the AWS side stops waiting
                 initdb.result()
-                # the cluster and workgroup are moto's (its first calls build its backends: 0.3-0.6 s
-                # measured), the database PostgreSQL's: made side by side
-                control_plane = pool.submit(self._create_control_plane, access)
                 self.postgres.start()
                 self.gateway_thread.call(self._bootstrap_database())
-                control_plane.result()
+                aws_side.result()
             self._wait_accepting()
         except BaseException:
             self.stop()
@@ -207,6 +211,19 @@ class LocalRedshift:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def _start_aws(self) -> None:
+        """Start the AWS endpoint, give the gateway its URL, then make the cluster and workgroup there."""
+        local_endpoint = self.aws.start()
+        self.aws_endpoint_url = f"http://{self.host}:{self.aws.port}"
+        self._gateway_started.wait()  # the gateway's AwsAccess and the listeners' ports, used below
+        access = self._access
+        if access is None or self.gateway_thread is None:
+            return  # the start failed on the other side, which reports it
+        access.endpoint_url = local_endpoint
+        self.aws.set_cluster_endpoint(CLUSTER_IDENTIFIER, self.host, self.redshift_port, REGION)
+        self.aws.set_workgroup_endpoint(WORKGROUP_NAME, self.host, self.serverless_port, REGION)
+        self._create_control_plane(access)
 
     def _make_aws(self) -> Any:
         """Return the AWS endpoint (not started): moto in a child process, or in this one if asked."""

@@ -168,10 +168,11 @@ class LocalAws:
         server.start()
         if server.startup_error is not None:
             server.stop()
-            raise OSError(
-                f"cannot serve AWS on {self.host}:{self._requested_port} (is the port in use?): "
-                f"{server.startup_error!r}"
-            )
+            # werkzeug prints the bind's error (to standard error) and exits: SystemExit says nothing more
+            error = server.startup_error
+            detail = "" if isinstance(error, SystemExit) else f": {error!r}"
+            where = f"{self.host}:{self._requested_port}"
+            raise OSError(f"cannot serve AWS on {where} (is the port in use?){detail}")
         # One delay for the whole process: moto's backends (and so the clusters) are process-global too.
         set_role_apply_delay(self._role_apply_delay)
         bound_host, bound_port = server.get_host_and_port()
@@ -196,6 +197,20 @@ class LocalAws:
         if server is not None:
             clear_cluster_provisioner(self.port)
             server.stop()
+
+    def warm(self, region: str = "us-east-1") -> None:
+        """Build now what an account's first calls build: its IAM backends and the region's Redshift backend.
+
+        moto builds IAM for all six partitions on an account's first request (with AWS's managed policies:
+        most of that request) and Redshift's backend with EC2's on the first Redshift call.
+        """
+        from moto.iam.models import iam_backends
+        from moto.redshift.models import redshift_backends
+        from moto.utilities.utils import PARTITION_NAMES
+
+        for partition in PARTITION_NAMES:
+            iam_backends[DEFAULT_ACCOUNT_ID][partition]
+        redshift_backends[DEFAULT_ACCOUNT_ID][region]
 
     def reset(self, clear_endpoints: bool = False) -> None:
         """Forget all AWS state (moto's reset) and issued passwords; keep local endpoints unless asked."""

@@ -50,7 +50,8 @@ class Owner:
 class AwsAccess:
     """Boto3 clients for the local AWS endpoint and the checks Redshift makes before a COPY."""
 
-    def __init__(self, endpoint_url: str, region: str = "us-east-1"):
+    def __init__(self, endpoint_url: str | None, region: str = "us-east-1"):
+        """Make the session; ``endpoint_url`` may be set later, before the first client (the stack does)."""
         import boto3
 
         self.endpoint_url = endpoint_url
@@ -62,6 +63,22 @@ class AwsAccess:
         # a boto3 session is not safe to make clients from in two threads at once (the gateway's, a test's)
         self._session_lock = threading.Lock()
 
+    def warm(self, *services: str) -> None:
+        """Make and drop one client per service, before the endpoint is known.
+
+        A session's first client of a service costs 40-130 ms (its model, endpoint rules and client class,
+        which botocore then keeps for the session); later ones about 3 ms. The stack's start does this
+        while the AWS endpoint's process starts, so that its own calls after it do not wait for it.
+        """
+        with self._session_lock:
+            for service in services:
+                self._session.client(service, endpoint_url="http://127.0.0.1")
+
+    def _endpoint(self) -> str:
+        if self.endpoint_url is None:
+            raise RuntimeError("the local AWS endpoint is not running yet: no client can be made")
+        return self.endpoint_url
+
     def client(self, service: str) -> Any:
         """Return a cached boto3 client for ``service`` at the local endpoint."""
         if service not in self._clients:
@@ -70,7 +87,7 @@ class AwsAccess:
             with self._session_lock:
                 self._clients[service] = self._session.client(
                     service,
-                    endpoint_url=self.endpoint_url,
+                    endpoint_url=self._endpoint(),
                     config=Config(retries={"max_attempts": 2}, max_pool_connections=50),
                 )
         return self._clients[service]
@@ -83,7 +100,7 @@ class AwsAccess:
         """
         with self._session_lock:
             region_name = region or self.region
-            return self._session.client(service, endpoint_url=self.endpoint_url, region_name=region_name)
+            return self._session.client(service, endpoint_url=self._endpoint(), region_name=region_name)
 
     # -- the role ------------------------------------------------------------------------------------
 

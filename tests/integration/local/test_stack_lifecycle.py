@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import signal
@@ -245,18 +246,35 @@ def test_a_stack_has_aws_managed_policies_after_other_uses_of_moto():
     assert result.stdout.split("\n")[0] == "attached"
 
 
-def test_a_busy_port_says_which_option_to_change_without_a_traceback():
+@pytest.mark.parametrize("option", ["--aws-port", "--redshift-port"])
+def test_a_busy_port_says_which_option_to_change_without_a_traceback(option):
+    """The AWS endpoint's port fails in its process's start, the Redshift port in the gateway's, while the
+    other side of the start runs on: either way the start stops at once, says which option to change, and
+    leaves no process behind (the AWS process of a failed gateway start included)."""
     import socket
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        done = subprocess.run(
-            [sys.executable, "-m", "airflow_redshift_s3.cli", "local", "up", "--redshift-port", "0",
-             "--aws-port", str(port)],
-            capture_output=True, text=True, timeout=120, check=False,
+        ports = {"--redshift-port": "0", "--serverless-port": "0", "--aws-port": "0", option: str(port)}
+        arguments = [x for option_and_port in ports.items() for x in option_and_port]
+        up = subprocess.Popen(
+            [sys.executable, "-m", "airflow_redshift_s3.cli", "local", "up", *arguments],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
-    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
-    assert "Fix: stop what listens there, or choose other ports with --aws-port" in done.stderr
-    assert f"127.0.0.1:{port}" in done.stderr and "Traceback" not in done.stderr
+        children: set[int] = set()
+        while up.poll() is None:
+            with contextlib.suppress(psutil.Error):
+                children |= {c.pid for c in psutil.Process(up.pid).children(recursive=True)}
+            time.sleep(0.02)
+        stdout, stderr = up.communicate(timeout=120)
+    assert up.returncode == 1, stdout[-2000:] + stderr[-2000:]
+    problem, fix = stderr.strip().split("\n")[-2:]  # what failed, then what to do
+    assert problem.startswith("The local stack could not start: ") and str(port) in problem, stderr
+    assert fix.startswith("Fix: stop what listens there, or choose other ports with") and option in fix
+    assert "Traceback" not in stderr
+    assert children, "the start made no process: the test saw nothing"
+    assert not [
+        pid for pid in children if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"
+    ]
