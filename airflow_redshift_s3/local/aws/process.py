@@ -364,9 +364,14 @@ def main() -> int:
     except OSError as err:
         channel.send({"event": "ready", "value": {"error": str(err)}})
         return 1
-    aws.warm()
-    gc.freeze()
-    gc.enable()
+    try:
+        aws.warm()
+    except Exception as err:  # only a head start: the first requests build the backends anyway
+        warning = f"local AWS: building moto's backends ahead failed ({err!r}); the first calls will"
+        print(warning, file=sys.stderr)
+    finally:
+        gc.freeze()
+        gc.enable()
     try:
         channel.send({"event": "ready", "value": {"port": aws.port, "endpoint_url": endpoint_url}})
         channel.serve("the stack has stopped")
