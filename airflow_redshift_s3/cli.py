@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import re
@@ -337,16 +338,20 @@ def _local_up(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    stack = LocalRedshift(
-        redshift_port=args.redshift_port,
-        serverless_port=args.serverless_port,
-        aws_port=args.aws_port,
-        data_dir=args.data_dir,
-        role_apply_delay=args.role_apply_delay,
-        bind_host=args.bind,
-        advertise_host=args.advertise_host,
-        tls_dir=args.tls_dir,
-    )
+    try:
+        stack = LocalRedshift(
+            redshift_port=args.redshift_port,
+            serverless_port=args.serverless_port,
+            aws_port=args.aws_port,
+            data_dir=args.data_dir,
+            role_apply_delay=args.role_apply_delay,
+            bind_host=args.bind,
+            advertise_host=args.advertise_host,
+            tls_dir=args.tls_dir,
+        )
+    except ValueError as error:  # names the argument and what it accepts
+        print(f"The local stack could not start: {error}", file=sys.stderr)
+        return 1
     from airflow_redshift_s3.local.postgres import PostgresStartError
 
     try:
@@ -355,11 +360,14 @@ def _local_up(args: argparse.Namespace) -> int:
         print(f"The local stack could not start: {error}", file=sys.stderr)
         return 1
     except OSError as error:  # a port in use, most often
-        print(
-            f"The local stack could not start: {error}\nFix: stop what listens there, or choose other ports "
-            "with --aws-port, --redshift-port and --serverless-port (0 picks a free one).",
-            file=sys.stderr,
-        )
+        if error.errno == errno.EADDRNOTAVAIL:
+            fix = f"pass --bind an address of this machine (127.0.0.1, or 0.0.0.0 for all), not {args.bind}"
+        else:
+            fix = (
+                "stop what listens there, or choose other ports with --aws-port, --redshift-port and "
+                "--serverless-port (0 picks a free one)"
+            )
+        print(f"The local stack could not start: {error}\nFix: {fix}.", file=sys.stderr)
         return 1
     try:
         from airflow_redshift_s3.local.aws.endpoints import ACCESS_KEY_ID, SECRET_ACCESS_KEY

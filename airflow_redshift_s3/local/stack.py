@@ -94,6 +94,13 @@ class LocalRedshift:
         tls_dir: str | Path | None = None,
         aws_in_process: bool = False,
     ):
+        ports = {"redshift_port": redshift_port, "serverless_port": serverless_port, "aws_port": aws_port}
+        for name, port in ports.items():
+            # a bind takes a port modulo 65536 in some layers (99999 served on 34463): refuse it instead
+            if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+                raise ValueError(
+                    f"{name} must be a port number from 0 to 65535 (0 picks a free one), got {port!r}"
+                )
         self._requested = (redshift_port, serverless_port, aws_port)
         self._data_dir = Path(data_dir) if data_dir else None
         self._role_apply_delay = role_apply_delay

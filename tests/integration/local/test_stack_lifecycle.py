@@ -278,3 +278,39 @@ def test_a_busy_port_says_which_option_to_change_without_a_traceback(option):
     assert not [
         pid for pid in children if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"
     ]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        # 99999 used to be served on 34463 (the port modulo 65536), without a word
+        (
+            ["--aws-port", "99999"],
+            "aws_port must be a port number from 0 to 65535 (0 picks a free one), got 99999",
+        ),
+        (
+            ["--redshift-port", "70000"],
+            "redshift_port must be a port number from 0 to 65535",
+        ),  # was a traceback
+        (["--serverless-port", "-1"], "serverless_port must be a port number from 0 to 65535"),
+        (
+            [
+                "--bind",
+                "192.0.2.1",
+                "--redshift-port",
+                "0",
+                "--aws-port",
+                "0",
+            ],  # TEST-NET-1: no machine has it
+            "Fix: pass --bind an address of this machine (127.0.0.1, or 0.0.0.0 for all), not 192.0.2.1.",
+        ),
+    ],
+)
+def test_a_careless_port_or_address_is_refused_with_the_fix(arguments, expected):
+    done = subprocess.run(
+        [sys.executable, "-m", "airflow_redshift_s3.cli", "local", "up", *arguments],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
+    assert expected in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert "READY" not in done.stdout
