@@ -34,6 +34,22 @@ _SERVERLESS_ROLE = re.compile(r"applyStatus=([^,)]+),\s*iamRoleArn=([^,)]+)")
 _SIMULATE_BATCH = 100  # SimulatePrincipalPolicy returns at most 100 results a page
 
 
+class AwsEndpointError(RuntimeError):
+    """The local AWS endpoint cannot be used: not running yet (the stack's start), or gone."""
+
+
+def aws_endpoint_errors() -> tuple[type[BaseException], ...]:
+    """Return what a call to the local AWS endpoint raises when the endpoint, not the request, failed."""
+    from botocore.exceptions import BotoCoreError
+
+    return (BotoCoreError, AwsEndpointError)
+
+
+def aws_endpoint_failed(error: BaseException) -> str:
+    """Return what a client is told when the local AWS endpoint failed (a COPY, UNLOAD or IAM login)."""
+    return str(error) if isinstance(error, AwsEndpointError) else f"the local AWS endpoint failed ({error})"
+
+
 class CopyAccessError(Exception):
     """Redshift refused the COPY before reading data; the message is Redshift's."""
 
@@ -76,7 +92,7 @@ class AwsAccess:
 
     def _endpoint(self) -> str:
         if self.endpoint_url is None:
-            raise RuntimeError("the local AWS endpoint is not running yet: no client can be made")
+            raise AwsEndpointError("the local AWS endpoint is not running yet: the stack is still starting")
         return self.endpoint_url
 
     def client(self, service: str) -> Any:

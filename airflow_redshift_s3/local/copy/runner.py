@@ -9,7 +9,7 @@ import re
 import time
 from typing import TYPE_CHECKING, Any, Protocol
 
-from airflow_redshift_s3.local.copy.access import CopyAccessError
+from airflow_redshift_s3.local.copy.access import CopyAccessError, aws_endpoint_errors, aws_endpoint_failed
 from airflow_redshift_s3.local.copy.model import LOAD_FAILED_MESSAGE, LoadError, LoadFailed, TableColumn
 from airflow_redshift_s3.local.copy.objects import resolve_objects
 from airflow_redshift_s3.local.copy.progress import LoadProgress
@@ -98,6 +98,8 @@ class CopyRunner:
             objects = await asyncio.to_thread(self._authorize_and_list, cmd)
         except (CopyAccessError, LoadError) as err:  # the message is Redshift's
             return PgError.make(str(err), "XX000")
+        except aws_endpoint_errors() as err:  # the double's own failure: said, and the session goes on
+            return PgError.make(aws_endpoint_failed(err), "XX000")
         table = await self._table(cmd)
         if isinstance(table, PgError):
             return table

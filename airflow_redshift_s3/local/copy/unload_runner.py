@@ -12,7 +12,13 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from airflow_redshift_s3.local.copy.access import ACCESS_DENIED, WRONG_REGION, CopyAccessError
+from airflow_redshift_s3.local.copy.access import (
+    ACCESS_DENIED,
+    WRONG_REGION,
+    CopyAccessError,
+    aws_endpoint_errors,
+    aws_endpoint_failed,
+)
 from airflow_redshift_s3.local.copy.unload_files import build_files, manifest_file
 from airflow_redshift_s3.local.sql.errors import RefusedStatement
 from airflow_redshift_s3.local.sql.rewrite import rewrite_for_postgres
@@ -63,6 +69,8 @@ class UnloadRunner:
             role = await asyncio.to_thread(self._authorize, cmd)
         except CopyAccessError as err:  # the message is Redshift's
             return PgError.make(str(err), "XX000")
+        except aws_endpoint_errors() as err:  # the double's own failure: said, and the session goes on
+            return PgError.make(aws_endpoint_failed(err), "XX000")
         result = await self._select(cmd)
         if isinstance(result, PgError):
             return result

@@ -11,6 +11,7 @@ import contextlib
 import struct
 from typing import TYPE_CHECKING, Any
 
+from airflow_redshift_s3.local.copy.access import aws_endpoint_failed
 from airflow_redshift_s3.local.gateway.events import ClientEvent
 from airflow_redshift_s3.local.gateway.local import (
     LocalPlan,
@@ -258,7 +259,7 @@ class Session:
         try:
             verified = verify is not None and await asyncio.to_thread(verify, self.user, password)
         except Exception as err:  # the AWS endpoint (moto's process) is gone or failed: say so, not "wrong"
-            failed = f"the local AWS endpoint failed ({err})"
+            failed = aws_endpoint_failed(err)
             await self._fatal(f'cannot check the temporary password of "{self.user}": {failed}', "XX000")
             return False
         if not verified:

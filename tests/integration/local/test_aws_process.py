@@ -81,7 +81,21 @@ def test_a_dead_aws_process_fails_iam_logins_at_once_with_the_cause_and_the_stac
     assert 'cannot check the temporary password of "IAMA:alice"' in str(failed.value)
     assert "the local AWS endpoint failed" in str(failed.value)
     # the master user's password is PostgreSQL's: its logins do not need the AWS process
-    redshift_connector.connect(**own_stack.connect_kwargs()).close()
+    master = redshift_connector.connect(**own_stack.connect_kwargs())
+    master.autocommit = True
+    cursor = master.cursor()
+    cursor.execute("create table dead_aws (a int)")
+    role = "arn:aws:iam::123456789012:role/r"
+    for statement in (
+        f"copy dead_aws from 's3://b/k' iam_role '{role}' csv",
+        f"unload ('select 1') to 's3://b/out/' iam_role '{role}'",
+    ):
+        # the COPY/UNLOAD is told why and the session goes on (it used to be dropped, BrokenPipe)
+        with pytest.raises(redshift_connector.Error, match="the local AWS endpoint failed"):
+            cursor.execute(statement)
+    cursor.execute("select count(*) from dead_aws")
+    assert cursor.fetchall()[0][0] == 0
+    master.close()
     with pytest.raises(AwsProcessError, match=rf"the AWS endpoint's process \(pid {aws_pid}\) ended"):
         own_stack.aws.set_cluster_endpoint("local-cluster", "127.0.0.1", 1, "us-east-1")
     own_stack.stop()  # returns: nothing waits for the dead process
