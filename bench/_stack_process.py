@@ -6,7 +6,8 @@ this process, moto's server and PostgreSQL as its children), on free ports and w
 ``COPY FROM STDIN`` floor), a copy role attached in-sync, and, for set-up only, objects written straight
 into moto's S3 store (``--seed-count``), which skips one PutObject round trip per object.
 ``--no-sql-layer`` makes the gateway a pass-through for the SQL layer's cost (see ``_without_sql_layer``);
-``--time-sql-layer`` times, inside the gateway, the work that switch removes (see ``_timing_sql_layer``).
+``--time-sql-layer`` times, inside the gateway, the work that switch removes (see ``_timing_sql_layer``);
+``--switch-sql-layer`` lets a statement turn the layer off and on (see ``_switching_sql_layer``).
 
 It prints one line ``READY {json}`` and runs until its standard input closes (the benchmark ends or dies)
 or it gets SIGTERM; either way the stack stops and PostgreSQL with it.
@@ -20,6 +21,7 @@ import json
 import signal
 import sys
 import time
+from typing import Any
 
 
 def _seed(stack, bucket: str, prefix: str, count: int) -> float:
@@ -117,8 +119,8 @@ def _fast_listing() -> None:
     S3Response.serialized = fast_serialized
 
 
-def _without_sql_layer() -> None:
-    """Switch the gateway's Redshift SQL layer off, to measure what it costs per statement.
+def _pass_through() -> dict[tuple[Any, str], Any]:
+    """Return what makes the gateway a pass-through for its Redshift SQL layer, to measure what it costs.
 
     Statements go to PostgreSQL as the client wrote them (no splitting, identifier folding, rewriting,
     translation, VARCHAR byte limits or local UNLOAD: only plain PostgreSQL statements work), and result
@@ -126,7 +128,8 @@ def _without_sql_layer() -> None:
     before the gateway negotiated it (no names looked up for RowDescriptions, no binary NUMERIC).
     Connection handling, authentication, the relay and the gateway's COPY from S3 (which came before the
     layer) stay: a statement that starts with COPY and names ``s3://`` is planned as before. The difference
-    with a normal gateway is the layer's cost.
+    with a normal gateway is the layer's cost. Keys are (owner, attribute name); a session takes its result
+    types and protocol when it connects, so a switch reaches the sessions that connect after it.
     """
     from airflow_redshift_s3.local.gateway import session
 
@@ -156,10 +159,52 @@ def _without_sql_layer() -> None:
 
     async def no_catalog_lookup(self: object) -> None: ...
 
-    session.plan_statements = copy_from_s3_only
-    session.negotiate = lambda asked: 0
-    session.ResultTypes = PassThroughResults
-    session.Session._load_super_columns = no_catalog_lookup
+    return {
+        (session, "plan_statements"): copy_from_s3_only,
+        (session, "negotiate"): lambda asked: 0,
+        (session, "ResultTypes"): PassThroughResults,
+        (session.Session, "_load_super_columns"): no_catalog_lookup,
+    }
+
+
+def _without_sql_layer() -> None:
+    """Make the gateway a pass-through for its SQL layer for good (see ``_pass_through``)."""
+    for (owner, name), value in _pass_through().items():
+        setattr(owner, name, value)
+
+
+# A statement that switches the SQL layer (--switch-sql-layer): this, then ``on'`` or ``off'``, then
+# something new each time (a driver that keeps prepared statements by text would not send it again).
+SWITCH_QUERY = "SELECT 'bench: switch the sql layer "
+
+
+def _switching_sql_layer() -> None:
+    """Let a statement switch the gateway's SQL layer off (a pass-through) and on again.
+
+    So that the layer's cost on a whole load is measured in one stack: the same PostgreSQL, the same
+    moto and the same process, the two modes in interleaved rounds (two stacks side by side differed by
+    more than the 5% target even where the layer does nothing). ``SWITCH_QUERY`` + ``off'`` applies
+    ``_pass_through``; ``on'`` puts back what was there (with ``--time-sql-layer``, the timed layer). The
+    switch answers one row, the mode; it reaches the sessions that connect after it.
+    """
+    from airflow_redshift_s3.local.gateway import session
+
+    passing = _pass_through()
+    modes = {"off": passing, "on": {key: getattr(*key) for key in passing}}
+    plans = {mode: attributes.pop((session, "plan_statements")) for mode, attributes in modes.items()}
+    current = ["on"]
+
+    def plan_or_switch(sql, case=None):
+        head = sql.lstrip()
+        mode = head[len(SWITCH_QUERY) :].split("'", 1)[0] if head.startswith(SWITCH_QUERY) else None
+        if mode in modes:
+            for (owner, name), value in modes[mode].items():
+                setattr(owner, name, value)
+            current[0] = mode
+            return f"SELECT '{mode}' AS sql_layer", None
+        return plans[current[0]](sql, case)
+
+    session.plan_statements = plan_or_switch
 
 
 # How the statement that reads the SQL layer's accumulated time (--time-sql-layer) begins; the client
@@ -229,6 +274,7 @@ def main() -> int:
     parser.add_argument("--fast-listing", action="store_true", help="see _fast_listing")
     parser.add_argument("--no-sql-layer", action="store_true", help="see _without_sql_layer")
     parser.add_argument("--time-sql-layer", action="store_true", help="see _timing_sql_layer")
+    parser.add_argument("--switch-sql-layer", action="store_true", help="see _switching_sql_layer")
     args = parser.parse_args()
 
     def stop(*_: object) -> None:
@@ -243,6 +289,8 @@ def main() -> int:
         _without_sql_layer()
     if args.time_sql_layer:
         _timing_sql_layer()
+    if args.switch_sql_layer:  # after the timing, so that "on" is the timed layer
+        _switching_sql_layer()
 
     with LocalRedshift(role_apply_delay=0, aws_in_process=args.fast_listing) as stack:
         role_arn = stack.create_copy_role(args.role_name, resources=["*"], attach=True)

@@ -93,11 +93,12 @@ class _Chunks(io.RawIOBase):
 
 
 class Loads:
-    """The three ways to load, on one stack."""
+    """The three ways to load, on one stack, into the tables of ``schema`` (the ledger's there too)."""
 
-    def __init__(self, stack: _common.StackProcess, plain: list[bytes]):
+    def __init__(self, stack: _common.StackProcess, plain: list[bytes], schema: str = "public"):
         self.stack = stack
         self.plain = plain
+        self.schema = schema
         self.role = stack.info["role_arn"]
         self.pg = stack.postgres_connection()
         self.pg.autocommit = True
@@ -105,21 +106,21 @@ class Loads:
     def reset(self) -> None:
         """Empty the three tables and the ledger, and checkpoint, so that each run starts alike."""
         cur = self.pg.cursor()
-        cur.execute("SELECT to_regclass('public.s3_load_ledger') IS NOT NULL")
-        ledger = ", public.s3_load_ledger" if cur.fetchone()[0] else ""
-        cur.execute(f"TRUNCATE {', '.join(f'public.{t}' for t in TABLES)}{ledger}")
+        cur.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{self.schema}.s3_load_ledger",))
+        ledger = f", {self.schema}.s3_load_ledger" if cur.fetchone()[0] else ""
+        cur.execute(f"TRUNCATE {', '.join(f'{self.schema}.{t}' for t in TABLES)}{ledger}")
         cur.execute("CHECKPOINT")
 
     def count(self, table: str) -> int:
         cur = self.pg.cursor()
-        cur.execute(f"SELECT count(*) FROM public.{table}")
+        cur.execute(f"SELECT count(*) FROM {self.schema}.{table}")
         return int(cur.fetchone()[0])
 
     def floor(self) -> None:
         self.pg.autocommit = False
         cur = self.pg.cursor()
         cur.copy_expert(
-            f"COPY public.{FLOOR_TABLE} ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT csv)",
+            f"COPY {self.schema}.{FLOOR_TABLE} ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT csv)",
             _Chunks(self.plain),
             size=1 << 20,
         )
@@ -131,7 +132,7 @@ class Loads:
         try:
             cur = conn.cursor()
             cur.execute(
-                f"COPY public.{GATEWAY_TABLE} ({', '.join(COLUMNS)}) FROM 's3://{BUCKET}/{prefix}' "
+                f"COPY {self.schema}.{GATEWAY_TABLE} ({', '.join(COLUMNS)}) FROM 's3://{BUCKET}/{prefix}' "
                 f"IAM_ROLE '{self.role}' CSV GZIP"
             )
             conn.commit()
@@ -146,7 +147,7 @@ class Loads:
             task_id="bench_load",
             bucket=BUCKET,
             prefix=prefix,
-            table=f"public.{table}",
+            table=f"{self.schema}.{table}",
             column_list=COLUMNS,
             iam_role_arn=self.role,
             cluster_identifier="local-cluster",

@@ -15,13 +15,14 @@ Prints four tables and writes ``bench/results/sql_dialect.json``.
    (``_stack_process.py --no-sql-layer``: a pass-through), both stacks up in the same run, rounds
    interleaved; the difference is the layer's cost per statement. A translated SELECT and a SUPER
    navigation, which only the layer runs, are timed with it. Median over rounds of 500.
-3. One load of 1 M rows (``bench_load_throughput.py``'s gzip CSV files and tables) through both stacks,
-   with ``S3ToRedshiftCopyOperator.execute`` and with a bare COPY (see :func:`load_cost`): median wall
-   time and CPU time of the stack's processes over ``--load-rounds`` (5) interleaved rounds, the layer's
-   cost in percent against the target (< 5%); and, since a busy machine's noise on a whole load is larger
-   than 5%, the same cost as the sum of its parts: the layer's work inside the gateway during each load
-   (``_stack_process.py --time-sql-layer``) and what its byte-limit CHECKs cost PostgreSQL for every row,
-   timed apart (see :func:`_checks_ms`), in percent of the pass-through's median load.
+3. One load of 1 M rows (``bench_load_throughput.py``'s gzip CSV files and tables) through one stack whose
+   layer a statement switches off and on (``_stack_process.py --switch-sql-layer``), with
+   ``S3ToRedshiftCopyOperator.execute`` and with a bare COPY (see :func:`load_cost`): median wall time and
+   CPU time of the stack's processes over ``--load-rounds`` (5) interleaved rounds, the layer's cost in
+   percent against the target (< 5%); and the same cost as the sum of its parts: the layer's work inside
+   the gateway during each load (``_stack_process.py --time-sql-layer``) and what its byte-limit CHECKs
+   cost PostgreSQL for every row, timed apart (see :func:`_checks_ms`), in percent of the pass-through's
+   median load.
 """
 
 from __future__ import annotations
@@ -211,16 +212,9 @@ def through_stack(rounds: int) -> dict[str, dict[str, float]]:
 LOAD_TARGET_PERCENT = 5.0
 
 
-def _load_stack(stack: _common.StackProcess, packed: list[bytes], layer: bool) -> Any:
-    """Put the load's gzip files in the stack's S3 and make its tables through its gateway.
-
-    The pass-through cannot run the ledger's Redshift DDL (DISTSTYLE, SORTKEY): its ledger is made
-    beforehand, through the gateway by the same user, without them (what the SQL layer does to it).
-    """
+def _put_files(stack: _common.StackProcess, packed: list[bytes]) -> None:
+    """Put the load's gzip files, and a small warm-up file, in the stack's S3."""
     import bench_load_throughput as throughput
-
-    from airflow_redshift_s3.ledger import DEFAULT_LEDGER_NAME, create_ledger
-    from airflow_redshift_s3.sql import parse_table_name
 
     s3 = stack.aws_client("s3")
     s3.create_bucket(Bucket=throughput.BUCKET)
@@ -228,23 +222,41 @@ def _load_stack(stack: _common.StackProcess, packed: list[bytes], layer: bool) -
         s3.put_object(Bucket=throughput.BUCKET, Key=f"small/part-{index:04d}.csv.gz", Body=body)
     warm = gzip.compress(throughput.csv_rows(0, 100))
     s3.put_object(Bucket=throughput.BUCKET, Key="warmup/part-0000.csv.gz", Body=warm)
+
+
+def _make_tables(
+    stack: _common.StackProcess, switch: Callable[[bool], None], layer: bool, schema: str
+) -> Any:
+    """Make the load's tables in ``schema`` through the gateway, with the SQL layer on or off.
+
+    Made with the layer on, a table gets what the layer adds to a CREATE TABLE (a CHECK on the byte
+    length of each VARCHAR column), as a user's tables do; made with it off, it does not. The
+    pass-through cannot run the ledger's Redshift DDL (DISTSTYLE, SORTKEY): its ledger is made
+    beforehand, through the gateway by the same user, without them (what the layer does to it).
+    """
+    import bench_load_throughput as throughput
+
+    from airflow_redshift_s3.ledger import DEFAULT_LEDGER_NAME, create_ledger
+    from airflow_redshift_s3.sql import parse_table_name
+
+    switch(layer)
     conn = stack.redshift_connection()
     conn.autocommit = True
     columns = ", ".join(f"{name} {kind}" for name, kind in throughput.TABLE_COLUMNS)
+    conn.cursor().execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     for table in throughput.TABLES:  # Loads.reset truncates all four
-        conn.cursor().execute(f"CREATE TABLE public.{table} ({columns})")
+        conn.cursor().execute(f"CREATE TABLE {schema}.{table} ({columns})")
     if not layer:
-        ledger = str(create_ledger(parse_table_name(f"public.{DEFAULT_LEDGER_NAME}")))
+        ledger = str(create_ledger(parse_table_name(f"{schema}.{DEFAULT_LEDGER_NAME}")))
         conn.cursor().execute(ledger.split(" DISTSTYLE ")[0])
     conn.close()
-    loads = throughput.Loads(stack, [])
+    loads = throughput.Loads(stack, [], schema)
     cur = loads.pg.cursor()
     cur.execute(
         "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'c' AND conrelid = %s::regclass",
-        (f"public.{throughput.GATEWAY_TABLE}",),
+        (f"{schema}.{throughput.GATEWAY_TABLE}",),
     )
     loads.checks = [row[0] for row in cur.fetchall()]
-    stack.use_environment()
     loads.reset()
     loads.operator("warmup/")  # untimed: imports, first connections, the ledger's creation
     loads.gateway("warmup/")
@@ -305,17 +317,19 @@ def _compare(
 
 
 def load_cost(rows: int, rounds: int) -> dict[str, Any]:
-    """Time one load of ``rows`` rows through a gateway with the SQL layer and through a pass-through.
+    """Time one load of ``rows`` rows through the gateway with its SQL layer and as a pass-through.
 
-    The rows, files and tables are ``bench_load_throughput.py``'s (gzip CSV in 10 files). Each stack
-    makes its tables through its own gateway, so the stack with the layer has what the layer adds to a
-    CREATE TABLE (a CHECK on the byte length of each VARCHAR column), as a user's tables do. Two ways:
-    ``S3ToRedshiftCopyOperator.execute`` with its defaults (what a user of this provider runs: every
-    statement of the preflight, LOCK, COPY, ledger goes through the layer) and a bare COPY with
-    redshift_connector. Tables and ledger truncated and a CHECKPOINT before each load; ``rounds`` rounds
-    of the four (way, gateway) cases in a rotating order.
+    One stack (``_stack_process.py --switch-sql-layer``): a statement switches its layer off and on, so
+    both modes load with the same PostgreSQL, moto and process. The rows, files and tables are
+    ``bench_load_throughput.py``'s (gzip CSV in 10 files); each mode has its own tables, made through the
+    gateway in that mode (schema ``public`` with the layer, ``passthrough`` without: see
+    :func:`_make_tables`). Two ways: ``S3ToRedshiftCopyOperator.execute`` with its defaults (what a user
+    of this provider runs: every statement of the preflight, LOCK, COPY, ledger goes through the layer)
+    and a bare COPY with redshift_connector. Tables and ledger truncated and a CHECKPOINT before each
+    load; ``rounds`` rounds of the four (way, gateway) cases in a rotating order.
     """
     import bench_load_throughput as throughput
+    from _stack_process import SWITCH_QUERY
 
     _common.airflow_environment()
     _common.allow_execute_outside_task_runner()
@@ -328,42 +342,51 @@ def load_cost(rows: int, rounds: int) -> dict[str, Any]:
         "gzip_mb": _common.mb(sum(map(len, packed))),
         "generate_seconds": round(time.monotonic() - began, 1),
     }
-    with (
-        _common.StackProcess("--time-sql-layer") as layer_stack,
-        _common.StackProcess("--no-sql-layer") as pass_stack,
-    ):
-        stacks = {"with the SQL layer": layer_stack, "pass-through": pass_stack}
-        layer_clock = layer_stack.redshift_connection()
-        layer_clock.autocommit = True
+    with _common.StackProcess("--time-sql-layer", "--switch-sql-layer") as stack:
+        stack.use_environment()
+        control = stack.redshift_connection()
+        control.autocommit = True
+
+        def switch(on: bool) -> None:
+            cur = control.cursor()
+            cur.execute(f"{SWITCH_QUERY}{'on' if on else 'off'}', {time.perf_counter_ns()}")
+            assert cur.fetchone()[0] == ("on" if on else "off")
+
+        _put_files(stack, packed)
         loads = {
-            gateway: _load_stack(stack, packed, gateway != "pass-through")
-            for gateway, stack in stacks.items()
+            "pass-through": _make_tables(stack, switch, False, "passthrough"),
+            "with the SQL layer": _make_tables(stack, switch, True, "public"),
+        }
+        # the switch took: only the tables made with the layer on have its byte-limit CHECKs
+        assert loads["with the SQL layer"].checks and not loads["pass-through"].checks, {
+            gateway: ld.checks for gateway, ld in loads.items()
         }
         ways = {
             "S3ToRedshiftCopyOperator": (lambda ld: ld.operator("small/"), throughput.OPERATOR_TABLE),
             "COPY (redshift_connector)": (lambda ld: ld.gateway("small/"), throughput.GATEWAY_TABLE),
         }
-        cases = [(way, gateway) for way in ways for gateway in stacks]
+        cases = [(way, gateway) for way in ways for gateway in loads]
         seconds: dict[tuple[str, str], list[float]] = {case: [] for case in cases}
         cpu: dict[tuple[str, str], list[float]] = {case: [] for case in cases}
         layer_ms: dict[str, list[float]] = {way: [] for way in ways}
         for r in range(rounds):
             for way, gateway in cases[r % len(cases) :] + cases[: r % len(cases)]:
                 run, table = ways[way]
-                stacks[gateway].use_environment()
+                layer = gateway == "with the SQL layer"
+                switch(layer)
                 loads[gateway].reset()
-                layer_before = _layer_seconds(layer_clock)
-                cpu_before = _common.tree_cpu_seconds(stacks[gateway].pid)
+                layer_before = _layer_seconds(control) if layer else 0.0
+                cpu_before = _common.tree_cpu_seconds(stack.pid)
                 start = time.perf_counter()
                 run(loads[gateway])
                 seconds[(way, gateway)].append(time.perf_counter() - start)
-                cpu[(way, gateway)].append(_common.tree_cpu_seconds(stacks[gateway].pid) - cpu_before)
-                if gateway == "with the SQL layer":
-                    layer_ms[way].append((_layer_seconds(layer_clock) - layer_before) * 1000)
+                cpu[(way, gateway)].append(_common.tree_cpu_seconds(stack.pid) - cpu_before)
+                if layer:
+                    layer_ms[way].append((_layer_seconds(control) - layer_before) * 1000)
                 loaded = loads[gateway].count(table)
                 assert loaded == rows, f"{way} / {gateway}: loaded {loaded} rows, expected {rows}"
         checks_ms = _checks_ms(loads["pass-through"], loads["with the SQL layer"].checks, plain)
-        layer_clock.close()
+        control.close()
         for ld in loads.values():
             ld.reset()
             ld.pg.close()
