@@ -18,8 +18,9 @@ Prints four tables and writes ``bench/results/sql_dialect.json``.
 3. One load of 1 M rows (``bench_load_throughput.py``'s gzip CSV files and tables) through one stack whose
    layer a statement switches off and on (``_stack_process.py --switch-sql-layer``), with
    ``S3ToRedshiftCopyOperator.execute`` and with a bare COPY (see :func:`load_cost`): median wall time and
-   CPU time of the stack's processes over ``--load-rounds`` (5) interleaved rounds, the layer's cost in
-   percent against the target (< 5%); and the same cost as the sum of its parts: the layer's work inside
+   CPU time of the stack's processes over ``--load-rounds`` (7) interleaved rounds, the layer's cost (the
+   median of the rounds' differences, see :func:`_compare`) in percent against the target (< 5%), and
+   PostgreSQL's part of the CPU; and the same cost as the sum of its parts: the layer's work inside
    the gateway during each load (``_stack_process.py --time-sql-layer``) and what its byte-limit CHECKs
    cost PostgreSQL for every row, timed apart (see :func:`_checks_ms`), in percent of the pass-through's
    median load.
@@ -304,16 +305,49 @@ def _checks_ms(loads: Any, checks: list[str], plain: list[bytes]) -> dict[str, f
 def _compare(
     values: dict[tuple[str, str], list[float]], way: str, runs: str, median: str, cost: str, met: str
 ) -> dict[str, Any]:
-    """Return one way's runs, medians, the layer's cost in percent of the pass-through and the verdict."""
+    """Return one way's runs, medians, the layer's cost in percent of the pass-through and the verdict.
+
+    The cost is the median of the rounds' differences (each round's load with the layer minus the same
+    round's load without it, run next to each other) in percent of the pass-through's median: a drift
+    of the machine over the rounds (loads a third slower by the last round on a busy one) is in both
+    loads of a round and cancels out, where it would not between two medians.
+    """
     gateways = ("pass-through", "with the SQL layer")
     medians = {gateway: _common.median(values[(way, gateway)]) for gateway in gateways}
-    percent = (medians["with the SQL layer"] - medians["pass-through"]) / medians["pass-through"] * 100
+    pairs = zip(values[(way, "with the SQL layer")], values[(way, "pass-through")], strict=True)
+    differences = [layer - passing for layer, passing in pairs]
+    percent = _common.median(differences) / medians["pass-through"] * 100
     return {
         runs: {gateway: [round(v, 3) for v in values[(way, gateway)]] for gateway in gateways},
         median: {gateway: round(m, 3) for gateway, m in medians.items()},
+        f"{runs}_differences": [round(d, 3) for d in differences],
         cost: round(percent, 1),
         met: percent < LOAD_TARGET_PERCENT,
     }
+
+
+def _cpu_by_part(stack: _common.StackProcess) -> dict[str, float]:
+    """Return the CPU seconds the stack's gateway process, moto's process and PostgreSQL have used so far.
+
+    PostgreSQL's are its processes' own and their ended children's (see ``_common.tree_cpu_seconds``).
+    """
+    import psutil
+
+    root = psutil.Process(stack.pid)
+    parts = {"gateway": 0.0, "moto": 0.0, "PostgreSQL": 0.0}
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        own = times.user + times.system
+        if process.pid == root.pid:
+            parts["gateway"] += own
+        elif process.pid == stack.aws_pid:
+            parts["moto"] += own
+        else:
+            parts["PostgreSQL"] += own + times.children_user + times.children_system
+    return parts
 
 
 def load_cost(rows: int, rounds: int) -> dict[str, Any]:
@@ -367,7 +401,7 @@ def load_cost(rows: int, rounds: int) -> dict[str, Any]:
         }
         cases = [(way, gateway) for way in ways for gateway in loads]
         seconds: dict[tuple[str, str], list[float]] = {case: [] for case in cases}
-        cpu: dict[tuple[str, str], list[float]] = {case: [] for case in cases}
+        cpu: dict[tuple[str, str], list[dict[str, float]]] = {case: [] for case in cases}
         layer_ms: dict[str, list[float]] = {way: [] for way in ways}
         for r in range(rounds):
             for way, gateway in cases[r % len(cases) :] + cases[: r % len(cases)]:
@@ -376,11 +410,12 @@ def load_cost(rows: int, rounds: int) -> dict[str, Any]:
                 switch(layer)
                 loads[gateway].reset()
                 layer_before = _layer_seconds(control) if layer else 0.0
-                cpu_before = _common.tree_cpu_seconds(stack.pid)
+                cpu_before = _cpu_by_part(stack)
                 start = time.perf_counter()
                 run(loads[gateway])
                 seconds[(way, gateway)].append(time.perf_counter() - start)
-                cpu[(way, gateway)].append(_common.tree_cpu_seconds(stack.pid) - cpu_before)
+                cpu_after = _cpu_by_part(stack)
+                cpu[(way, gateway)].append({part: cpu_after[part] - cpu_before[part] for part in cpu_after})
                 if layer:
                     layer_ms[way].append((_layer_seconds(control) - layer_before) * 1000)
                 loaded = loads[gateway].count(table)
@@ -398,10 +433,21 @@ def load_cost(rows: int, rounds: int) -> dict[str, Any]:
         "checks_copy_ms": checks_ms,
     }
     for way in ways:
+        totals = {case: [sum(run.values()) for run in runs] for case, runs in cpu.items()}
+        postgres = {case: [run["PostgreSQL"] for run in runs] for case, runs in cpu.items()}
         result[way] = {
             **_compare(seconds, way, "seconds", "median_seconds", "layer_cost_percent", "target_met"),
+            "stack_cpu_seconds_by_part": {gateway: cpu[(way, gateway)] for gateway in loads},
             **_compare(
-                cpu,
+                postgres,
+                way,
+                "postgres_cpu_seconds",
+                "median_postgres_cpu_seconds",
+                "layer_postgres_cpu_cost_percent",
+                "postgres_cpu_target_met",
+            ),
+            **_compare(
+                totals,
                 way,
                 "stack_cpu_seconds",
                 "median_stack_cpu_seconds",
@@ -446,7 +492,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--load-rows", type=int, default=1_000_000, help="rows of the load (0 to skip)")
-    parser.add_argument("--load-rounds", type=int, default=5, help="loads of each (way, gateway)")
+    parser.add_argument("--load-rounds", type=int, default=7, help="loads of each (way, gateway)")
     args = parser.parse_args()
     _common.time_limit(900)
     machine = _common.machine_info()
@@ -480,16 +526,20 @@ def main() -> int:
                     f"{load[way][median]['pass-through']:.2f}",
                     f"{load[way][median]['with the SQL layer']:.2f}",
                     f"{load[way][cost]:+.1f}%",
-                    f"< {LOAD_TARGET_PERCENT:.0f}% ({'met' if load[way][met] else 'MISSED'})",
+                    f"< {LOAD_TARGET_PERCENT:.0f}% ({'met' if load[way][met] else 'MISSED'})"
+                    if met
+                    else "(of PostgreSQL's CPU)",
                 )
                 for way in ("S3ToRedshiftCopyOperator", "COPY (redshift_connector)")
                 for label, median, cost, met in (
                     ("wall s", "median_seconds", "layer_cost_percent", "target_met"),
                     ("stack CPU s", "median_stack_cpu_seconds", "layer_cpu_cost_percent", "cpu_target_met"),
+                    ("PostgreSQL CPU", "median_postgres_cpu_seconds", "layer_postgres_cpu_cost_percent", ""),
                 )
             ],
             title=f"One load of {data['rows']:,} rows ({data['csv_mb']} MB of CSV in {data['files']} gzip "
-            f"files, {data['gzip_mb']} MB), median of {args.load_rounds}",
+            f"files, {data['gzip_mb']} MB), median of {args.load_rounds}; the cost: the median of the "
+            "rounds' differences",
         )
         _common.print_table(
             ["way", "layer's work in the gateway ms", "its CHECKs in PostgreSQL ms", "layer cost", "target"],
@@ -511,7 +561,7 @@ def main() -> int:
         without, with_checks = copies["COPY without the checks"], copies["COPY with the checks"]
         print(
             f"the layer's {len(load['table_checks']['with the SQL layer'])} byte-limit CHECKs in a load: "
-            f"+{with_checks - without:.0f} ms (the rows with COPY FROM STDIN straight to PostgreSQL: "
+            f"{with_checks - without:+.0f} ms (the rows with COPY FROM STDIN straight to PostgreSQL: "
             f"{without:.0f} ms into a table without them, {with_checks:.0f} ms with them, best of 7)"
         )
     machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
