@@ -264,12 +264,13 @@ def _make_tables(
     return loads
 
 
-def _checks_ms(loads: Any, checks: list[str], plain: list[bytes]) -> dict[str, float]:
-    """Time what the layer's CHECKs cost PostgreSQL in a load, apart from the noise of a whole load.
+def _checks_ms(loads: Any, checks: list[str], plain: list[bytes], rounds: int = 9) -> dict[str, float]:
+    """Time what the layer's CHECKs cost PostgreSQL in a load, apart from the rest of a whole load.
 
     The load's rows, decompressed, go with ``COPY FROM STDIN`` straight to PostgreSQL (no gateway, no S3)
-    into two new tables alike but for the CHECKs, alternately, best of 7 each: the difference is what
-    PostgreSQL spends evaluating them for every row as COPY inserts it.
+    into two new tables alike but for the CHECKs, one after the other, ``rounds`` rounds in alternating
+    order: the median of each round's difference is what PostgreSQL spends evaluating them for every row
+    as COPY inserts it (a best of each side moved from 28 to 144 ms between two runs on one machine).
     """
     import bench_load_throughput as throughput
 
@@ -286,7 +287,7 @@ def _checks_ms(loads: Any, checks: list[str], plain: list[bytes]) -> dict[str, f
     names = ", ".join(throughput.COLUMNS)
     rows = b"".join(plain)
     times: dict[str, list[float]] = {name: [] for name in tables}
-    for round_ in range(7):
+    for round_ in range(rounds):
         for name in list(tables)[round_ % 2 :] + list(tables)[: round_ % 2]:
             table = tables[name][0]
             cur.execute(f"TRUNCATE {table}")
@@ -299,7 +300,11 @@ def _checks_ms(loads: Any, checks: list[str], plain: list[bytes]) -> dict[str, f
             pg.autocommit = True
     for table, _ in tables.values():
         cur.execute(f"DROP TABLE {table}")
-    return {name: round(min(values) * 1000, 1) for name, values in times.items()}
+    pairs = zip(times["COPY with the checks"], times["COPY without the checks"], strict=True)
+    return {
+        **{name: round(_common.median(values) * 1000, 1) for name, values in times.items()},
+        "difference": round(_common.median([with_ - without for with_, without in pairs]) * 1000, 1),
+    }
 
 
 def _compare(
@@ -477,7 +482,7 @@ def _layer_parts(way: dict[str, Any], layer_ms: list[float], checks_ms: dict[str
     """
     base_ms = way["median_seconds"]["pass-through"] * 1000
     work_ms = _common.median(layer_ms)
-    checks = max(checks_ms["COPY with the checks"] - checks_ms["COPY without the checks"], 0.0)
+    checks = max(checks_ms["difference"], 0.0)
     percent = (work_ms + checks) / base_ms * 100
     return {
         "layer_work_ms": [round(v, 2) for v in layer_ms],
@@ -558,11 +563,12 @@ def main() -> int:
             "median; CHECKs timed apart)",
         )
         copies = load["checks_copy_ms"]
-        without, with_checks = copies["COPY without the checks"], copies["COPY with the checks"]
         print(
             f"the layer's {len(load['table_checks']['with the SQL layer'])} byte-limit CHECKs in a load: "
-            f"{with_checks - without:+.0f} ms (the rows with COPY FROM STDIN straight to PostgreSQL: "
-            f"{without:.0f} ms into a table without them, {with_checks:.0f} ms with them, best of 7)"
+            f"{copies['difference']:+.0f} ms (the rows with COPY FROM STDIN straight to PostgreSQL, median "
+            f"of 9: {copies['COPY without the checks']:.0f} ms into a table without them, "
+            f"{copies['COPY with the checks']:.0f} ms with them; the cost: the median of the rounds' "
+            "differences)"
         )
     machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     print(
