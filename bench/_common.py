@@ -149,6 +149,30 @@ class StackProcess:
         """The process moto's server runs in (the stack's child; ``pid`` itself with ``--fast-listing``)."""
         return int(self.info["aws_pid"])
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """Return the CPU seconds (user + system) the stack has used so far: gateway, moto and PostgreSQL.
+
+        "gateway" is this stack's own process (moto's server too with ``--fast-listing``), "moto" moto's
+        process, "PostgreSQL" every other descendant. A process that ended and was waited for counts in
+        its parent's ``children_*`` times (PostgreSQL's postmaster waits for its backends), a live one by
+        its own; so the difference between two calls is what each part used in between, even across
+        connections that came and went.
+        """
+        root = psutil.Process(self.pid)
+        parts = {"gateway": 0.0, "moto": 0.0, "PostgreSQL": 0.0}
+        for process in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                times = process.cpu_times()
+                part = (
+                    "gateway"
+                    if process.pid == root.pid
+                    else "moto"
+                    if process.pid == self.aws_pid
+                    else "PostgreSQL"
+                )
+                parts[part] += times.user + times.system + times.children_user + times.children_system
+        return parts
+
     def start(self) -> StackProcess:
         env = dict(os.environ, PYTHONUNBUFFERED="1", **self._env)
         self.process = subprocess.Popen(
@@ -257,22 +281,6 @@ class StackProcess:
         return psycopg2.connect(
             host=pg["host"], port=pg["port"], user=pg["user"], dbname=self.info["database"]
         )
-
-
-def tree_cpu_seconds(pid: int) -> float:
-    """Return the CPU seconds (user + system) a process and its descendants used, ended ones included.
-
-    A descendant that ended and was waited for counts in its parent's ``children_*`` times (PostgreSQL's
-    postmaster waits for its backends), a live one by its own; so the difference between two calls is
-    what the tree used in between, even across connections that came and went.
-    """
-    root = psutil.Process(pid)
-    total = 0.0
-    for process in [root, *root.children(recursive=True)]:
-        with contextlib.suppress(psutil.Error):
-            times = process.cpu_times()
-            total += times.user + times.system + times.children_user + times.children_system
-    return total
 
 
 class RssSampler(threading.Thread):
